@@ -1,0 +1,124 @@
+// The step format: code-augmented chain of thought, one step at a time.
+//
+// A training/search text looks like this (markers are single SentencePiece tokens):
+//
+//   <question>Natalia sold clips to 48 of her friends in April, ...<solution>
+//   // Natalia sold 48/2 clips in May.
+//   const may = 48 / 2;
+//   <end_of_step>
+//   // Natalia sold 48+24 clips altogether.
+//   const total = 48 + may;
+//   print(total);
+//   <end_of_solution>
+//
+// A step is one or more `// comment` lines followed by JavaScript. Every step but the last ends with
+// <end_of_step>; the final step prints the answer with print(...) and ends with <end_of_solution>.
+// Decoding one step therefore stops at either marker, and a step is terminal when it calls print.
+
+export const MARK = {
+  question: '<question>',
+  solution: '<solution>',
+  endStep: '<end_of_step>',
+  endSolution: '<end_of_solution>',
+} as const;
+
+/** The markers, in the order they are declared as SentencePiece user-defined symbols. */
+export const MARKERS: readonly string[] = [MARK.question, MARK.solution, MARK.endStep, MARK.endSolution];
+
+export interface Step {
+  /** Natural-language comment, one string per `//` line, without the leading `// `. */
+  comment: string[];
+  /** JavaScript of the step (may be several lines; no trailing newline). */
+  code: string;
+}
+
+const PRINT_CALL = /(^|[^\w.$])print\s*\(/;
+
+/** A step is terminal when its code prints: the printed value is the final answer. */
+export function isTerminal(step: Step): boolean {
+  return PRINT_CALL.test(stripComments(step.code));
+}
+
+function stripComments(code: string): string {
+  return code.replace(/\/\/.*$/gm, '');
+}
+
+/** The prompt the policy continues: question, then the start of the solution. */
+export function promptFor(question: string): string {
+  return `${MARK.question}${normaliseQuestion(question)}${MARK.solution}\n`;
+}
+
+/** Questions are kept on one line so a marker can never appear inside them. */
+export function normaliseQuestion(question: string): string {
+  let q = question.replace(/\s+/g, ' ').trim();
+  for (const m of MARKERS) q = q.split(m).join(' ');
+  return q;
+}
+
+/** One step as text, including its end marker. */
+export function serializeStep(step: Step, terminal = isTerminal(step)): string {
+  const comment = step.comment.map((c) => `// ${c.replace(/\s+/g, ' ').trim()}`.trimEnd()).join('\n');
+  const body = comment ? `${comment}\n${step.code}` : step.code;
+  return `${body}\n${terminal ? MARK.endSolution : MARK.endStep}\n`;
+}
+
+/** The whole solution text (without the prompt). */
+export function serializeSolution(steps: Step[]): string {
+  return steps.map((s, i) => serializeStep(s, i === steps.length - 1 ? true : false)).join('');
+}
+
+/** Prompt + solution: what SFT trains on. */
+export function serializeTrajectory(question: string, steps: Step[]): string {
+  return promptFor(question) + serializeSolution(steps);
+}
+
+/**
+ * Parse the text of one step (what the policy wrote up to and including an end marker, or without one).
+ * Leading `//` lines are the comment; the rest is code. Returns null when there is no code.
+ */
+export function parseStep(text: string): Step | null {
+  let t = text;
+  for (const m of [MARK.endSolution, MARK.endStep]) {
+    const at = t.indexOf(m);
+    if (at >= 0) t = t.slice(0, at);
+  }
+  const lines = t.replace(/\r/g, '').split('\n');
+  while (lines.length && lines[0]!.trim() === '') lines.shift();
+  while (lines.length && lines[lines.length - 1]!.trim() === '') lines.pop();
+  const comment: string[] = [];
+  let i = 0;
+  for (; i < lines.length; i++) {
+    const m = /^\s*\/\/ ?(.*)$/.exec(lines[i]!);
+    if (!m) break;
+    comment.push(m[1]!.trimEnd());
+  }
+  const code = lines.slice(i).join('\n');
+  if (code.trim() === '') return null;
+  return { comment, code };
+}
+
+/** Split a solution text into steps at the end markers. Stops after <end_of_solution>. */
+export function parseSolution(text: string): { steps: Step[]; complete: boolean } {
+  const steps: Step[] = [];
+  let rest = text;
+  for (;;) {
+    const e = rest.indexOf(MARK.endStep);
+    const f = rest.indexOf(MARK.endSolution);
+    if (e < 0 && f < 0) {
+      const tail = parseStep(rest);
+      if (tail) steps.push(tail);
+      return { steps, complete: false };
+    }
+    const isEnd = f >= 0 && (e < 0 || f < e);
+    const cut = isEnd ? f : e;
+    const step = parseStep(rest.slice(0, cut));
+    if (step) steps.push(step);
+    if (isEnd) return { steps, complete: true };
+    rest = rest.slice(cut + MARK.endStep.length);
+  }
+}
+
+/** The code of steps 1..k, as the sandbox runs it cumulatively. */
+export function codeOf(steps: Step[]): string[] {
+  return steps.map((s) => s.code);
+}

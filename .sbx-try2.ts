@@ -1,0 +1,10 @@
+import { SandboxPool } from './src/search/sandbox.ts';
+const pool = new SandboxPool({});
+await pool.run(['print(1)']);
+const batch = Array.from({length: 4000}, (_, i) => ['const a = 48 / 2;', `const b = a * ${i};`, 'const c = b + 1;', 'print(c + 48);']);
+let t = performance.now();
+const rs = await pool.runMany(batch);
+const dt = performance.now() - t;
+const bad = rs.map((r, i) => [i, r] as const).filter(([i, r]) => r.answer !== String(24 * i + 49));
+console.log('evals/s', 4000 / dt * 1000, 'mean worker ms', rs.reduce((a, r) => a + r.ms, 0) / rs.length, bad.length, bad.slice(0, 3));
+await pool.close();

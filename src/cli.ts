@@ -1,0 +1,210 @@
+// `rstar`: a thin yargs layer over the library (every command calls functions the tests call too).
+import path from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { setupBackend, type BackendName } from './model/backend.ts';
+
+const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+
+function withBackend<T>(y: Argv<T>) {
+  return y
+    .option('backend', { choices: BACKENDS, default: 'auto' as BackendName, describe: 'TensorFlow.js backend' })
+    .option('seed', { type: 'number', default: 1234, describe: 'seed (runs repeat)' });
+}
+
+async function backend(name: BackendName): Promise<void> {
+  const used = await setupBackend(name);
+  if (!process.env.RSTAR_QUIET) console.error(`backend: ${used}`);
+}
+
+/** Bad input: one line, non-zero exit. */
+function fail(msg: string): never {
+  console.error(`rstar: ${msg}`);
+  process.exit(2);
+}
+
+function listOf(s: string | undefined, dflt: string[]): string[] {
+  return s ? s.split(',').map((x) => x.trim()).filter(Boolean) : dflt;
+}
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName('rstar')
+  .strict()
+  .demandCommand(1, 'name a command (see --help)')
+  .command(
+    'tokenizer',
+    'retrain the SentencePiece tokenizer on the training text (needs Debian sentencepiece: spm_train)',
+    (y) => y.option('out', { type: 'string', describe: 'model prefix (default: the shipped src/model/spm/rstar)' }).option('vocab-size', { type: 'number', default: 2048 }),
+    async (a) => {
+      const { trainTokenizer, DEFAULT_MODEL } = await import('./model/tokenizer.ts');
+      const file = await trainTokenizer({ out: a.out ?? DEFAULT_MODEL.replace(/\.model$/, ''), vocabSize: a.vocabSize });
+      console.log(`wrote ${file}`);
+    },
+  )
+  .command(
+    'bootstrap',
+    'turn the datasets\' reference solutions into verified step trajectories (round 0) as Arrow',
+    (y) => y.option('out', { type: 'string', demandOption: true }).option('datasets', { type: 'string', default: 'gsm8k,mawps,deepmind' }).option('limit', { type: 'number' }),
+    async (a) => {
+      const { runBootstrap, formatYield } = await import('./data/bootstrap.ts');
+      const res = await runBootstrap(a.out, listOf(a.datasets, []) as never, { limit: a.limit });
+      console.log(formatYield(res));
+      console.log(`wrote ${res.trajectories.length} trajectories to ${a.out}`);
+    },
+  )
+  .command(
+    'train-policy',
+    'supervised fine-tuning of the policy on step trajectories (default: the round-0 bootstrap data)',
+    (y) =>
+      withBackend(y)
+        .option('out', { type: 'string', demandOption: true, describe: 'output folder (best/, last/, metrics.jsonl)' })
+        .option('data', { type: 'string', describe: 'trajectories (.arrow) or JSONL; default: bootstrap of --datasets' })
+        .option('dev-data', { type: 'string', describe: 'dev trajectories; default: bootstrap of the dev splits' })
+        .option('datasets', { type: 'string', default: 'mawps,gsm8k,deepmind' })
+        .option('init', { type: 'string', describe: 'start from a policy checkpoint or hf:<folder>' })
+        .option('steps', { type: 'number', default: 2000 })
+        .option('batch-tokens', { type: 'number', default: 4096 })
+        .option('lr', { type: 'number', default: 2e-3 })
+        .option('eval-every', { type: 'number', default: 200 })
+        .option('layers', { type: 'number', describe: 'GPT layers (from scratch)' })
+        .option('width', { type: 'number', describe: 'GPT nEmbd (from scratch)' })
+        .option('heads', { type: 'number', describe: 'GPT heads (from scratch)' })
+        .option('context', { type: 'number', describe: 'GPT context length (from scratch)' })
+        .option('workers', { type: 'number', default: 1, describe: 'data-parallel workers (2 uses both cores)' })
+        .option('resume', { type: 'boolean', default: false }),
+    async (a) => {
+      await backend(a.backend);
+      const { trainPolicy, readSFTFile, examplesFromTrajectories } = await import('./train/sft.ts');
+      const { bootstrapSplits } = await import('./train/self-evolve.ts');
+      let train, dev;
+      if (a.data) {
+        train = await readSFTFile(a.data);
+        dev = a.devData ? await readSFTFile(a.devData) : [];
+      } else {
+        const b = await bootstrapSplits(path.join(a.out, 'bootstrap'), listOf(a.datasets, []));
+        train = examplesFromTrajectories(b.train);
+        dev = examplesFromTrajectories(b.dev);
+      }
+      const model = Object.fromEntries(Object.entries({ nLayer: a.layers, nEmbd: a.width, nHead: a.heads, blockSize: a.context }).filter(([, v]) => v !== undefined));
+      const r = await trainPolicy(train, dev, {
+        out: a.out, init: a.init, steps: a.steps, batchTokens: a.batchTokens, lr: a.lr, evalEvery: a.evalEvery,
+        seed: a.seed, resume: a.resume, model, workers: a.workers,
+      });
+      console.log(JSON.stringify({ train: r.train, dev: r.dev, dropped: r.dropped, steps: r.steps, firstDevLoss: r.firstMetric, bestDevLoss: r.bestMetric, bestStep: r.bestStep, tokPerSec: Math.round(r.tokensPerSec), best: r.bestDir }));
+    },
+  )
+  .command(
+    'train-ppm',
+    'train the process preference model (PPM) on preference pairs, initialised from a policy',
+    (y) =>
+      withBackend(y)
+        .option('out', { type: 'string', demandOption: true })
+        .option('init', { type: 'string', demandOption: true, describe: 'policy checkpoint (or hf:<folder>) the backbone is copied from' })
+        .option('pairs', { type: 'string', describe: 'pairs .arrow (from MCTS); default: correct vs corrupted steps of the bootstrap data' })
+        .option('datasets', { type: 'string', default: 'mawps,gsm8k,deepmind' })
+        .option('steps', { type: 'number', default: 1000 })
+        .option('batch-pairs', { type: 'number', default: 16 })
+        .option('lr', { type: 'number', default: 5e-4 })
+        .option('eval-every', { type: 'number', default: 100 })
+        .option('resume', { type: 'boolean', default: false }),
+    async (a) => {
+      await backend(a.backend);
+      const { trainPPM, splitPairs } = await import('./train/ppm.ts');
+      const { corruptionPairs } = await import('./train/pairs.ts');
+      const { readPairs } = await import('./data/arrow.ts');
+      const { bootstrapSplits } = await import('./train/self-evolve.ts');
+      let pairs;
+      if (a.pairs) pairs = await readPairs(a.pairs);
+      else {
+        const b = await bootstrapSplits(path.join(a.out, 'bootstrap'), listOf(a.datasets, []));
+        pairs = corruptionPairs(b.train, a.seed);
+      }
+      const { train, dev } = splitPairs(pairs);
+      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume });
+      console.log(JSON.stringify({ trainPairs: r.train, heldOutPairs: r.dev, steps: r.steps, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, best: r.bestDir }));
+    },
+  )
+  .command(
+    'solve <question>',
+    'solve one question with PPM-guided MCTS; prints each step, its output and PPM score',
+    (y) =>
+      withBackend(y)
+        .positional('question', { type: 'string', demandOption: true })
+        .option('policy', { type: 'string', default: 'checkpoints/policy', describe: 'policy checkpoint or hf:<folder>' })
+        .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
+        .option('rollouts', { type: 'number', default: 16 })
+        .option('k', { type: 'number', default: 4 }),
+    async (a) => {
+      await backend(a.backend);
+      const { solveOne } = await import('./search/solve.ts');
+      await solveOne(a.question!, { policy: a.policy, ppm: a.ppm, rollouts: a.rollouts, k: a.k, seed: a.seed });
+    },
+  )
+  .command(
+    'eval',
+    'accuracy over a JSONL of question/answer lines (System 1: greedy, maj, best-of-n; System 2: mcts)',
+    (y) =>
+      withBackend(y)
+        .option('data', { type: 'string', describe: 'JSONL with question + answer (default: MAWPS/ASDiv-A dev split)' })
+        .option('mode', { choices: ['greedy', 'maj', 'best-of-n', 'mcts'] as const, default: 'greedy' as const })
+        .option('policy', { type: 'string', default: 'checkpoints/policy' })
+        .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
+        .option('n', { type: 'number', default: 8, describe: 'samples for maj / best-of-n' })
+        .option('runs', { type: 'number', default: 1, describe: 'independent MCTS runs voting (mcts)' })
+        .option('rollouts', { type: 'number', default: 16 })
+        .option('k', { type: 'number', default: 4 })
+        .option('limit', { type: 'number', describe: 'first N problems' })
+        .option('out', { type: 'string', describe: 'per-problem results (.arrow)' })
+        .option('json', { type: 'boolean', default: false, describe: 'last line: {"mode","n","correct","accuracy"}' }),
+    async (a) => {
+      await backend(a.backend);
+      const { runEval } = await import('./search/solve.ts');
+      const s = await runEval({ data: a.data, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, limit: a.limit, out: a.out, seed: a.seed });
+      const pct = (x: number) => (100 * x).toFixed(1);
+      console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}`);
+      if (a.json) console.log(JSON.stringify({ mode: s.mode, n: s.n, correct: s.correct, accuracy: s.accuracy }));
+    },
+  )
+  .command(
+    'self-evolve',
+    'the rStar-Math loop: 4 rounds of MCTS → SFT policy → PPM, resumable (the main job)',
+    (y) =>
+      withBackend(y)
+        .option('rounds', { type: 'number', default: 4 })
+        .option('out', { type: 'string', default: 'runs/default' })
+        .option('preset', { choices: ['default', 'demo', 'tiny'] as const, default: 'default' as const })
+        .option('workers', { type: 'number', default: 2, describe: 'search/training processes (cores)' })
+        .option('ship', { type: 'string', describe: 'copy the final policy, PPM and rounds.md here (e.g. checkpoints)' }),
+    async (a) => {
+      await backend(a.backend);
+      const { selfEvolve } = await import('./train/self-evolve.ts');
+      const r = await selfEvolve({ out: a.out, rounds: a.rounds, preset: a.preset, seed: a.seed, backend: a.backend, workers: a.workers, ship: a.ship });
+      console.log(r.table);
+    },
+  )
+  .command(
+    'search-shard',
+    false, // internal: one search process of self-evolve (both cores: one process per core)
+    (y) => withBackend(y).option('job', { type: 'string', demandOption: true }),
+    async (a) => {
+      await backend(a.backend);
+      const { runSearchShard } = await import('./train/self-evolve.ts');
+      await runSearchShard(a.job);
+    },
+  )
+  .help()
+  .alias('h', 'help')
+  .fail((msg, err) => {
+    if (err) throw err;
+    fail(msg);
+  });
+
+try {
+  await cli.parseAsync();
+} catch (e) {
+  const err = e as Error;
+  // our errors are one line that names the file and what was expected
+  console.error(`rstar: ${err.message}`);
+  if (process.env.RSTAR_DEBUG) console.error(err.stack);
+  process.exit(1);
+}

@@ -1,0 +1,207 @@
+// Checkpoints: a folder with
+//   config.json   {format, kind: 'policy'|'ppm', model: LMConfig, tokenizer: {sha256, file}, meta}
+//   weights.json  [{name, shape, offset}]  (float32, little endian, offsets in floats)
+//   weights.bin
+//   tokenizer.model  (a copy, so a checkpoint is self-contained)
+//   optimizer.bin/.json (optional; training state for --resume)
+// Written to `<dir>.tmp-<pid>` and renamed into place, so an interrupted save never leaves a torn
+// checkpoint. Loading checks every weight's name and shape against the config, and the tokenizer hash
+// against what the caller expects, and fails with one line naming the file and the mismatch.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { CausalLM, LMConfig } from './lm.ts';
+import { readJson, replaceDir, writeJsonAtomic } from '../util/fsx.ts';
+
+export const CHECKPOINT_FORMAT = 'rstar-ts/checkpoint@1';
+
+export type CheckpointKind = 'policy' | 'ppm';
+
+export interface CheckpointConfig {
+  format: string;
+  kind: CheckpointKind;
+  model: LMConfig & Record<string, unknown>;
+  tokenizer: { sha256: string; file: string };
+  /** Free-form: round, training step, dev loss, source checkpoint… */
+  meta: Record<string, unknown>;
+}
+
+export class CheckpointError extends Error {}
+
+interface WeightEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+}
+
+/** Named arrays in one binary file + an index: used for weights and optimizer moments alike. */
+export function writeTensorFile(dir: string, stem: string, named: [string, number[], Float32Array][]): void {
+  const index: WeightEntry[] = [];
+  let offset = 0;
+  for (const [name, shape] of named.map((x) => [x[0], x[1]] as const)) {
+    index.push({ name, shape: [...shape], offset });
+    offset += shape.reduce((a, b) => a * b, 1);
+  }
+  const buf = new Float32Array(offset);
+  named.forEach(([, , data], i) => buf.set(data, index[i]!.offset));
+  fs.writeFileSync(path.join(dir, `${stem}.bin`), new Uint8Array(buf.buffer));
+  fs.writeFileSync(path.join(dir, `${stem}.json`), JSON.stringify(index) + '\n');
+}
+
+export function readTensorFile(dir: string, stem: string): Map<string, { shape: number[]; data: Float32Array }> {
+  const idxFile = path.join(dir, `${stem}.json`);
+  const binFile = path.join(dir, `${stem}.bin`);
+  if (!fs.existsSync(idxFile) || !fs.existsSync(binFile)) throw new CheckpointError(`${idxFile}: missing (expected ${stem}.json + ${stem}.bin)`);
+  const index = readJson<WeightEntry[]>(idxFile);
+  const bytes = fs.readFileSync(binFile);
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const out = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const e of index) {
+    const n = e.shape.reduce((a, b) => a * b, 1);
+    if (e.offset + n > all.length) throw new CheckpointError(`${binFile}: truncated (weight ${e.name} needs floats ${e.offset}..${e.offset + n}, file has ${all.length})`);
+    out.set(e.name, { shape: e.shape, data: all.subarray(e.offset, e.offset + n) });
+  }
+  return out;
+}
+
+export interface SaveOptions {
+  kind: CheckpointKind;
+  tokenizerFile: string;
+  tokenizerSha256: string;
+  meta?: Record<string, unknown>;
+  /** Extra weights beyond the LM's (the PPM head). */
+  extra?: Map<string, tf.Variable>;
+  /** Optimizer state for --resume. */
+  optimizer?: { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> };
+}
+
+/** Save `lm` (+ extra weights) atomically into `dir`. */
+export async function saveCheckpoint(dir: string, lm: CausalLM, o: SaveOptions): Promise<void> {
+  const tmp = `${dir.replace(/\/+$/, '')}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  const weights = new Map([...lm.namedWeights(), ...(o.extra ?? new Map())]);
+  const named: [string, number[], Float32Array][] = [];
+  for (const [name, v] of weights) named.push([name, v.shape, (await v.data()) as Float32Array]);
+  writeTensorFile(tmp, 'weights', named);
+  // keep the extension: .model is SentencePiece, .json a Hugging Face tokenizer
+  const tokName = o.tokenizerFile.endsWith('.json') ? 'tokenizer.json' : 'tokenizer.model';
+  fs.copyFileSync(o.tokenizerFile, path.join(tmp, tokName));
+  const cfg: CheckpointConfig = {
+    format: CHECKPOINT_FORMAT,
+    kind: o.kind,
+    model: lm.config as CheckpointConfig['model'],
+    tokenizer: { sha256: o.tokenizerSha256, file: tokName },
+    meta: { savedAt: new Date().toISOString(), ...(o.meta ?? {}) },
+  };
+  if (o.optimizer) {
+    const opt: [string, number[], Float32Array][] = [];
+    for (const [k, a] of Object.entries(o.optimizer.m)) opt.push([`m/${k}`, [a.length], a]);
+    for (const [k, a] of Object.entries(o.optimizer.v)) opt.push([`v/${k}`, [a.length], a]);
+    writeTensorFile(tmp, 'optimizer', opt);
+    fs.writeFileSync(path.join(tmp, 'optimizer-step.json'), JSON.stringify({ step: o.optimizer.step }) + '\n');
+  }
+  writeJsonAtomic(path.join(tmp, 'config.json'), cfg);
+  fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
+  replaceDir(tmp, dir);
+}
+
+export function readCheckpointConfig(dir: string): CheckpointConfig {
+  const file = path.join(dir, 'config.json');
+  if (!fs.existsSync(file)) throw new CheckpointError(`${file}: no checkpoint here (config.json missing)`);
+  let cfg: CheckpointConfig;
+  try {
+    cfg = readJson<CheckpointConfig>(file);
+  } catch (e) {
+    throw new CheckpointError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (cfg.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${file}: format is ${JSON.stringify(cfg.format)}, expected ${CHECKPOINT_FORMAT}`);
+  if (cfg.kind !== 'policy' && cfg.kind !== 'ppm') throw new CheckpointError(`${file}: kind is ${JSON.stringify(cfg.kind)}, expected "policy" or "ppm"`);
+  if (!cfg.model || typeof cfg.model.arch !== 'string') throw new CheckpointError(`${file}: model.arch missing`);
+  return cfg;
+}
+
+/** Check the checkpoint's tokenizer against the one the caller uses. */
+export function checkTokenizer(dir: string, cfg: CheckpointConfig, expectedSha256?: string): void {
+  if (expectedSha256 && cfg.tokenizer.sha256 !== expectedSha256) {
+    throw new CheckpointError(
+      `${path.join(dir, 'config.json')}: tokenizer mismatch: checkpoint was trained with tokenizer sha256 ${cfg.tokenizer.sha256.slice(0, 12)}…, this run uses ${expectedSha256.slice(0, 12)}…`,
+    );
+  }
+}
+
+/** Copy stored weights into `weights` (names and shapes must match exactly, both ways). */
+export function assignWeights(dir: string, weights: Map<string, tf.Variable>, stored = readTensorFile(dir, 'weights'), allowMissing: string[] = []): void {
+  const file = path.join(dir, 'weights.json');
+  for (const [name, v] of weights) {
+    const s = stored.get(name);
+    if (!s) {
+      if (allowMissing.includes(name)) continue;
+      throw new CheckpointError(`${file}: weight ${name} missing (the config expects shape [${v.shape}])`);
+    }
+    if (s.shape.join(',') !== v.shape.join(',')) {
+      throw new CheckpointError(`${file}: weight ${name} has shape [${s.shape}], the config expects [${v.shape}]`);
+    }
+    v.assign(tf.tensor(s.data, v.shape, 'float32'));
+  }
+}
+
+export function unexpectedWeights(stored: Map<string, unknown>, known: Iterable<string>): string[] {
+  const k = new Set(known);
+  return [...stored.keys()].filter((n) => !k.has(n));
+}
+
+/** Build an empty model of the right architecture from a stored config. */
+export async function buildLM(config: LMConfig & Record<string, unknown>, where: string): Promise<CausalLM> {
+  if (config.arch === 'gpt') {
+    const { GPT } = await import('./gpt.ts');
+    return new GPT(config as unknown as ConstructorParameters<typeof GPT>[0]);
+  }
+  if (['llama', 'qwen2', 'phi3'].includes(config.arch)) {
+    const hf = (await import('./hf.ts')) as unknown as { buildHFFromConfig?: (c: unknown) => CausalLM };
+    if (!hf.buildHFFromConfig) throw new CheckpointError(`${where}: arch ${config.arch} not supported by this build`);
+    return hf.buildHFFromConfig(config);
+  }
+  throw new CheckpointError(`${where}: unknown model.arch ${JSON.stringify(config.arch)} (expected gpt, llama, qwen2 or phi3)`);
+}
+
+export interface LoadedPolicy {
+  lm: CausalLM;
+  cfg: CheckpointConfig;
+  dir: string;
+  tokenizerFile: string;
+}
+
+/** Load a policy checkpoint (or the backbone of a PPM checkpoint with `allowPPM`). */
+export async function loadPolicy(dir: string, o: { tokenizerSha256?: string; allowPPM?: boolean } = {}): Promise<LoadedPolicy> {
+  const cfg = readCheckpointConfig(dir);
+  const file = path.join(dir, 'config.json');
+  if (cfg.kind !== 'policy' && !o.allowPPM) throw new CheckpointError(`${file}: kind is ${cfg.kind}, expected policy`);
+  checkTokenizer(dir, cfg, o.tokenizerSha256);
+  const lm = await buildLM(cfg.model, file);
+  const stored = readTensorFile(dir, 'weights');
+  try {
+    assignWeights(dir, lm.namedWeights(), stored);
+    if (cfg.kind === 'policy') {
+      const extra = unexpectedWeights(stored, lm.namedWeights().keys());
+      if (extra.length) throw new CheckpointError(`${path.join(dir, 'weights.json')}: unexpected weights for a ${cfg.model.arch} policy: ${extra.slice(0, 3).join(', ')}`);
+    }
+  } catch (e) {
+    lm.dispose();
+    throw e;
+  }
+  return { lm, cfg, dir, tokenizerFile: path.join(dir, cfg.tokenizer.file) };
+}
+
+export function readOptimizerState(dir: string): { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> } | null {
+  if (!fs.existsSync(path.join(dir, 'optimizer.json'))) return null;
+  const t = readTensorFile(dir, 'optimizer');
+  const m: Record<string, Float32Array> = {};
+  const v: Record<string, Float32Array> = {};
+  for (const [k, x] of t) {
+    if (k.startsWith('m/')) m[k.slice(2)] = x.data;
+    else if (k.startsWith('v/')) v[k.slice(2)] = x.data;
+  }
+  const { step } = readJson<{ step: number }>(path.join(dir, 'optimizer-step.json'));
+  return { step, m, v };
+}

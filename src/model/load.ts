@@ -1,0 +1,51 @@
+// One entry point for "a policy": our checkpoint directory or `hf:<folder>` (a Hugging Face model).
+// Returns the decoder, its tokenizer, and the tokenizer file checkpoints copy.
+import path from 'node:path';
+import type { CausalLM } from './lm.ts';
+import { Tokenizer } from './tokenizer.ts';
+import { loadPolicy, readCheckpointConfig } from './checkpoint.ts';
+
+/** What the rest of the system needs of a tokenizer (ours, or a checkpoint's HF tokenizer). */
+export interface TokenizerLike {
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+  readonly vocabSize: number;
+  pieceId(piece: string): number;
+  readonly sha256: string;
+}
+
+export interface PolicyHandle {
+  lm: CausalLM;
+  tokenizer: TokenizerLike;
+  tokenizerFile: string;
+  /** Where it came from (for metadata). */
+  spec: string;
+}
+
+/** Tokenizer by file: SentencePiece .model (ours) or a Hugging Face tokenizer.json / folder. */
+export async function loadTokenizer(file: string): Promise<TokenizerLike> {
+  if (file.endsWith('.json')) {
+    const { HFTokenizer } = await import('./hf-tokenizer.ts');
+    return HFTokenizer.load(file);
+  }
+  return Tokenizer.load(file);
+}
+
+export async function loadPolicyAny(spec: string, o: { allowPPM?: boolean } = {}): Promise<PolicyHandle> {
+  if (spec.startsWith('hf:')) {
+    const folder = spec.slice(3);
+    const { loadHF } = await import('./hf.ts');
+    const { HFTokenizer } = await import('./hf-tokenizer.ts');
+    const lm = await loadHF(folder);
+    const tokenizer = await HFTokenizer.load(folder);
+    return { lm, tokenizer, tokenizerFile: tokenizer.file, spec };
+  }
+  readCheckpointConfig(spec); // clear error first if it isn't a checkpoint
+  const p = await loadPolicy(spec, { allowPPM: o.allowPPM });
+  const tokenizer = await loadTokenizer(p.tokenizerFile);
+  if (tokenizer.sha256 !== p.cfg.tokenizer.sha256) {
+    p.lm.dispose();
+    throw new Error(`${path.join(spec, p.cfg.tokenizer.file)}: tokenizer file does not match the sha256 in config.json`);
+  }
+  return { lm: p.lm, tokenizer, tokenizerFile: p.tokenizerFile, spec };
+}

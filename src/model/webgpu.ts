@@ -1,0 +1,322 @@
+// TensorFlow.js's WebGPU backend in Node, on Dawn (npm `webgpu`, which ships dawn.node).
+//
+// Two ways to an adapter, tried in this order:
+//   * hardware: Dawn's default backend (Vulkan on Linux) with a real GPU;
+//   * software: Dawn's OpenGL ES backend on Mesa's llvmpipe through EGL (CI and machines without a
+//     GPU run the very same kernels there, slowly). That backend only offers WebGPU's
+//     "compatibility" feature level, which tfjs 4.22 never asks for, so requestAdapter is wrapped
+//     to ask for it; EGL needs EGL_PLATFORM=surfaceless without a display.
+// A software Vulkan adapter (lavapipe, SwiftShader) is the last resort.
+//
+// Environment: RSTAR_WEBGPU=auto|hardware|software forces a path; RSTAR_DAWN_FLAGS adds
+// comma-separated Dawn options (e.g. `enable-dawn-features=skip_validation`).
+import { existsSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+
+export type WebGPUPath = 'hardware' | 'software';
+
+/** What initWebGPU picked. */
+export interface WebGPUInfo {
+  path: WebGPUPath;
+  /** Dawn options the GPU object was created with. */
+  flags: string[];
+  featureLevel: 'core' | 'compatibility';
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** true for CPU renderers (llvmpipe, lavapipe, SwiftShader). */
+  software: boolean;
+}
+
+interface Candidate {
+  gpu: GPU;
+  adapter: GPUAdapter;
+  info: WebGPUInfo;
+}
+
+type DawnModule = { create: (flags: string[]) => GPU; globals: object };
+
+let dawn: DawnModule | null = null;
+let chosen: Candidate | null = null;
+let hardwareProbe: Promise<Candidate | null> | null = null;
+
+const SOFTWARE_RE = /llvmpipe|lavapipe|softpipe|swiftshader|software|microsoft basic render/i;
+
+/** true when the adapter is a CPU renderer rather than a GPU. */
+export function isSoftwareAdapter(info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean }): boolean {
+  if (info.isFallbackAdapter) return true;
+  return SOFTWARE_RE.test([info.vendor, info.architecture, info.device, info.description].join(' '));
+}
+
+function extraFlags(): string[] {
+  return (process.env.RSTAR_DAWN_FLAGS ?? '').split(/\s+/).filter(Boolean);
+}
+
+async function loadDawn(): Promise<DawnModule> {
+  if (dawn) return dawn;
+  // EGL reads EGL_PLATFORM when Dawn first initialises it (at adapter discovery, not at load), so
+  // setting it here, before any adapter is requested, is early enough. Without a display server,
+  // only the surfaceless platform initialises.
+  if (!process.env.EGL_PLATFORM && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) process.env.EGL_PLATFORM = 'surfaceless';
+  const mod = (await import('webgpu')) as unknown as DawnModule;
+  // WebGPU's constants and classes (GPUBufferUsage, GPUMapMode, …) are globals in a browser, and
+  // tfjs-backend-webgpu uses them as such.
+  Object.assign(globalThis, mod.globals);
+  dawn = mod;
+  return mod;
+}
+
+/**
+ * Can Dawn's Vulkan backend find a loader at all? Checking the usual library directories first
+ * avoids loading dawn.node (and its "Couldn't load Vulkan" warning) on every `auto` start on
+ * machines without one.
+ */
+function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [
+    ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu',
+    '/usr/lib64', '/usr/lib', '/lib64', '/lib', '/usr/local/lib', '/usr/local/nvidia/lib64', '/usr/local/nvidia/lib',
+  ];
+  return dirs.some((d) => existsSync(`${d}/libvulkan.so.1`));
+}
+
+function describe(adapter: GPUAdapter, path: WebGPUPath, flags: string[], featureLevel: 'core' | 'compatibility'): WebGPUInfo {
+  // dawn.node's info fields are prototype getters: read them one by one (a spread copies nothing)
+  const raw = (adapter.info ?? {}) as Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean };
+  const fields = {
+    vendor: raw.vendor ?? '',
+    architecture: raw.architecture ?? '',
+    device: raw.device ?? '',
+    description: raw.description ?? '',
+    isFallbackAdapter: raw.isFallbackAdapter ?? (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  };
+  const { isFallbackAdapter: _, ...names } = fields;
+  return { path, flags, featureLevel, ...names, software: isSoftwareAdapter(fields) };
+}
+
+async function tryAdapter(path: WebGPUPath, flags: string[], featureLevel: 'core' | 'compatibility'): Promise<Candidate | null> {
+  const { create } = await loadDawn();
+  let gpu: GPU;
+  try {
+    gpu = create(flags);
+  } catch {
+    return null; // e.g. an unknown backend name in flags
+  }
+  const opts: GPURequestAdapterOptions & { featureLevel?: string } = { powerPreference: 'high-performance' };
+  if (featureLevel === 'compatibility') opts.featureLevel = 'compatibility';
+  const adapter = await gpu.requestAdapter(opts).catch(() => null);
+  if (!adapter) return null;
+  return { gpu, adapter, info: describe(adapter, path, flags, featureLevel) };
+}
+
+/** Dawn's default backend (Vulkan on Linux); null when it offers no adapter. */
+function probeDefault(): Promise<Candidate | null> {
+  hardwareProbe ??= vulkanLoaderPresent() ? tryAdapter('hardware', extraFlags(), 'core') : Promise.resolve(null);
+  return hardwareProbe;
+}
+
+/** Whether a hardware (non-software) WebGPU adapter is available. Never throws. */
+export async function hasHardwareGPU(): Promise<boolean> {
+  try {
+    const c = await probeDefault();
+    return !!c && !c.info.software;
+  } catch {
+    return false;
+  }
+}
+
+async function choose(): Promise<Candidate> {
+  const want = (process.env.RSTAR_WEBGPU ?? 'auto').toLowerCase();
+  if (!['auto', 'hardware', 'software'].includes(want)) throw new Error(`RSTAR_WEBGPU=${want}: expected auto|hardware|software`);
+  const tried: string[] = [];
+  const def = want === 'software' ? null : await probeDefault();
+  if (def && !def.info.software) return def;
+  if (want === 'hardware') {
+    throw new Error(`RSTAR_WEBGPU=hardware but Dawn found no hardware adapter (${def ? `only ${def.info.device || def.info.description}` : 'no Vulkan adapter'}); is the Vulkan loader (libvulkan1) and a driver ICD installed?`);
+  }
+  tried.push(def ? `default: software ${def.info.device}` : 'default (Vulkan): no adapter');
+  const gles = await tryAdapter('software', ['backend=opengles', ...extraFlags()], 'compatibility');
+  if (gles) return gles;
+  tried.push('opengles/compatibility: no adapter');
+  if (def) return def; // a software Vulkan adapter still beats nothing
+  throw new Error(
+    `no WebGPU adapter (${tried.join('; ')}). Without a GPU, install Mesa's EGL/GLES software renderer: ` +
+      'apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri',
+  );
+}
+
+/** Install `gpu` as navigator.gpu; on the compatibility path every requestAdapter asks for that level. */
+function installNavigator(c: Candidate): void {
+  const native = c.gpu;
+  const compat = c.info.featureLevel === 'compatibility';
+  const gpu = {
+    requestAdapter: (o?: GPURequestAdapterOptions) =>
+      native.requestAdapter(compat ? ({ ...o, featureLevel: 'compatibility' } as GPURequestAdapterOptions) : o),
+    getPreferredCanvasFormat: () => native.getPreferredCanvasFormat(),
+    get wgslLanguageFeatures() {
+      return native.wgslLanguageFeatures;
+    },
+  };
+  const g = globalThis as { navigator?: object };
+  if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true, writable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+}
+
+/**
+ * Pick an adapter (hardware first, else Mesa's software renderer), and register tfjs's 'webgpu'
+ * backend on it. The caller (backend.ts) then does tf.setBackend('webgpu'). Idempotent.
+ */
+export async function initWebGPU(): Promise<void> {
+  if (chosen && tf.findBackendFactory('webgpu')) return;
+  const c = await choose();
+  installNavigator(c);
+  // The module registers its own factory at import time when navigator.gpu exists; it asks for a
+  // fresh adapter without our feature level and, if imported before we set navigator.gpu, is
+  // missing altogether. Register ours, on the adapter chosen above, in either case.
+  const wg = await import('@tensorflow/tfjs-backend-webgpu');
+  if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
+  const adapter = c.adapter;
+  tf.registerBackend(
+    'webgpu',
+    async () => {
+      const l = adapter.limits;
+      const features: GPUFeatureName[] = [];
+      if (adapter.features.has('timestamp-query')) features.push('timestamp-query');
+      // the same limits tfjs's own factory raises to the adapter's maxima
+      const device = await adapter.requestDevice({
+        requiredFeatures: features,
+        requiredLimits: {
+          maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+          maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+          maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+          maxBufferSize: l.maxBufferSize,
+          maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+          maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+          // more inputs per AddN dispatch (see patchAddN); the default is 8
+          maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+        },
+      });
+      // Validation errors (an invalid pipeline, an out-of-limit binding) do not throw in WebGPU: the
+      // dispatch is dropped and results are silently wrong. Keep them so callers and tests can check.
+      device.addEventListener('uncapturederror', (ev) => {
+        const msg = (ev as GPUUncapturedErrorEvent).error?.message ?? String(ev);
+        if (errors.length < 100) errors.push(msg);
+        if (errors.length === 1) console.error(`webgpu: ${msg}`);
+      });
+      return new wg.WebGPUBackend(device, adapter.info);
+    },
+    3,
+  );
+  patchAddN();
+  chosen = c;
+}
+
+const errors: string[] = [];
+/** WebGPU validation/out-of-memory errors seen so far (each means some kernel produced garbage). */
+export function webgpuErrors(): string[] {
+  return [...errors];
+}
+
+let addNPatched = false;
+/**
+ * tfjs's AddN binds every input as a storage buffer in one shader, so more than
+ * maxStorageBuffersPerShaderStage - 1 inputs (7 by default; AdamW's global norm sums one term per
+ * weight) make an invalid pipeline. Sum in chunks that fit instead.
+ */
+function patchAddN(): void {
+  if (addNPatched) return;
+  const orig = tf.getKernel('AddN', 'webgpu');
+  if (!orig) return;
+  tf.unregisterKernel('AddN', 'webgpu');
+  tf.registerKernel({
+    kernelName: 'AddN',
+    backendName: 'webgpu',
+    kernelFunc: (args) => {
+      const backend = args.backend as unknown as { device: GPUDevice; disposeData(id: object): void };
+      const max = Math.max(2, backend.device.limits.maxStorageBuffersPerShaderStage - 1);
+      let inputs = args.inputs as unknown as tf.TensorInfo[];
+      const made: tf.TensorInfo[] = [];
+      while (inputs.length > max) {
+        const next: tf.TensorInfo[] = [];
+        for (let i = 0; i < inputs.length; i += max) {
+          const part = inputs.slice(i, i + max);
+          if (part.length === 1) next.push(part[0]!);
+          else {
+            const r = orig.kernelFunc({ ...args, inputs: part as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo;
+            made.push(r);
+            next.push(r);
+          }
+        }
+        inputs = next;
+      }
+      const out = orig.kernelFunc({ ...args, inputs: inputs as unknown as tf.NamedTensorInfoMap }) as tf.TensorInfo;
+      for (const t of made) backend.disposeData(t.dataId);
+      return out;
+    },
+  });
+  addNPatched = true;
+}
+
+/** The adapter initWebGPU chose (null before). */
+export function webgpuInfo(): WebGPUInfo | null {
+  return chosen ? { ...chosen.info } : null;
+}
+
+/**
+ * Drop tfjs's webgpu backend and our references to Dawn. A live dawn.node GPU object keeps Node's
+ * event loop alive, so a process that used webgpu calls this before it expects to exit.
+ */
+export function releaseWebGPU(): void {
+  if (tf.engine().registry['webgpu']) {
+    const b = tf.engine().registry['webgpu'] as unknown as { device?: GPUDevice };
+    const device = b.device;
+    tf.removeBackend('webgpu');
+    device?.destroy();
+  } else if (tf.findBackendFactory('webgpu')) {
+    tf.removeBackend('webgpu');
+  }
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  if (nav && 'gpu' in nav) delete nav.gpu;
+  chosen = null;
+  hardwareProbe = null;
+}
+
+/** GPU work `fn` caused: compute dispatches, queue submits and buffer read-backs (mapAsync). */
+export interface DispatchCount {
+  dispatches: number;
+  submits: number;
+  reads: number;
+}
+
+/**
+ * Count the GPU commands issued while `fn` runs, by wrapping the WebGPU prototypes (dispatches are
+ * what per-op overhead scales with; read-backs are the host syncs). Not reentrant.
+ */
+export async function countDispatches(fn: () => Promise<void> | void): Promise<DispatchCount> {
+  const g = (await loadDawn()).globals as Record<string, { prototype: Record<string, unknown> }>;
+  const count: DispatchCount = { dispatches: 0, submits: 0, reads: 0 };
+  const hooks: [string, string, keyof DispatchCount][] = [
+    ['GPUComputePassEncoder', 'dispatchWorkgroups', 'dispatches'],
+    ['GPUQueue', 'submit', 'submits'],
+    ['GPUBuffer', 'mapAsync', 'reads'],
+  ];
+  const saved = hooks.map(([cls, method, key]) => {
+    const proto = g[cls]!.prototype;
+    const orig = proto[method] as (...a: unknown[]) => unknown;
+    proto[method] = function (this: unknown, ...a: unknown[]) {
+      count[key]++;
+      return orig.apply(this, a);
+    };
+    return () => {
+      proto[method] = orig;
+    };
+  });
+  try {
+    await fn();
+  } finally {
+    saved.forEach((restore) => restore());
+  }
+  return count;
+}

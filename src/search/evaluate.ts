@@ -1,0 +1,207 @@
+// Test-time modes (`rstar eval`, `rstar solve`):
+//   System 1 — greedy: one greedy solution; maj: majority vote over N samples;
+//              best-of-n: N samples, the PPM scores each full solution, the best wins.
+//   System 2 — mcts: PPM-guided MCTS (no known answer), the answer of the highest-Q terminal;
+//              --runs R independent searches vote over their top answers.
+import type { CausalLM } from '../model/lm.ts';
+import type { TokenizerLike } from '../model/load.ts';
+import type { PPM } from '../model/ppm.ts';
+import { generate, sampleMany } from '../model/generate.ts';
+import { parseSolution, promptFor, serializeStep, type Step } from '../data/steps.ts';
+import { answerKey, gradeAnswer } from '../data/grade.ts';
+import type { SandboxPool } from './sandbox.ts';
+import { bestTerminal, pathTo, searchMany, type SearchOptions, type SearchTree } from './mcts.ts';
+import { PolicyProposer, PPMScorer, stopSequences } from './policy.ts';
+import { Progress } from '../util/progress.ts';
+
+export type EvalMode = 'greedy' | 'maj' | 'best-of-n' | 'mcts';
+
+export interface Solution {
+  steps: Step[];
+  text: string;
+  ok: boolean;
+  answer: string | null;
+  error?: string;
+  /** Per-step output when known. */
+  outputs?: string[];
+  score?: number;
+}
+
+export interface EvalProblem {
+  id: string;
+  question: string;
+  answer: string;
+}
+
+export interface EvalRowOut {
+  problemId: string;
+  question: string;
+  gold: string;
+  predicted: string;
+  correct: boolean;
+  mode: string;
+  score: number;
+}
+
+export interface EvalSummary {
+  mode: EvalMode;
+  n: number;
+  correct: number;
+  accuracy: number;
+  ci95: [number, number];
+  rows: EvalRowOut[];
+  /** Problems with at least one correct candidate (coverage, pass@N) where meaningful. */
+  coverage?: number;
+}
+
+export interface EvalDeps {
+  lm: CausalLM;
+  tok: TokenizerLike;
+  sandbox: SandboxPool;
+  ppm?: { ppm: PPM; tok: TokenizerLike };
+}
+
+export interface EvalOptions {
+  mode: EvalMode;
+  /** Samples for maj / best-of-n. */
+  n: number;
+  /** Independent searches for mcts. */
+  runs: number;
+  temperature: number;
+  maxTokens: number;
+  batch: number;
+  seed: number;
+  search: Partial<SearchOptions>;
+  quiet?: boolean;
+}
+
+export const DEFAULT_EVAL: EvalOptions = {
+  mode: 'greedy', n: 8, runs: 1, temperature: 0.8, maxTokens: 320, batch: 32, seed: 0,
+  search: { rollouts: 16, k: 4, maxDepth: 10, concurrency: 16 }, quiet: false,
+};
+
+/** Wilson score interval: well-behaved at small n and near 0 / 1. */
+export function wilson(correct: number, n: number, z = 1.96): [number, number] {
+  if (n === 0) return [0, 0];
+  const p = correct / n;
+  const d = 1 + (z * z) / n;
+  const c = (p + (z * z) / (2 * n)) / d;
+  const h = (z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n))) / d;
+  return [Math.max(0, c - h), Math.min(1, c + h)];
+}
+
+/** Run a whole written solution in the sandbox: ok + printed answer. */
+export async function executeSolution(sandbox: SandboxPool, text: string): Promise<Solution> {
+  const { steps } = parseSolution(text);
+  if (!steps.length) return { steps, text, ok: false, answer: null, error: 'no steps' };
+  const r = await sandbox.run(steps.map((s) => s.code));
+  return { steps, text, ok: r.ok, answer: r.ok && r.answer !== undefined ? r.answer : null, error: r.error };
+}
+
+/** Sample (or greedily decode) whole solutions for many questions at once. */
+export async function writeSolutions(d: EvalDeps, questions: string[], k: number, o: { temperature: number; maxTokens: number; seed: number }): Promise<string[][]> {
+  const prompts = questions.map((q) => d.tok.encode(promptFor(q)));
+  const endSol = stopSequences(d.tok)[1]!;
+  const room = d.lm.maxPositions;
+  const maxNew = Math.max(1, Math.min(o.maxTokens, room - Math.max(...prompts.map((p) => p.length))));
+  const opts = { maxNewTokens: maxNew, temperature: o.temperature, topP: 1, stop: [endSol], seed: o.seed };
+  const res = k === 1 && o.temperature === 0 ? await generate(d.lm, prompts, opts) : await sampleMany(d.lm, prompts, k, opts);
+  return questions.map((_, p) => Array.from({ length: k }, (_, j) => d.tok.decode(res.tokens[p * k + j]!)));
+}
+
+/** Majority vote over answers (bucketed by answerKey); ties: first seen. Returns the winner + its votes. */
+export function vote(answers: (string | null)[], weights?: number[]): { answer: string | null; votes: number } {
+  const tally = new Map<string, { answer: string; votes: number; first: number }>();
+  answers.forEach((a, i) => {
+    if (a === null) return;
+    const k = answerKey(a);
+    const t = tally.get(k) ?? { answer: a, votes: 0, first: i };
+    t.votes += weights?.[i] ?? 1;
+    tally.set(k, t);
+  });
+  let best: { answer: string; votes: number; first: number } | null = null;
+  for (const t of tally.values()) if (!best || t.votes > best.votes || (t.votes === best.votes && t.first < best.first)) best = t;
+  return best ? { answer: best.answer, votes: best.votes } : { answer: null, votes: 0 };
+}
+
+/** The solution of an MCTS tree's best terminal (highest Q), with its step outputs and scores. */
+export function treeSolution(tree: SearchTree): Solution | null {
+  const t = bestTerminal(tree);
+  if (!t) return null;
+  const nodes = pathTo(tree, t.id).map((id) => tree.nodes[id]!).filter((n) => n.step);
+  return {
+    steps: nodes.map((n) => n.step!),
+    text: nodes.map((n) => n.text).join(''),
+    ok: true,
+    answer: t.answer,
+    outputs: nodes.map((n) => n.output),
+    score: t.q,
+  };
+}
+
+/** Answer each problem in the chosen mode. */
+export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Partial<EvalOptions> = {}): Promise<EvalSummary> {
+  const o: EvalOptions = { ...DEFAULT_EVAL, ...options, search: { ...DEFAULT_EVAL.search, ...options.search } };
+  if ((o.mode === 'best-of-n' || o.mode === 'mcts') && !d.ppm) throw new Error(`eval --mode ${o.mode} needs a PPM (--ppm)`);
+  const rows: EvalRowOut[] = [];
+  let covered = 0;
+  const prog = o.quiet ? null : new Progress({ label: `eval ${o.mode}`, total: problems.length, unit: 'problem' });
+  const push = (p: EvalProblem, predicted: string | null, score: number) => {
+    const correct = predicted !== null && gradeAnswer(predicted, p.answer);
+    rows.push({ problemId: p.id, question: p.question, gold: p.answer, predicted: predicted ?? '', correct, mode: o.mode, score });
+  };
+
+  if (o.mode === 'mcts') {
+    const proposer = new PolicyProposer(d.lm, d.tok, { temperature: o.temperature, seed: o.seed });
+    const scorer = new PPMScorer(d.ppm!.ppm, d.ppm!.tok);
+    const perRun: (string | null)[][] = problems.map(() => []);
+    const perRunQ: number[][] = problems.map(() => []);
+    for (let r = 0; r < o.runs; r++) {
+      const res = await searchMany(
+        problems.map((p) => ({ id: p.id, question: p.question })),
+        { proposer, scorer, sandbox: d.sandbox, grade: gradeAnswer, onDone: () => prog?.tick(1 / o.runs) },
+        { ...o.search, mode: 'ppm', seed: o.seed + r },
+      );
+      res.forEach((x, i) => {
+        const s = treeSolution(x.tree);
+        perRun[i]!.push(s?.answer ?? null);
+        perRunQ[i]!.push(s?.score ?? -1);
+        if (x.tree.nodes.some((n) => n.terminal && n.answer !== null && gradeAnswer(n.answer, problems[i]!.answer))) covered += 1 / o.runs;
+      });
+    }
+    problems.forEach((p, i) => {
+      const v = vote(perRun[i]!);
+      push(p, v.answer, Math.max(...perRunQ[i]!));
+    });
+  } else {
+    const k = o.mode === 'greedy' ? 1 : o.n;
+    const temperature = o.mode === 'greedy' ? 0 : o.temperature;
+    const per = Math.max(1, Math.floor(o.batch / k));
+    for (let i = 0; i < problems.length; i += per) {
+      const chunk = problems.slice(i, i + per);
+      const texts = await writeSolutions(d, chunk.map((p) => p.question), k, { temperature, maxTokens: o.maxTokens, seed: o.seed + i });
+      for (let j = 0; j < chunk.length; j++) {
+        const p = chunk[j]!;
+        const sols = await Promise.all(texts[j]!.map((t) => executeSolution(d.sandbox, t)));
+        if (sols.some((s) => s.answer !== null && gradeAnswer(s.answer, p.answer))) covered++;
+        if (o.mode === 'best-of-n') {
+          const full = sols.map((s) => promptFor(p.question) + s.steps.map((st, si) => serializeStep(st, si === s.steps.length - 1)).join(''));
+          const scores = await new PPMScorer(d.ppm!.ppm, d.ppm!.tok).score(full);
+          let best = -1;
+          sols.forEach((s, si) => {
+            if (s.answer !== null && (best < 0 || scores[si]! > scores[best]!)) best = si;
+          });
+          push(p, best >= 0 ? sols[best]!.answer : null, best >= 0 ? scores[best]! : -1);
+        } else {
+          const v = vote(sols.map((s) => s.answer));
+          push(p, v.answer, v.votes / k);
+        }
+        prog?.tick();
+      }
+    }
+  }
+  prog?.finish();
+  const correct = rows.filter((r) => r.correct).length;
+  return { mode: o.mode, n: rows.length, correct, accuracy: rows.length ? correct / rows.length : 0, ci95: wilson(correct, rows.length), rows, coverage: rows.length ? covered / rows.length : 0 };
+}
+

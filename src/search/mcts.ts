@@ -1,0 +1,692 @@
+// Monte Carlo tree search over code-augmented CoT steps, as rStar-Math does it.
+//
+// A node is one step (root = the question). A rollout walks down from the root:
+//   - at a node not yet expanded, the policy proposes k candidate next steps; unparseable ones and
+//     duplicates (normalised comment + code) are dropped, the rest run in the sandbox together with the
+//     code of their ancestors, and failing ones are dropped. No survivor → the node is a dead end,
+//     scored −1 and backed up.
+//   - new children are evaluated at once (rStar-Math's create_child/eval_final_answer):
+//       terminal (prints the answer): +1 / −1 against the known answer (terminal-guided, and PPM mode
+//         while generating training data); with no known answer (test time) its value is the PPM score.
+//       non-terminal at the depth limit: −1 (it cannot finish within maxDepth steps).
+//     Those values are backed up to every ancestor (Q = value sum / visits).
+//     In PPM mode every other new child gets Q initialised with PPM(prefix + step), counted as one visit
+//     of that child only (a prior, not a rollout result, so ancestors are not touched).
+//   - selection then continues among the children by UCT; terminal, dead-end and depth-limited
+//     children are "exhausted" and never selected (rStar-Math skips terminal children), and a node all
+//     of whose children are exhausted becomes exhausted itself. The rollout ends when the node it
+//     reached is exhausted; the search ends after `rollouts` rollouts or when the root is exhausted.
+//
+// UCT(child) = Q + c·√(ln N_parent / N_child). Unvisited children follow rStar-Math's MCTSNode.puct():
+// Q counts as 0 and the exploration term is 0 when N_child = 0 (or N_parent = 0) — not +∞, no epsilon.
+// So an unvisited child scores exactly 0: it beats a sibling whose UCT is negative and loses to one
+// whose UCT is positive. Ties go to the lowest child index (candidate order), never to Map order or
+// randomness: the search itself is deterministic; the seed only reaches the policy (per request).
+//
+// Throughput: searchMany runs up to `concurrency` trees at once (each tree's rollouts sequential).
+// Their policy and PPM calls go through a BatchCoordinator that holds requests until every active tree
+// is waiting on a model (or maxBatch requests are pending) and sends them as ONE call, so the policy
+// decodes many expansions in one batch; the sandbox runs of one expansion go out together and overlap
+// with the other trees' decoding.
+
+import { isTerminal, parseStep, promptFor, serializeStep, type Step } from '../data/steps.ts';
+import { hash32 } from '../util/rng.ts';
+
+// ---------------------------------------------------------------------------------------------------
+// Contracts
+
+export interface ProposeRequest {
+  /** Prompt + serialized steps so far. */
+  prefix: string;
+  /** Candidates wanted. */
+  k: number;
+  /**
+   * Sampling seed for this request, derived from (search seed, problem id, node id). A policy that
+   * seeds each request with it gives the same candidates whatever batch the request lands in.
+   */
+  seed?: number;
+}
+
+/** The policy: raw step texts per request (parsed here with parseStep). */
+export interface StepProposer {
+  propose(reqs: ProposeRequest[]): Promise<string[][]>;
+}
+
+/** The PPM: one score in [−1, 1] per text (prefix + step). */
+export interface StepScorer {
+  score(texts: string[]): Promise<number[]>;
+}
+
+/** What src/search/sandbox.ts returns for one trajectory. */
+export interface RunResult {
+  ok: boolean;
+  error?: string;
+  output: string;
+  stepOutput: string;
+  answer?: string;
+  timedOut?: boolean;
+}
+
+export interface SandboxLike {
+  run(codeSteps: string[]): Promise<RunResult>;
+  runMany?(batch: string[][]): Promise<RunResult[]>;
+}
+
+export type Grader = (pred: string, gold: string) => boolean;
+
+export type SearchMode = 'terminal' | 'ppm';
+
+export interface SearchOptions {
+  /** Rollouts per tree (fewer when the whole tree is exhausted first). */
+  rollouts: number;
+  /** Candidates the policy proposes per expansion. */
+  k: number;
+  /** UCT exploration constant. */
+  c: number;
+  /** Most steps in a trajectory; a non-terminal step at this depth scores −1. */
+  maxDepth: number;
+  /** 'terminal': terminal-guided (rounds 1–2); 'ppm': PPM-augmented (rounds 3–4, test time). */
+  mode: SearchMode;
+  seed: number;
+  /** Trees searched at once. */
+  concurrency: number;
+  /** Most requests in one policy/PPM call (a policy call decodes k sequences per request). */
+  maxBatch: number;
+}
+
+export const DEFAULT_SEARCH: SearchOptions = {
+  rollouts: 16,
+  k: 8,
+  c: 2,
+  maxDepth: 16,
+  mode: 'terminal',
+  seed: 0,
+  concurrency: 8,
+  maxBatch: 64,
+};
+
+export interface SearchProblem {
+  id: string;
+  question: string;
+  /** Known answer; absent at test time (PPM mode only). */
+  answer?: string | null;
+}
+
+export interface SearchDeps {
+  proposer: StepProposer;
+  /** Needed in 'ppm' mode. */
+  scorer?: StepScorer;
+  sandbox: SandboxLike;
+  grade: Grader;
+  /** Pass one to read batching stats afterwards (its maxBatch then applies); a fresh one is made otherwise. */
+  coordinator?: BatchCoordinator;
+  /** Called as each problem finishes (in completion order), e.g. to store its tree for resuming. */
+  onDone?: (result: SearchResult, index: number) => void | Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Tree (plain data: JSON-serialisable and self-contained, so a finished tree can be stored as is)
+
+export interface MCTSNode {
+  id: number;
+  /** −1 for the root. */
+  parent: number;
+  /** In candidate order: the tie-break order of selection. */
+  children: number[];
+  /** 0 for the root; a step node's depth is its step number. */
+  depth: number;
+  /** The step as serialized by steps.ts ('' for the root). */
+  text: string;
+  step: Step | null;
+  /** What this step printed when run after its ancestors. */
+  output: string;
+  /** Q = valueSum / n (0 while n = 0). */
+  q: number;
+  n: number;
+  valueSum: number;
+  /** PPM initial score (PPM mode, non-terminal children), else null. */
+  prior: number | null;
+  terminal: boolean;
+  /** Printed answer of a terminal step. */
+  answer: string | null;
+  /** Terminal graded against the known answer; null when not terminal or no answer is known. */
+  correct: boolean | null;
+  expanded: boolean;
+  /** Expanded, but every candidate failed. */
+  deadEnd: boolean;
+  /** Non-terminal at maxDepth. */
+  depthLimited: boolean;
+  /** Nothing left to search below (terminal, dead end, depth-limited, or all children exhausted). */
+  exhausted: boolean;
+}
+
+export interface SearchTree {
+  problemId: string;
+  question: string;
+  /** promptFor(question): what every prefix starts with. */
+  prompt: string;
+  gold: string | null;
+  mode: SearchMode;
+  nodes: MCTSNode[];
+}
+
+export interface SearchStats {
+  rollouts: number;
+  /** Nodes expanded (policy calls made for this tree). */
+  expanded: number;
+  /** Raw candidate steps the policy returned. */
+  candidates: number;
+  unparseable: number;
+  duplicates: number;
+  sandboxFailures: number;
+  deadEnds: number;
+  depthLimited: number;
+  terminals: number;
+  correct: number;
+}
+
+export interface SearchResult {
+  problemId: string;
+  tree: SearchTree;
+  stats: SearchStats;
+}
+
+export function createTree(problem: SearchProblem, mode: SearchMode): SearchTree {
+  const tree: SearchTree = {
+    problemId: problem.id,
+    question: problem.question,
+    prompt: promptFor(problem.question),
+    gold: problem.answer ?? null,
+    mode,
+    nodes: [],
+  };
+  tree.nodes.push(blankNode(0, -1, 0, null, ''));
+  return tree;
+}
+
+function blankNode(id: number, parent: number, depth: number, step: Step | null, output: string): MCTSNode {
+  const terminal = step ? isTerminal(step) : false;
+  return {
+    id,
+    parent,
+    children: [],
+    depth,
+    text: step ? serializeStep(step, terminal) : '',
+    step,
+    output,
+    q: 0,
+    n: 0,
+    valueSum: 0,
+    prior: null,
+    terminal,
+    answer: null,
+    correct: null,
+    expanded: false,
+    deadEnd: false,
+    depthLimited: false,
+    exhausted: false,
+  };
+}
+
+/** Append a child step under `parentId` (text, terminal flag and depth derived from the step). */
+export function addNode(tree: SearchTree, parentId: number, step: Step, output = ''): MCTSNode {
+  const parent = tree.nodes[parentId]!;
+  const node = blankNode(tree.nodes.length, parentId, parent.depth + 1, step, output);
+  tree.nodes.push(node);
+  parent.children.push(node.id);
+  return node;
+}
+
+/** Add `value` as one visit of `node` and of every ancestor. */
+export function backup(tree: SearchTree, node: MCTSNode, value: number): void {
+  for (let x: MCTSNode | undefined = node; x; x = x.parent >= 0 ? tree.nodes[x.parent] : undefined) {
+    x.valueSum += value;
+    x.n += 1;
+    x.q = x.valueSum / x.n;
+  }
+}
+
+/** Node ids from the root's first step down to `id` (the root itself excluded). */
+export function pathTo(tree: SearchTree, id: number): number[] {
+  const path: number[] = [];
+  for (let x = tree.nodes[id]!; x.parent >= 0; x = tree.nodes[x.parent]!) path.push(x.id);
+  return path.reverse();
+}
+
+/** Prompt + serialized steps down to and including node `id`: what the policy continues from it. */
+export function prefixOf(tree: SearchTree, id: number): string {
+  return tree.prompt + pathTo(tree, id).map((i) => tree.nodes[i]!.text).join('');
+}
+
+/** rStar-Math's UCT: unvisited children (or an unvisited parent) get Q = 0 and no exploration term. */
+export function uct(child: Pick<MCTSNode, 'q' | 'n'>, parentN: number, c: number): number {
+  if (child.n === 0) return 0;
+  const u = parentN > 0 ? c * Math.sqrt(Math.log(parentN) / child.n) : 0;
+  return child.q + u;
+}
+
+/** The non-exhausted child with the highest UCT; ties → lowest index. Null when none is left. */
+export function selectChild(tree: SearchTree, node: MCTSNode, c: number): MCTSNode | null {
+  let best: MCTSNode | null = null;
+  let bestV = -Infinity;
+  for (const id of node.children) {
+    const ch = tree.nodes[id]!;
+    if (ch.exhausted) continue;
+    const v = uct(ch, node.n, c);
+    if (v > bestV) {
+      best = ch;
+      bestV = v;
+    }
+  }
+  return best;
+}
+
+/** Mark `node` exhausted when it has been expanded and all its children are, then its ancestors. */
+function refreshExhausted(tree: SearchTree, node: MCTSNode): void {
+  for (let x: MCTSNode | undefined = node; x; x = x.parent >= 0 ? tree.nodes[x.parent] : undefined) {
+    if (x.exhausted) continue;
+    if (!x.expanded || !x.children.every((id) => tree.nodes[id]!.exhausted)) return;
+    x.exhausted = true;
+  }
+}
+
+/** Key for duplicate removal: comment and code with whitespace runs collapsed. */
+export function stepKey(step: Step): string {
+  const norm = (s: string) => s.replace(/\s+/g, ' ').trim();
+  return `${step.comment.map(norm).filter(Boolean).join('\n')}\u0000${norm(step.code)}`;
+}
+
+/** The terminal with the highest Q (ties: more visits, then earlier), or null. */
+export function bestTerminal(tree: SearchTree): MCTSNode | null {
+  let best: MCTSNode | null = null;
+  for (const x of tree.nodes) {
+    if (!x.terminal || x.answer === null || x.n === 0) continue;
+    if (!best || x.q > best.q || (x.q === best.q && x.n > best.n)) best = x;
+  }
+  return best;
+}
+
+/** The answer of bestTerminal (used by `eval --mode mcts`), or null when no terminal was reached. */
+export function bestAnswer(tree: SearchTree): string | null {
+  return bestTerminal(tree)?.answer ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Batching of model calls across concurrent trees
+
+interface Pending<Req, Res> {
+  reqs: Req[];
+  resolve: (out: Res[]) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface QueueStats {
+  /** Calls made to the wrapped model. */
+  calls: number;
+  /** Requests sent in them. */
+  requests: number;
+  /** Largest call. */
+  largest: number;
+}
+
+class BatchQueue<Req, Res> {
+  private pending: Pending<Req, Res>[] = [];
+  private inFlight = false;
+  readonly stats: QueueStats = { calls: 0, requests: 0, largest: 0 };
+
+  constructor(
+    private readonly coord: BatchCoordinator,
+    private readonly send: (reqs: Req[]) => Promise<Res[]>,
+  ) {}
+
+  submit(reqs: Req[]): Promise<Res[]> {
+    if (reqs.length === 0) return Promise.resolve([]);
+    return new Promise<Res[]>((resolve, reject) => {
+      this.pending.push({ reqs, resolve, reject });
+      this.coord.waiting += 1;
+      this.coord.pump();
+    });
+  }
+
+  private pendingRequests(): number {
+    return this.pending.reduce((s, p) => s + p.reqs.length, 0);
+  }
+
+  /** One call in flight per model: whatever arrives meanwhile joins the next batch. */
+  maybeFlush(allWaiting: boolean, maxBatch: number): void {
+    if (this.inFlight || this.pending.length === 0) return;
+    if (!allWaiting && this.pendingRequests() < maxBatch) return;
+    void this.flush(maxBatch);
+  }
+
+  private async flush(maxBatch: number): Promise<void> {
+    const take: Pending<Req, Res>[] = [];
+    let n = 0;
+    while (this.pending.length > 0 && (take.length === 0 || n + this.pending[0]!.reqs.length <= maxBatch)) {
+      const p = this.pending.shift()!;
+      take.push(p);
+      n += p.reqs.length;
+    }
+    const all = take.flatMap((p) => p.reqs);
+    this.inFlight = true;
+    this.stats.calls += 1;
+    this.stats.requests += all.length;
+    this.stats.largest = Math.max(this.stats.largest, all.length);
+    let out: Res[] = [];
+    let failure: { err: unknown } | null = null;
+    try {
+      out = await this.send(all);
+      if (out.length !== all.length) throw new Error(`batched model call returned ${out.length} results for ${all.length} requests`);
+    } catch (err) {
+      failure = { err };
+    }
+    // Settle before pumping: the resumed trees run as microtasks, after the next flush decision.
+    this.coord.waiting -= take.length;
+    this.inFlight = false;
+    let at = 0;
+    for (const p of take) {
+      if (failure) p.reject(failure.err);
+      else p.resolve(out.slice(at, at + p.reqs.length));
+      at += p.reqs.length;
+    }
+    this.coord.pump();
+  }
+}
+
+/**
+ * Counts active trees and trees waiting on a model; a wrapped model's pending requests are sent as one
+ * call when every active tree is waiting (on it or on another wrapped model) or maxBatch is reached.
+ * Trees busy in the sandbox are active but not waiting, so a batch waits for them to come back.
+ * Used outside searchMany (no tree entered) the wrappers pass calls straight through.
+ */
+export class BatchCoordinator {
+  /** Trees that will issue model calls. */
+  active = 0;
+  /** Calls submitted and not yet answered. */
+  waiting = 0;
+  readonly maxBatch: number;
+  private readonly queues: BatchQueue<unknown, unknown>[] = [];
+  readonly proposeStats: QueueStats;
+  readonly scoreStats: QueueStats;
+  private readonly proposeQueue: BatchQueue<ProposeRequest, string[]>;
+  private readonly scoreQueue: BatchQueue<string, number>;
+  private proposeInner: StepProposer | null = null;
+  private scoreInner: StepScorer | null = null;
+
+  constructor(opts: { maxBatch?: number } = {}) {
+    this.maxBatch = Math.max(1, opts.maxBatch ?? DEFAULT_SEARCH.maxBatch);
+    this.proposeQueue = new BatchQueue<ProposeRequest, string[]>(this, (reqs) => {
+      if (!this.proposeInner) throw new Error('BatchCoordinator: no proposer bound');
+      return this.proposeInner.propose(reqs);
+    });
+    this.scoreQueue = new BatchQueue<string, number>(this, (texts) => {
+      if (!this.scoreInner) throw new Error('BatchCoordinator: no scorer bound');
+      return this.scoreInner.score(texts);
+    });
+    this.queues.push(this.proposeQueue as BatchQueue<unknown, unknown>, this.scoreQueue as BatchQueue<unknown, unknown>);
+    this.proposeStats = this.proposeQueue.stats;
+    this.scoreStats = this.scoreQueue.stats;
+  }
+
+  enter(n = 1): void {
+    this.active += n;
+  }
+
+  leave(): void {
+    this.active -= 1;
+    this.pump();
+  }
+
+  /** Flush whatever the current counts allow. */
+  pump(): void {
+    const allWaiting = this.waiting >= this.active;
+    for (const q of this.queues) q.maybeFlush(allWaiting, this.maxBatch);
+  }
+
+  /** Bind the policy; returns the batching wrapper every tree should call. */
+  proposer(inner: StepProposer): BatchingProposer {
+    this.proposeInner = inner;
+    return new BatchingProposer(this.proposeQueue);
+  }
+
+  /** Bind the PPM; returns the batching wrapper every tree should call. */
+  scorer(inner: StepScorer): BatchingScorer {
+    this.scoreInner = inner;
+    return new BatchingScorer(this.scoreQueue);
+  }
+}
+
+export class BatchingProposer implements StepProposer {
+  /** @internal made by BatchCoordinator.proposer */
+  constructor(private readonly queue: BatchQueue<ProposeRequest, string[]>) {}
+  propose(reqs: ProposeRequest[]): Promise<string[][]> {
+    return this.queue.submit(reqs);
+  }
+}
+
+export class BatchingScorer implements StepScorer {
+  /** @internal made by BatchCoordinator.scorer */
+  constructor(private readonly queue: BatchQueue<string, number>) {}
+  score(texts: string[]): Promise<number[]> {
+    return this.queue.submit(texts);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One tree
+
+class TreeSearch {
+  readonly tree: SearchTree;
+  readonly stats: SearchStats = {
+    rollouts: 0,
+    expanded: 0,
+    candidates: 0,
+    unparseable: 0,
+    duplicates: 0,
+    sandboxFailures: 0,
+    deadEnds: 0,
+    depthLimited: 0,
+    terminals: 0,
+    correct: 0,
+  };
+
+  constructor(
+    problem: SearchProblem,
+    private readonly opts: SearchOptions,
+    private readonly proposer: StepProposer,
+    private readonly scorer: StepScorer | null,
+    private readonly sandbox: SandboxLike,
+    private readonly grade: Grader,
+  ) {
+    this.tree = createTree(problem, opts.mode);
+  }
+
+  async run(): Promise<SearchResult> {
+    const root = this.tree.nodes[0]!;
+    while (this.stats.rollouts < this.opts.rollouts && !root.exhausted) {
+      await this.rollout();
+      this.stats.rollouts += 1;
+    }
+    return { problemId: this.tree.problemId, tree: this.tree, stats: this.stats };
+  }
+
+  private async rollout(): Promise<void> {
+    let node = this.tree.nodes[0]!;
+    for (;;) {
+      if (!node.expanded) await this.expand(node);
+      const next = selectChild(this.tree, node, this.opts.c);
+      if (!next) return; // node is exhausted (refreshExhausted has marked it)
+      node = next;
+    }
+  }
+
+  private async expand(node: MCTSNode): Promise<void> {
+    const { tree, opts, stats } = this;
+    const path = pathTo(tree, node.id).map((i) => tree.nodes[i]!);
+    const prefix = tree.prompt + path.map((x) => x.text).join('');
+    const seed = hash32(`${tree.problemId}\u0000${node.id}`, opts.seed);
+    const [raw = []] = await this.proposer.propose([{ prefix, k: opts.k, seed }]);
+    stats.candidates += raw.length;
+
+    const seen = new Set<string>();
+    const steps: Step[] = [];
+    for (const text of raw) {
+      const step = parseStep(text);
+      if (!step) {
+        stats.unparseable += 1;
+        continue;
+      }
+      const key = stepKey(step);
+      if (seen.has(key)) {
+        stats.duplicates += 1;
+        continue;
+      }
+      seen.add(key);
+      steps.push(step);
+    }
+
+    const codes = path.map((x) => x.step!.code);
+    const batch = steps.map((s) => [...codes, s.code]);
+    const results =
+      batch.length === 0
+        ? []
+        : this.sandbox.runMany
+          ? await this.sandbox.runMany(batch)
+          : await Promise.all(batch.map((b) => this.sandbox.run(b)));
+
+    node.expanded = true;
+    stats.expanded += 1;
+    const children: { node: MCTSNode; res: RunResult }[] = [];
+    steps.forEach((step, i) => {
+      const res = results[i]!;
+      if (!res.ok) {
+        stats.sandboxFailures += 1;
+        return;
+      }
+      children.push({ node: addNode(tree, node.id, step, res.stepOutput), res });
+    });
+
+    if (children.length === 0) {
+      node.deadEnd = true;
+      stats.deadEnds += 1;
+      backup(tree, node, -1);
+      refreshExhausted(tree, node);
+      return;
+    }
+
+    // Decide each child's value (backed up) or PPM prior; collect the texts the PPM must score.
+    const value = new Map<number, number>();
+    const toScore: MCTSNode[] = [];
+    for (const { node: ch, res } of children) {
+      if (ch.terminal) {
+        stats.terminals += 1;
+        ch.answer = res.answer ?? null;
+        if (tree.gold !== null) {
+          ch.correct = ch.answer !== null && this.grade(ch.answer, tree.gold);
+          if (ch.correct) stats.correct += 1;
+          value.set(ch.id, ch.correct ? 1 : -1);
+        } else if (ch.answer === null) {
+          value.set(ch.id, -1); // printed nothing: no answer to score
+        } else {
+          toScore.push(ch); // test time: the PPM is the terminal's value
+        }
+      } else if (ch.depth >= opts.maxDepth) {
+        ch.depthLimited = true;
+        stats.depthLimited += 1;
+        value.set(ch.id, -1);
+      } else if (opts.mode === 'ppm') {
+        toScore.push(ch);
+      }
+    }
+    if (toScore.length > 0) {
+      if (!this.scorer) throw new Error('PPM-augmented MCTS needs a scorer');
+      const scores = await this.scorer.score(toScore.map((ch) => prefix + ch.text));
+      toScore.forEach((ch, i) => {
+        const s = scores[i]!;
+        if (ch.terminal) value.set(ch.id, s);
+        else {
+          ch.prior = s;
+          ch.valueSum = s;
+          ch.n = 1;
+          ch.q = s;
+        }
+      });
+    }
+    for (const { node: ch } of children) {
+      const v = value.get(ch.id);
+      if (v === undefined) continue;
+      backup(tree, ch, v);
+      ch.exhausted = true;
+    }
+    refreshExhausted(tree, node);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Many trees
+
+function resolveOptions(options: Partial<SearchOptions>): SearchOptions {
+  const opts = { ...DEFAULT_SEARCH, ...options };
+  for (const key of ['rollouts', 'k', 'maxDepth', 'concurrency', 'maxBatch'] as const) {
+    if (!Number.isInteger(opts[key]) || opts[key] < 1) throw new Error(`MCTS option ${key} must be a positive integer, got ${opts[key]}`);
+  }
+  if (!(opts.c >= 0)) throw new Error(`MCTS option c must be ≥ 0, got ${opts.c}`);
+  if (opts.mode !== 'terminal' && opts.mode !== 'ppm') throw new Error(`MCTS mode must be terminal or ppm, got ${String(opts.mode)}`);
+  return opts;
+}
+
+/**
+ * Search every problem, up to `concurrency` trees at once; results in input order. Terminal-guided
+ * mode needs every problem's answer; PPM mode needs deps.scorer (and scores terminals of problems
+ * without an answer).
+ */
+export async function searchMany(
+  problems: SearchProblem[],
+  deps: SearchDeps,
+  options: Partial<SearchOptions> = {},
+): Promise<SearchResult[]> {
+  const opts = resolveOptions(options);
+  for (const p of problems) {
+    if (opts.mode === 'terminal' && (p.answer === undefined || p.answer === null)) {
+      throw new Error(`terminal-guided MCTS needs the known answer (problem ${p.id})`);
+    }
+  }
+  if (opts.mode === 'ppm' && !deps.scorer) throw new Error('PPM-augmented MCTS needs deps.scorer');
+
+  const coord = deps.coordinator ?? new BatchCoordinator({ maxBatch: opts.maxBatch });
+  const proposer = coord.proposer(deps.proposer);
+  const scorer = deps.scorer ? coord.scorer(deps.scorer) : null;
+  const results: SearchResult[] = new Array(problems.length);
+  const workers = Math.min(opts.concurrency, problems.length);
+  let next = 0;
+  let failed = false;
+  // Enter every worker before any starts, so the first flush holds all the roots' requests.
+  coord.enter(workers);
+  const worker = async (): Promise<void> => {
+    try {
+      while (!failed && next < problems.length) {
+        const i = next++;
+        const search = new TreeSearch(problems[i]!, opts, proposer, scorer, deps.sandbox, deps.grade);
+        results[i] = await search.run();
+        await deps.onDone?.(results[i]!, i);
+      }
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      coord.leave();
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, worker));
+  return results;
+}
+
+/** Search one problem. */
+export async function runMCTS(
+  problem: SearchProblem,
+  deps: SearchDeps,
+  options: Partial<SearchOptions> = {},
+): Promise<SearchResult> {
+  const [r] = await searchMany([problem], deps, { ...options, concurrency: 1 });
+  return r!;
+}

@@ -1,0 +1,90 @@
+// Glue between the models and the search: the policy proposes candidate steps (one batched,
+// KV-cached decode for all pending expansions), the PPM scores prefix + step.
+import type { CausalLM } from '../model/lm.ts';
+import type { TokenizerLike } from '../model/load.ts';
+import { sampleMany } from '../model/generate.ts';
+import type { PPM } from '../model/ppm.ts';
+import { MARK } from '../data/steps.ts';
+import type { ProposeRequest, StepProposer, StepScorer } from './mcts.ts';
+
+export interface ProposerOptions {
+  temperature: number;
+  topP: number;
+  /** Most tokens in one step. */
+  maxStepTokens: number;
+  seed: number;
+}
+
+export const DEFAULT_PROPOSER: ProposerOptions = { temperature: 0.8, topP: 0.95, maxStepTokens: 96, seed: 0 };
+
+/** Token sequences that end a step (markers are single tokens in our tokenizer, several in others). */
+export function stopSequences(tok: TokenizerLike): number[][] {
+  return [MARK.endStep, MARK.endSolution].map((m) => {
+    const id = tok.pieceId(m);
+    return id >= 0 ? [id] : tok.encode(m);
+  });
+}
+
+export class PolicyProposer implements StepProposer {
+  readonly o: ProposerOptions;
+  /** Generated tokens so far (for throughput figures). */
+  generatedTokens = 0;
+  calls = 0;
+  private readonly stop: number[][];
+
+  constructor(private readonly lm: CausalLM, private readonly tok: TokenizerLike, o: Partial<ProposerOptions> = {}) {
+    this.o = { ...DEFAULT_PROPOSER, ...o };
+    this.stop = stopSequences(tok);
+  }
+
+  async propose(reqs: ProposeRequest[]): Promise<string[][]> {
+    this.calls++;
+    const out: string[][] = reqs.map(() => []);
+    // requests whose prefix leaves no room for a step get no candidates (a dead end for MCTS)
+    const room = this.lm.maxPositions - this.o.maxStepTokens;
+    const live: { i: number; ids: number[]; k: number }[] = [];
+    reqs.forEach((r, i) => {
+      const ids = this.tok.encode(r.prefix);
+      if (ids.length <= room) live.push({ i, ids, k: r.k });
+    });
+    // one decode per distinct k (normally one): k rows per prompt share its prefill
+    const ks = [...new Set(live.map((l) => l.k))];
+    for (const k of ks) {
+      const group = live.filter((l) => l.k === k);
+      const seed = (reqs[group[0]!.i]!.seed ?? this.o.seed) >>> 0;
+      const res = await sampleMany(this.lm, group.map((g) => g.ids), k, {
+        maxNewTokens: this.o.maxStepTokens,
+        temperature: this.o.temperature,
+        topP: this.o.topP,
+        stop: this.stop,
+        seed,
+      });
+      group.forEach((g, p) => {
+        for (let j = 0; j < k; j++) {
+          const row = p * k + j;
+          const toks = res.tokens[row]!;
+          this.generatedTokens += toks.length;
+          // a step that ran out of tokens without an end marker is incomplete: drop it
+          if (res.stopped[row]) out[g.i]!.push(this.tok.decode(toks));
+        }
+      });
+    }
+    return out;
+  }
+}
+
+export class PPMScorer implements StepScorer {
+  scored = 0;
+  constructor(private readonly ppm: PPM, private readonly tok: TokenizerLike) {}
+
+  async score(texts: string[]): Promise<number[]> {
+    this.scored += texts.length;
+    const max = this.ppm.backbone.maxPositions;
+    const seqs = texts.map((t) => this.tok.encode(t));
+    const ok = seqs.map((s) => s.length <= max);
+    const scores = await this.ppm.score(seqs.filter((_, i) => ok[i]));
+    let j = 0;
+    // too long to score: the most pessimistic value
+    return seqs.map((_, i) => (ok[i] ? scores[j++]! : -1));
+  }
+}

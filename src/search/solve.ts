@@ -1,0 +1,104 @@
+// `rstar solve` and `rstar eval`: load policy (+ PPM), run the chosen mode, print / write results.
+import fs from 'node:fs';
+import { loadPolicyAny } from '../model/load.ts';
+import { loadPPM } from '../train/ppm.ts';
+import { loadDataset, loadProblems, splitDev } from '../data/datasets.ts';
+import { writeEvalRows } from '../data/arrow.ts';
+import { gradeAnswer } from '../data/grade.ts';
+import { SandboxPool } from './sandbox.ts';
+import { searchMany } from './mcts.ts';
+import { PolicyProposer, PPMScorer } from './policy.ts';
+import { evaluate, treeSolution, type EvalMode, type EvalSummary } from './evaluate.ts';
+
+export interface SolveOptions {
+  policy: string;
+  ppm: string;
+  rollouts: number;
+  k: number;
+  seed: number;
+  print?: (line: string) => void;
+}
+
+/** PPM-guided MCTS on one question; prints the chosen solution step by step. Returns the answer. */
+export async function solveOne(question: string, o: SolveOptions): Promise<string | null> {
+  const print = o.print ?? ((l: string) => console.log(l));
+  const pol = await loadPolicyAny(o.policy);
+  const ppm = await loadPPM(o.ppm);
+  const sandbox = new SandboxPool({ workers: 1 });
+  try {
+    const proposer = new PolicyProposer(pol.lm, pol.tokenizer, { seed: o.seed });
+    const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer);
+    const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, seed: o.seed, concurrency: 1 });
+    const sol = treeSolution(res!.tree);
+    print(`Question: ${question}`);
+    if (!sol) {
+      print('No solution found (every trajectory failed to run or reach an answer).');
+      return null;
+    }
+    // PPM score of every prefix of the chosen trajectory
+    let prefix = res!.tree.prompt;
+    const texts = res!.tree.nodes.length ? sol.steps.map((_, i) => (prefix += textOf(sol.text, i))) : [];
+    const scores = await scorer.score(texts);
+    sol.steps.forEach((s, i) => {
+      print(`\nStep ${i + 1}  (PPM ${scores[i]!.toFixed(3)})`);
+      for (const c of s.comment) print(`  // ${c}`);
+      for (const line of s.code.split('\n')) print(`  ${line}`);
+      const out = sol.outputs?.[i] ?? '';
+      if (out) print(`  → ${out.split('\n').join('\n    ')}`);
+    });
+    print(`\nAnswer: ${sol.answer}   (Q ${sol.score?.toFixed(3)}, ${res!.stats.rollouts} rollouts)`);
+    return sol.answer;
+  } finally {
+    await sandbox.close();
+    pol.lm.dispose();
+    ppm.ppm.dispose();
+  }
+}
+
+/** The i-th serialized step of a solution text (steps end with a marker). */
+function textOf(text: string, i: number): string {
+  const parts = text.split(/(?<=<end_of_step>\n|<end_of_solution>\n)/);
+  return parts[i] ?? '';
+}
+
+export interface RunEvalOptions {
+  data?: string;
+  mode: EvalMode;
+  policy: string;
+  ppm: string;
+  n: number;
+  runs: number;
+  rollouts: number;
+  k: number;
+  limit?: number;
+  out?: string;
+  seed: number;
+  quiet?: boolean;
+}
+
+/** Default eval data: the fixed MAWPS/ASDiv-A dev split. */
+export function defaultEvalProblems() {
+  return splitDev(loadDataset('mawps')).dev;
+}
+
+export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
+  let problems = o.data ? loadProblems(o.data) : defaultEvalProblems();
+  if (o.limit !== undefined) problems = problems.slice(0, o.limit);
+  const pol = await loadPolicyAny(o.policy);
+  const needPPM = o.mode === 'best-of-n' || o.mode === 'mcts';
+  if (needPPM && !fs.existsSync(o.ppm)) throw new Error(`${o.ppm}: no PPM checkpoint (eval --mode ${o.mode} needs --ppm)`);
+  const ppm = needPPM ? await loadPPM(o.ppm) : null;
+  const sandbox = new SandboxPool({ workers: 1 });
+  try {
+    const s = await evaluate(problems, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined }, {
+      mode: o.mode, n: o.n, runs: o.runs, seed: o.seed, quiet: o.quiet,
+      search: { rollouts: o.rollouts, k: o.k },
+    });
+    if (o.out) await writeEvalRows(o.out, s.rows);
+    return s;
+  } finally {
+    await sandbox.close();
+    pol.lm.dispose();
+    ppm?.ppm.dispose();
+  }
+}

@@ -1,0 +1,67 @@
+// Preference pairs for the PPM that need no search: a correct step vs the same step with one
+// operation or number corrupted. Used before MCTS pairs exist (round 0) and as a sanity check that
+// the PPM learns step quality; MCTS pairs come from src/search/extract.ts (buildPairs).
+import { parseStep, promptFor, serializeStep } from '../data/steps.ts';
+import { hash32, mulberry32 } from '../util/rng.ts';
+
+export interface PreferencePair {
+  problemId: string;
+  prefix: string;
+  positive: string;
+  negative: string;
+  qPos: number;
+  qNeg: number;
+  round: number;
+}
+
+const OPS = ['+', '-', '*', '/'];
+
+/** Change one number or one arithmetic operator in the code (never in comments). Null if nothing to change. */
+export function corruptCode(code: string, rand: () => number): string | null {
+  const spots: { at: number; len: number; kind: 'num' | 'op' }[] = [];
+  // numbers not part of identifiers; operators between operands (skip //, ++, **, =>, unary minus)
+  for (const m of code.matchAll(/(?<![\w.$])\d+(?:\.\d+)?(?![\w.])/g)) spots.push({ at: m.index!, len: m[0].length, kind: 'num' });
+  for (const m of code.matchAll(/(?<=[\w)\]]\s*)[-+*/](?=\s*[\w(])/g)) spots.push({ at: m.index!, len: 1, kind: 'op' });
+  if (!spots.length) return null;
+  const s = spots[Math.floor(rand() * spots.length)]!;
+  const old = code.slice(s.at, s.at + s.len);
+  let rep: string;
+  if (s.kind === 'op') {
+    const others = OPS.filter((o) => o !== old);
+    rep = others[Math.floor(rand() * others.length)]!;
+  } else {
+    const v = Number(old);
+    const deltas = [1, -1, 2, 10, v === 0 ? 3 : v];
+    rep = String(v + deltas[Math.floor(rand() * deltas.length)]!);
+    if (rep === old) rep = String(v + 1);
+  }
+  return code.slice(0, s.at) + rep + code.slice(s.at + s.len);
+}
+
+/**
+ * For each trajectory (question + serialized correct steps), one pair per step: the correct step vs a
+ * corrupted copy, with the steps before it as the prefix. Q+ = 1, Q- = -1 by construction.
+ */
+export function corruptionPairs(
+  trajs: { problemId: string; question: string; steps: string[] }[],
+  seed = 1234,
+  round = 0,
+): PreferencePair[] {
+  const out: PreferencePair[] = [];
+  for (const t of trajs) {
+    const rand = mulberry32(hash32(t.problemId, seed));
+    let prefix = promptFor(t.question);
+    t.steps.forEach((text, k) => {
+      const st = parseStep(text);
+      const terminal = text.includes('<end_of_solution>');
+      if (st) {
+        const bad = corruptCode(st.code, rand);
+        if (bad !== null && bad !== st.code) {
+          out.push({ problemId: t.problemId, prefix, positive: text, negative: serializeStep({ ...st, code: bad }, terminal), qPos: 1, qNeg: -1, round });
+        }
+      }
+      prefix += t.steps[k];
+    });
+  }
+  return out;
+}

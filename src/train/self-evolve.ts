@@ -1,0 +1,503 @@
+// `rstar self-evolve --rounds 4`: rStar-Math's self-evolution, resumable.
+//
+//   round 0  reference solutions → verified step trajectories (bootstrap) → SFT → policy-r0
+//   round 1  MCTS (policy-r0, terminal-guided Q)            → SFT set + pairs → policy-r1, PPM-r1
+//   round 2  MCTS (policy-r1, terminal-guided Q)            → policy-r2, PPM-r2
+//   round 3  MCTS (policy-r2, PPM-r2 initialises Q)         → policy-r3, PPM-r3
+//   round 4  as round 3 + unsolved problems get fresh trees (up to 128 rollouts) → policy-r4, PPM-r4
+//
+// Layout: <out>/round-K/{trajectories,sft,pairs}.arrow, policy/, ppm/, metrics.json; <out>/rounds.md.
+// Resuming: every stage's output is written atomically and marks the stage done; the search writes one
+// JSON line per finished problem per shard (a torn last line is dropped on resume), so a killed run
+// searches no finished problem again and loses or duplicates no trajectory. Training resumes from its
+// `last` checkpoint. Both cores: the search and the dev evaluation run as one process per core.
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { loadDataset, splitDev, type Problem } from '../data/datasets.ts';
+import { readPairs, readTrajectories, writePairs, writeTrajectories, type PairRow, type TrajectoryRow } from '../data/arrow.ts';
+import { gradeAnswer } from '../data/grade.ts';
+import { bootstrap } from '../data/bootstrap.ts';
+import { SandboxPool } from '../search/sandbox.ts';
+import { searchMany, type SearchOptions } from '../search/mcts.ts';
+import { extractTrajectories, selectSFT, buildPairs } from '../search/extract.ts';
+import { PolicyProposer, PPMScorer } from '../search/policy.ts';
+import { evaluate, type EvalMode } from '../search/evaluate.ts';
+import { loadPolicyAny } from '../model/load.ts';
+import { trainPolicy, examplesFromTrajectories, type TrainPolicyOptions } from './sft.ts';
+import { trainPPM, splitPairs, loadPPM } from './ppm.ts';
+import { corruptionPairs, type PreferencePair } from './pairs.ts';
+import type { GPTConfig } from '../model/gpt.ts';
+import { hash32 } from '../util/rng.ts';
+import { Progress, fmtTime } from '../util/progress.ts';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
+
+// ------------------------------------------------------------------------------------------------
+// Configuration
+
+export interface RoundPlan {
+  /** Rollouts per problem. */
+  rollouts: number;
+  mode: 'terminal' | 'ppm';
+  /** Round 4: extra fresh trees for unsolved problems until this many rollouts in all. */
+  extraRollouts?: number;
+}
+
+export interface Preset {
+  /** Datasets searched and trained on; dev accuracy is reported on MAWPS/ASDiv-A's dev split. */
+  datasets: string[];
+  /** Training problems searched per round (first N of a seeded order); 0 = all. */
+  searchProblems: number;
+  /** Dev problems evaluated (first N of the MAWPS dev split); 0 = all. */
+  devProblems: number;
+  model: Partial<GPTConfig>;
+  sft0Steps: number;
+  sftSteps: number;
+  sftLr: number;
+  ppmSteps: number;
+  batchTokens: number;
+  k: number;
+  maxDepth: number;
+  rounds: RoundPlan[];
+  evalRollouts: number;
+  evalK: number;
+  /** Bootstrap trajectories per source kept in round-0 SFT (0 = all). */
+  bootstrapLimit: number;
+}
+
+const ROUNDS: RoundPlan[] = [
+  { rollouts: 8, mode: 'terminal' },
+  { rollouts: 16, mode: 'terminal' },
+  { rollouts: 16, mode: 'ppm' },
+  { rollouts: 16, mode: 'ppm', extraRollouts: 128 },
+];
+
+export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
+  default: {
+    datasets: ['mawps', 'deepmind'], searchProblems: 0, devProblems: 0,
+    model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
+    sft0Steps: 1500, sftSteps: 600, sftLr: 1e-3, ppmSteps: 400, batchTokens: 4096,
+    k: 4, maxDepth: 8, rounds: ROUNDS, evalRollouts: 16, evalK: 4, bootstrapLimit: 0,
+  },
+  demo: {
+    datasets: ['mawps'], searchProblems: 240, devProblems: 80,
+    model: { blockSize: 256, nLayer: 2, nHead: 4, nEmbd: 96 },
+    sft0Steps: 300, sftSteps: 100, sftLr: 1e-3, ppmSteps: 80, batchTokens: 4096,
+    k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 32 : undefined })),
+    evalRollouts: 8, evalK: 4, bootstrapLimit: 0,
+  },
+  // for tests: seconds, not minutes
+  tiny: {
+    datasets: ['mawps'], searchProblems: 6, devProblems: 4,
+    model: { blockSize: 192, nLayer: 1, nHead: 2, nEmbd: 32 },
+    sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, batchTokens: 1024,
+    k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
+    evalRollouts: 2, evalK: 2, bootstrapLimit: 40,
+  },
+};
+
+export interface SelfEvolveOptions {
+  out: string;
+  rounds: number;
+  preset: keyof typeof PRESETS;
+  seed: number;
+  backend: string;
+  workers: number;
+  /** Copy the last round's policy, PPM and rounds.md here (e.g. checkpoints). */
+  ship?: string;
+  quiet?: boolean;
+  /** Override preset fields (tests). */
+  override?: Partial<Preset>;
+}
+
+export interface RoundMetrics {
+  round: number;
+  problemsSearched: number;
+  solved: number;
+  trainCoverage: number;
+  sftTrajectories: number;
+  pairs: number;
+  devGreedy: number;
+  devMcts: number | null;
+  devN: number;
+  wallSeconds: number;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Data
+
+function loadProblemsFor(datasets: string[]): { train: Problem[]; dev: Problem[] } {
+  const train: Problem[] = [];
+  for (const d of datasets) train.push(...splitDev(loadDataset(d)).train);
+  return { train, dev: splitDev(loadDataset('mawps')).dev };
+}
+
+/** Round-0 data: bootstrap trajectories of the train and dev splits, cached as Arrow in `dir`. */
+export async function bootstrapSplits(dir: string, datasets: string[], quiet = false): Promise<{ train: TrajectoryRow[]; dev: TrajectoryRow[] }> {
+  const trFile = path.join(dir, 'bootstrap-train.arrow');
+  const dvFile = path.join(dir, 'bootstrap-dev.arrow');
+  if (fs.existsSync(trFile) && fs.existsSync(dvFile)) return { train: readTrajectories(trFile), dev: readTrajectories(dvFile) };
+  const train: Problem[] = [];
+  const dev: Problem[] = [];
+  for (const d of datasets) {
+    const s = splitDev(loadDataset(d));
+    train.push(...s.train);
+    dev.push(...s.dev);
+  }
+  const pool = new SandboxPool();
+  try {
+    const prog = quiet ? null : new Progress({ label: 'bootstrap', total: train.length + dev.length, unit: 'problem' });
+    const tr = await bootstrap(train, pool, { onProgress: (d) => prog?.set(`${d}`) });
+    prog?.tick(train.length);
+    const dv = await bootstrap(dev, pool);
+    prog?.tick(dev.length);
+    prog?.finish();
+    fs.mkdirSync(dir, { recursive: true });
+    await writeTrajectories(trFile, tr.trajectories);
+    await writeTrajectories(dvFile, dv.trajectories);
+    return { train: tr.trajectories, dev: dv.trajectories };
+  } finally {
+    await pool.close();
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Search shards: one process per core, one JSON line per finished problem
+
+export interface ShardJob {
+  kind: 'search' | 'eval';
+  policy: string;
+  ppm?: string;
+  problems: { id: string; question: string; answer: string; source: string }[];
+  out: string;
+  seed: number;
+  round: number;
+  search: Partial<SearchOptions>;
+  evalMode?: EvalMode;
+}
+
+export interface SearchLine {
+  problemId: string;
+  solved: boolean;
+  trajectories: TrajectoryRow[];
+  sft: TrajectoryRow[];
+  pairs: PairRow[];
+  rollouts: number;
+  generatedTokens?: number;
+}
+
+export interface EvalLine {
+  problemId: string;
+  predicted: string;
+  correct: boolean;
+}
+
+/** Lines of a shard file that parsed; a torn last line (killed mid-write) is cut off the file. */
+export function readShardLines<T>(file: string): T[] {
+  if (!fs.existsSync(file)) return [];
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  const out: T[] = [];
+  let good = 0;
+  for (const l of lines) {
+    if (!l) continue;
+    try {
+      out.push(JSON.parse(l) as T);
+      good += Buffer.byteLength(l) + 1;
+    } catch {
+      break;
+    }
+  }
+  if (good !== Buffer.byteLength(text)) fs.truncateSync(file, good);
+  return out;
+}
+
+const strip = (t: TrajectoryRow): TrajectoryRow => ({
+  problemId: t.problemId, question: t.question, steps: t.steps, q: t.q, visits: t.visits,
+  correct: t.correct, finalAnswer: t.finalAnswer, round: t.round, source: t.source,
+});
+
+/** Runs in a child process: search or evaluate the job's problems not yet in its output file. */
+export async function runSearchShard(jobFile: string): Promise<void> {
+  const job = readJson<ShardJob>(jobFile);
+  const done = new Set(readShardLines<{ problemId: string }>(job.out).map((l) => l.problemId));
+  const todo = job.problems.filter((p) => !done.has(p.id));
+  if (!todo.length) return;
+  const pol = await loadPolicyAny(job.policy);
+  const ppm = job.ppm ? await loadPPM(job.ppm) : null;
+  const sandbox = new SandboxPool({ workers: 1 });
+  const append = (o: unknown) => fs.appendFileSync(job.out, JSON.stringify(o) + '\n');
+  const source = new Map(job.problems.map((p) => [p.id, p.source]));
+  try {
+    if (job.kind === 'eval') {
+      for (let i = 0; i < todo.length; i += 16) {
+        const chunk = todo.slice(i, i + 16);
+        const s = await evaluate(chunk, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined }, {
+          mode: job.evalMode ?? 'greedy', seed: job.seed + i, quiet: true, search: job.search,
+        });
+        for (const r of s.rows) append({ problemId: r.problemId, predicted: r.predicted, correct: r.correct } satisfies EvalLine);
+      }
+      return;
+    }
+    const proposer = new PolicyProposer(pol.lm, pol.tokenizer, { seed: job.seed });
+    const scorer = ppm ? new PPMScorer(ppm.ppm, ppm.tokenizer) : undefined;
+    let tokensBefore = 0;
+    await searchMany(todo, {
+      proposer, scorer, sandbox, grade: gradeAnswer,
+      onDone: (res) => {
+        const trajs = extractTrajectories(res.tree, { round: job.round, source: source.get(res.problemId) ?? '' });
+        const line: SearchLine = {
+          problemId: res.problemId,
+          solved: trajs.some((t) => t.correct),
+          trajectories: trajs.map(strip),
+          sft: selectSFT(trajs).map(strip),
+          pairs: buildPairs(res.tree, job.round),
+          rollouts: res.stats.rollouts,
+          generatedTokens: proposer.generatedTokens - tokensBefore,
+        };
+        tokensBefore = proposer.generatedTokens;
+        append(line);
+      },
+    }, { ...job.search, seed: job.seed });
+  } finally {
+    await sandbox.close();
+    pol.lm.dispose();
+    ppm?.ppm.dispose();
+  }
+}
+
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+
+/** Split the job's problems over `workers` child processes and wait; progress from the shard files. */
+export async function runSharded(dir: string, base: Omit<ShardJob, 'out' | 'problems'>, problems: ShardJob['problems'], workers: number, label: string, backend: string, quiet = false): Promise<string[]> {
+  fs.mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  const children: Promise<void>[] = [];
+  for (let w = 0; w < workers; w++) {
+    const mine = problems.filter((_, i) => i % workers === w);
+    const out = path.join(dir, `shard-${w}.jsonl`);
+    files.push(out);
+    const jobFile = path.join(dir, `shard-${w}.job.json`);
+    writeJsonAtomic(jobFile, { ...base, problems: mine, out } satisfies ShardJob);
+    if (!mine.length) continue;
+    children.push(new Promise((resolve, reject) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', CLI, 'search-shard', '--job', jobFile, '--backend', backend], {
+        stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RSTAR_QUIET: '1' },
+      });
+      c.on('exit', (code, sig) => (code === 0 ? resolve() : reject(new Error(`${label}: shard ${w} exited with ${code ?? sig} (job ${jobFile})`))));
+      c.on('error', reject);
+    }));
+  }
+  const count = () => files.reduce((a, f) => a + (fs.existsSync(f) ? fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).length : 0), 0);
+  const prog = quiet ? null : new Progress({ label, total: problems.length, unit: 'problem', start: count() });
+  let last = count();
+  const timer = setInterval(() => {
+    const n = count();
+    if (n > last) prog?.tick(n - last);
+    last = n;
+  }, 2000);
+  try {
+    await Promise.all(children);
+  } finally {
+    clearInterval(timer);
+  }
+  const n = count();
+  if (n > last) prog?.tick(n - last);
+  prog?.finish();
+  return files;
+}
+
+/** Merge shard lines in the problems' order (deterministic whatever the shard timing). */
+function mergeShards<T extends { problemId: string }>(files: string[], problems: { id: string }[]): T[] {
+  const by = new Map<string, T>();
+  for (const f of files) for (const l of readShardLines<T>(f)) by.set(l.problemId, l);
+  return problems.flatMap((p) => (by.has(p.id) ? [by.get(p.id)!] : []));
+}
+
+// ------------------------------------------------------------------------------------------------
+// The loop
+
+function fmtPct(x: number | null): string {
+  return x === null ? '–' : `${(100 * x).toFixed(1)}%`;
+}
+
+export function roundsTable(rows: RoundMetrics[]): string {
+  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | dev greedy | dev MCTS + PPM | wall time |\n|---|---|---|---|---|---|---|---|';
+  const body = rows.map((r) =>
+    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devMcts)} | ${fmtTime(r.wallSeconds)} |`);
+  return [head, ...body].join('\n');
+}
+
+function toJobProblems(ps: Problem[]): ShardJob['problems'] {
+  return ps.map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
+}
+
+async function devAccuracy(dir: string, policy: string, ppm: string | undefined, dev: Problem[], mode: EvalMode, o: SelfEvolveOptions, preset: Preset, seed: number): Promise<number> {
+  const files = await runSharded(dir, {
+    kind: 'eval', policy, ppm, seed, round: 0, evalMode: mode,
+    search: { rollouts: preset.evalRollouts, k: preset.evalK, maxDepth: preset.maxDepth, concurrency: 16 },
+  }, toJobProblems(dev), o.workers, `dev ${mode}`, o.backend, o.quiet);
+  const lines = mergeShards<EvalLine & { problemId: string }>(files, dev);
+  return lines.length ? lines.filter((l) => l.correct).length / lines.length : 0;
+}
+
+export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string; rows: RoundMetrics[] }> {
+  const preset = { ...PRESETS[o.preset], ...o.override };
+  fs.mkdirSync(o.out, { recursive: true });
+  // the run's configuration is fixed at its start: resuming with other flags would mix two runs
+  const cfgFile = path.join(o.out, 'run.json');
+  const runCfg = { preset: o.preset, seed: o.seed, rounds: o.rounds, override: o.override ?? null };
+  if (fs.existsSync(cfgFile)) {
+    const prev = readJson<typeof runCfg>(cfgFile);
+    if (JSON.stringify({ ...prev, rounds: 0 }) !== JSON.stringify({ ...runCfg, rounds: 0 })) {
+      throw new Error(`${cfgFile}: this run was started with ${JSON.stringify(prev)}; use another --out or the same flags`);
+    }
+  }
+  writeJsonAtomic(cfgFile, runCfg);
+  const log = (s: string) => { if (!o.quiet) console.error(s); };
+  const { train: allTrain, dev: allDev } = loadProblemsFor(preset.datasets);
+  // a seeded order: round K searches the same first-N problems, whichever order the files are in
+  const order = [...allTrain].sort((a, b) => hash32(a.id, o.seed) - hash32(b.id, o.seed) || (a.id < b.id ? -1 : 1));
+  const searchSet = preset.searchProblems ? order.slice(0, preset.searchProblems) : order;
+  const dev = preset.devProblems ? allDev.slice(0, preset.devProblems) : allDev;
+
+  // ---- round 0: bootstrap + policy-r0
+  const r0 = path.join(o.out, 'round-0');
+  const boot = await bootstrapSplits(r0, preset.datasets, o.quiet);
+  const bootTrain = preset.bootstrapLimit ? limitPerSource(boot.train, preset.bootstrapLimit) : boot.train;
+  const policyDir = (k: number) => path.join(o.out, `round-${k}`, 'policy');
+  const ppmDir = (k: number) => path.join(o.out, `round-${k}`, 'ppm');
+  const sftOpts = (k: number, init?: string): TrainPolicyOptions => ({
+    out: path.join(o.out, `round-${k}`, 'sft-train'), init, steps: k === 0 ? preset.sft0Steps : preset.sftSteps,
+    lr: k === 0 ? 2e-3 : preset.sftLr, batchTokens: preset.batchTokens, seed: o.seed + k, resume: true,
+    evalEvery: Math.max(1, Math.floor((k === 0 ? preset.sft0Steps : preset.sftSteps) / 5)), model: preset.model, quiet: o.quiet,
+    meta: { round: k },
+  });
+  if (!fs.existsSync(path.join(policyDir(0), 'config.json'))) {
+    log(`round 0: SFT policy-r0 on ${bootTrain.length} bootstrap trajectories`);
+    const r = await trainPolicy(examplesFromTrajectories(bootTrain), examplesFromTrajectories(boot.dev), sftOpts(0));
+    copyDir(r.bestDir, policyDir(0));
+  }
+
+  const rows: RoundMetrics[] = [];
+  for (let k = 1; k <= o.rounds; k++) {
+    const dir = path.join(o.out, `round-${k}`);
+    const metricsFile = path.join(dir, 'metrics.json');
+    if (fs.existsSync(metricsFile)) {
+      rows.push(readJson<RoundMetrics>(metricsFile));
+      continue;
+    }
+    const t0 = Date.now();
+    const plan = preset.rounds[Math.min(k, preset.rounds.length) - 1]!;
+    const prevPolicy = policyDir(k - 1);
+    const prevPPM = plan.mode === 'ppm' ? ppmDir(k - 1) : undefined;
+    if (prevPPM && !fs.existsSync(path.join(prevPPM, 'config.json'))) throw new Error(`${prevPPM}: round ${k} needs PPM-r${k - 1}`);
+
+    // ---- MCTS over the training problems
+    const trajFile = path.join(dir, 'trajectories.arrow');
+    const pairsFile = path.join(dir, 'pairs.arrow');
+    const sftFile = path.join(dir, 'sft.arrow');
+    if (!fs.existsSync(sftFile)) {
+      const search: Partial<SearchOptions> = { rollouts: plan.rollouts, k: preset.k, maxDepth: preset.maxDepth, mode: plan.mode, concurrency: 16 };
+      const files = await runSharded(path.join(dir, 'search'), { kind: 'search', policy: prevPolicy, ppm: prevPPM, seed: o.seed * 1000 + k, round: k, search }, toJobProblems(searchSet), o.workers, `round ${k} MCTS (${plan.mode})`, o.backend, o.quiet);
+      let lines = mergeShards<SearchLine>(files, searchSet);
+      if (plan.extraRollouts) {
+        // round 4: unsolved problems get fresh trees with other seeds until extraRollouts in all
+        const extraTrees = Math.max(0, Math.floor((plan.extraRollouts - plan.rollouts) / Math.max(plan.rollouts * 2, 1)));
+        for (let t = 1; t <= extraTrees; t++) {
+          const unsolved = searchSet.filter((p) => !lines.find((l) => l.problemId === p.id)?.solved);
+          if (!unsolved.length) break;
+          const f2 = await runSharded(path.join(dir, `search-extra-${t}`), { kind: 'search', policy: prevPolicy, ppm: prevPPM, seed: o.seed * 1000 + k + 7919 * t, round: k, search: { ...search, rollouts: plan.rollouts * 2 } }, toJobProblems(unsolved), o.workers, `round ${k} extra trees ${t}/${extraTrees}`, o.backend, o.quiet);
+          const extra = new Map(mergeShards<SearchLine>(f2, unsolved).map((l) => [l.problemId, l]));
+          lines = lines.map((l) => {
+            const e = extra.get(l.problemId);
+            if (!e) return l;
+            return { ...l, solved: l.solved || e.solved, trajectories: [...l.trajectories, ...e.trajectories], sft: selectSFT([...l.sft, ...e.sft]), pairs: [...l.pairs, ...e.pairs], rollouts: l.rollouts + e.rollouts };
+          });
+        }
+      }
+      await writeTrajectories(trajFile, lines.flatMap((l) => l.trajectories));
+      await writePairs(pairsFile, lines.flatMap((l) => l.pairs));
+      const solvedIds = lines.filter((l) => l.solved).map((l) => l.problemId);
+      writeJsonAtomic(path.join(dir, 'search-summary.json'), { searched: lines.length, solved: solvedIds.length, generatedTokens: lines.reduce((a, l) => a + (l.generatedTokens ?? 0), 0) });
+      // last: its existence marks the search stage done
+      await writeTrajectories(sftFile, lines.flatMap((l) => l.sft));
+    }
+    const summary = readJson<{ searched: number; solved: number }>(path.join(dir, 'search-summary.json'));
+    const sft = readTrajectories(sftFile);
+    const pairs = readPairs(pairsFile);
+
+    // ---- SFT policy-rK: MCTS top-2 per problem, plus the bootstrap data (keeps the reference style)
+    if (!fs.existsSync(path.join(policyDir(k), 'config.json'))) {
+      const trainSet = dedupe([...sft, ...bootTrain]);
+      log(`round ${k}: SFT policy-r${k} on ${trainSet.length} trajectories (${sft.length} from MCTS)`);
+      const r = await trainPolicy(examplesFromTrajectories(trainSet), examplesFromTrajectories(boot.dev), sftOpts(k, prevPolicy));
+      copyDir(r.bestDir, policyDir(k));
+    }
+
+    // ---- PPM-rK from policy-rK on the MCTS pairs (+ corrupted-step pairs when MCTS gave few)
+    if (!fs.existsSync(path.join(ppmDir(k), 'config.json'))) {
+      let ppmPairs: PreferencePair[] = pairs;
+      if (ppmPairs.length < 200) ppmPairs = [...ppmPairs, ...corruptionPairs(bootTrain, o.seed + k, k).slice(0, 2000)];
+      const { train, dev: held } = splitPairs(ppmPairs);
+      log(`round ${k}: PPM-r${k} on ${train.length} pairs (${pairs.length} from MCTS)`);
+      const r = await trainPPM(train, held, { init: policyDir(k), out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });
+      copyDir(r.bestDir, ppmDir(k));
+    }
+
+    // ---- dev accuracy: greedy (policy alone) and MCTS + PPM
+    const devGreedy = await devAccuracy(path.join(dir, 'eval-greedy'), policyDir(k), undefined, dev, 'greedy', o, preset, o.seed);
+    const devMcts = await devAccuracy(path.join(dir, 'eval-mcts'), policyDir(k), ppmDir(k), dev, 'mcts', o, preset, o.seed);
+    const prevWall = fs.existsSync(path.join(dir, 'wall.json')) ? readJson<{ s: number }>(path.join(dir, 'wall.json')).s : 0;
+    const m: RoundMetrics = {
+      round: k, problemsSearched: summary.searched, solved: summary.solved,
+      trainCoverage: summary.searched ? summary.solved / summary.searched : 0,
+      sftTrajectories: sft.length, pairs: pairs.length, devGreedy, devMcts, devN: dev.length,
+      wallSeconds: prevWall + (Date.now() - t0) / 1000,
+    };
+    writeJsonAtomic(metricsFile, m);
+    rows.push(m);
+    log(roundsTable(rows));
+  }
+  const table = roundsTable(rows);
+  writeFileAtomic(path.join(o.out, 'rounds.md'), `# Self-evolution rounds (preset ${o.preset}, seed ${o.seed})\n\nDev = MAWPS/ASDiv-A dev split (${dev.length} problems).\n\n${table}\n`);
+  if (o.ship && rows.length) {
+    const last = rows[rows.length - 1]!.round;
+    copyDir(policyDir(last), path.join(o.ship, 'policy'));
+    copyDir(ppmDir(last), path.join(o.ship, 'ppm'));
+    fs.copyFileSync(path.join(o.out, 'rounds.md'), path.join(o.ship, 'rounds.md'));
+  }
+  return { table, rows };
+}
+
+function limitPerSource(rows: TrajectoryRow[], n: number): TrajectoryRow[] {
+  const seen = new Map<string, number>();
+  return rows.filter((r) => {
+    const c = seen.get(r.source) ?? 0;
+    seen.set(r.source, c + 1);
+    return c < n;
+  });
+}
+
+function dedupe(rows: TrajectoryRow[]): TrajectoryRow[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const key = r.problemId + '\u0000' + r.steps.join('');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Copy a checkpoint folder atomically (temp + rename). */
+function copyDir(from: string, to: string): void {
+  const tmp = `${to}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.cpSync(from, tmp, { recursive: true });
+  // the copy is for inference: optimizer state stays with the training folder
+  for (const f of ['optimizer.bin', 'optimizer.json', 'optimizer-step.json', 'loop-state.json']) fs.rmSync(path.join(tmp, f), { force: true });
+  fs.rmSync(to, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.renameSync(tmp, to);
+}

@@ -1,0 +1,250 @@
+// Supervised fine-tuning of the policy on step trajectories (`rstar train-policy`).
+// Loss only on solution tokens (the question is context), length-bucketed batches, AdamW with
+// warm-up + cosine decay and clipping, dev loss every N steps with the best checkpoint kept, and
+// `--resume` from the last checkpoint (src/train/loop.ts).
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { GPT, type GPTConfig } from '../model/gpt.ts';
+import type { CausalLM } from '../model/lm.ts';
+import { DEFAULT_MODEL } from '../model/tokenizer.ts';
+import { saveCheckpoint, assignWeights } from '../model/checkpoint.ts';
+import { loadPolicyAny, loadTokenizer, type TokenizerLike } from '../model/load.ts';
+import { promptFor } from '../data/steps.ts';
+import { readTrajectories, type TrajectoryRow } from '../data/arrow.ts';
+import { hash32, mulberry32, shuffle } from '../util/rng.ts';
+import { runLoop, type LoopResult } from './loop.ts';
+
+/** One SFT example: question + solution text (serialized steps, markers included). */
+export interface SFTExample {
+  id: string;
+  question: string;
+  solution: string;
+}
+
+export interface Encoded {
+  ids: number[];
+  /** Number of prompt tokens: the loss starts at the first solution token. */
+  promptLen: number;
+}
+
+export interface SFTBatch {
+  ids: tf.Tensor2D;
+  targets: tf.Tensor2D;
+  mask: tf.Tensor2D;
+  tokens: number;
+}
+
+export const DEFAULT_POLICY: Omit<GPTConfig, 'vocabSize'> = { blockSize: 384, nLayer: 4, nHead: 4, nEmbd: 128 };
+
+export function examplesFromTrajectories(rows: TrajectoryRow[]): SFTExample[] {
+  return rows.map((r) => ({ id: r.problemId, question: r.question, solution: r.steps.join('') }));
+}
+
+/** Read SFT examples from an Arrow trajectories file or JSONL ({question, steps[]} or {question, solution}). */
+export async function readSFTFile(file: string): Promise<SFTExample[]> {
+  if (file.endsWith('.arrow')) return examplesFromTrajectories(await readTrajectories(file));
+  const out: SFTExample[] = [];
+  fs.readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let o: { id?: string; question?: unknown; steps?: unknown; solution?: unknown };
+    try {
+      o = JSON.parse(line);
+    } catch {
+      throw new Error(`${file}:${i + 1}: expected a JSON object`);
+    }
+    const sol = Array.isArray(o.steps) ? (o.steps as string[]).join('') : o.solution;
+    if (typeof o.question !== 'string' || typeof sol !== 'string') {
+      throw new Error(`${file}:${i + 1}: expected "question" and "steps" (string[]) or "solution" (string)`);
+    }
+    out.push({ id: o.id ?? `line-${i + 1}`, question: o.question, solution: sol });
+  });
+  return out;
+}
+
+export function encodeExamples(tok: TokenizerLike, xs: SFTExample[], maxLen: number): { enc: Encoded[]; dropped: number } {
+  const enc: Encoded[] = [];
+  let dropped = 0;
+  for (const x of xs) {
+    const p = tok.encode(promptFor(x.question));
+    const s = tok.encode(x.solution);
+    // a truncated solution would teach the policy to stop mid-step: drop over-long examples
+    if (p.length + s.length > maxLen + 1) {
+      dropped++;
+      continue;
+    }
+    enc.push({ ids: [...p, ...s], promptLen: p.length });
+  }
+  return { enc, dropped };
+}
+
+/**
+ * Length-bucketed batches: sort by length, cut into batches of at most `batchTokens` padded tokens.
+ * Returns index lists; the order of batches is shuffled per epoch by `batchAt`.
+ */
+export function bucketBatches(enc: Encoded[], batchTokens: number, seed: number): number[][] {
+  const order = enc.map((_, i) => i);
+  // a seeded tie-break so equal lengths don't always batch together in file order
+  order.sort((a, b) => enc[a]!.ids.length - enc[b]!.ids.length || hash32(String(a), seed) - hash32(String(b), seed));
+  const batches: number[][] = [];
+  let cur: number[] = [];
+  let maxT = 0;
+  for (const i of order) {
+    const T = padLen(enc[i]!.ids.length - 1);
+    if (cur.length && Math.max(maxT, T) * (cur.length + 1) > batchTokens) {
+      batches.push(cur);
+      cur = [];
+      maxT = 0;
+    }
+    cur.push(i);
+    maxT = Math.max(maxT, T);
+  }
+  if (cur.length) batches.push(cur);
+  return batches;
+}
+
+/** Pad lengths to a multiple of 16: fewer distinct shapes for the backend. */
+function padLen(n: number): number {
+  return Math.max(16, Math.ceil(n / 16) * 16);
+}
+
+/** Batch `step` of the run: epoch e uses the batches in a seeded order of its own. */
+export function batchAt(batches: number[][], step: number, seed: number): number[] {
+  const e = Math.floor(step / batches.length);
+  const order = shuffle(batches.map((_, i) => i), mulberry32(hash32(`epoch${e}`, seed)));
+  return batches[order[step % batches.length]!]!;
+}
+
+export function makeBatch(enc: Encoded[], rows: number[], maxT?: number): SFTBatch {
+  const T = maxT ?? padLen(Math.max(...rows.map((r) => enc[r]!.ids.length - 1)));
+  const B = rows.length;
+  const ids = new Int32Array(B * T);
+  const tg = new Int32Array(B * T);
+  const mask = new Float32Array(B * T);
+  let tokens = 0;
+  rows.forEach((r, b) => {
+    const e = enc[r]!;
+    const n = e.ids.length - 1;
+    for (let t = 0; t < n; t++) {
+      ids[b * T + t] = e.ids[t]!;
+      tg[b * T + t] = e.ids[t + 1]!;
+      // target t+1 is a solution token
+      if (t + 1 >= e.promptLen) mask[b * T + t] = 1;
+    }
+    tokens += n;
+  });
+  return {
+    ids: tf.tensor2d(ids, [B, T], 'int32'),
+    targets: tf.tensor2d(tg, [B, T], 'int32'),
+    mask: tf.tensor2d(mask, [B, T], 'float32'),
+    tokens,
+  };
+}
+
+export function disposeBatch(b: SFTBatch): void {
+  b.ids.dispose();
+  b.targets.dispose();
+  b.mask.dispose();
+}
+
+/** Mean masked cross-entropy of `lm` on `rows` (any CausalLM: GPT has lmLoss, others via logits). */
+export function lmLoss(lm: CausalLM, b: SFTBatch, training = false): tf.Scalar {
+  if (lm instanceof GPT) return lm.lmLoss(b.ids, b.targets, b.mask, { training });
+  return tf.tidy(() => {
+    const [B, T] = b.ids.shape;
+    const logits = tf.reshape(lm.logits(b.ids, { training }), [B * T, lm.vocabSize]);
+    const picked = tf.sum(tf.mul(logits, tf.oneHot(tf.reshape(b.targets, [B * T]), lm.vocabSize)), -1);
+    const nll = tf.sub(tf.logSumExp(logits, -1), picked);
+    const m = tf.reshape(b.mask, [B * T]);
+    return tf.div(tf.sum(tf.mul(nll, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
+  });
+}
+
+/** Dev loss over all dev examples (token-weighted mean). */
+export async function devLoss(lm: CausalLM, enc: Encoded[], batchTokens: number): Promise<number> {
+  const batches = bucketBatches(enc, batchTokens, 0);
+  let sum = 0;
+  let n = 0;
+  for (const rows of batches) {
+    const b = makeBatch(enc, rows);
+    const w = (await b.mask.sum().data())[0]!;
+    const l = lmLoss(lm, b);
+    sum += (await l.data())[0]! * w;
+    n += w;
+    l.dispose();
+    disposeBatch(b);
+  }
+  return n > 0 ? sum / n : NaN;
+}
+
+export interface TrainPolicyOptions {
+  out: string;
+  /** Checkpoint dir or `hf:<folder>` to start from; default: a new GPT. */
+  init?: string;
+  model?: Partial<GPTConfig>;
+  steps: number;
+  batchTokens?: number;
+  lr?: number;
+  minLr?: number;
+  warmup?: number;
+  evalEvery?: number;
+  seed?: number;
+  resume?: boolean;
+  quiet?: boolean;
+  /** Tokenizer model file (default: the shipped one, or the init checkpoint's). */
+  tokenizer?: string;
+  meta?: Record<string, unknown>;
+  /** Data-parallel gradient workers (2 = both cores). */
+  workers?: number;
+}
+
+export interface TrainPolicyResult extends LoopResult {
+  bestDir: string;
+  train: number;
+  dev: number;
+  dropped: number;
+}
+
+export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: TrainPolicyOptions): Promise<TrainPolicyResult> {
+  const seed = o.seed ?? 1234;
+  let lm: CausalLM;
+  let tokFile: string;
+  let tok: TokenizerLike;
+  if (o.init) {
+    const p = await loadPolicyAny(o.init);
+    lm = p.lm;
+    tokFile = p.tokenizerFile;
+    tok = p.tokenizer;
+  } else {
+    tokFile = o.tokenizer ?? DEFAULT_MODEL;
+    tok = await loadTokenizer(tokFile);
+    lm = new GPT({ ...DEFAULT_POLICY, vocabSize: tok.vocabSize, seed, ...o.model });
+  }
+  const maxLen = lm.maxPositions;
+  const tr = encodeExamples(tok, train, maxLen);
+  const dv = encodeExamples(tok, dev, maxLen);
+  if (tr.enc.length === 0) throw new Error('train-policy: no training example fits the context');
+  const batchTokens = o.batchTokens ?? 4096;
+  const batches = bucketBatches(tr.enc, batchTokens, seed);
+  const params = lm.namedWeights();
+  const res = await runLoop<SFTBatch>(
+    {
+      out: o.out, steps: o.steps, lr: o.lr ?? 2e-3, minLr: o.minLr, warmup: o.warmup,
+      evalEvery: o.evalEvery ?? Math.max(1, Math.floor(o.steps / 10)), resume: o.resume,
+      label: 'train-policy', quiet: o.quiet,
+    },
+    {
+      params,
+      batch: (step) => makeBatch(tr.enc, batchAt(batches, step, seed)),
+      tokens: (b) => b.tokens,
+      dispose: disposeBatch,
+      loss: (b) => lmLoss(lm, b, true),
+      evaluate: async () => ({ metric: dv.enc.length ? await devLoss(lm, dv.enc, batchTokens) : NaN }),
+      save: (dir, meta, optimizer) =>
+        saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: tokFile, tokenizerSha256: tok.sha256, meta: { ...o.meta, ...meta }, optimizer }),
+      restore: async (dir) => assignWeights(dir, params),
+    },
+  );
+  lm.dispose();
+  return { ...res, bestDir: path.join(o.out, 'best'), train: tr.enc.length, dev: dv.enc.length, dropped: tr.dropped + dv.dropped };
+}

@@ -1,0 +1,216 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, test } from 'vitest';
+import { SandboxPool } from '../src/search/sandbox.ts';
+import { formatNumber } from '../src/search/sandbox-worker.ts';
+
+// One pool for the file: workers take ~1 s to start (tsx + wasm), evaluations take well under 1 ms.
+const pool = new SandboxPool({ workers: 2 });
+// Small budgets for the limit tests, one worker so they are cheap to start.
+const small = new SandboxPool({ workers: 1, maxOutput: 50, timeoutMs: 300, hardKillMs: 2000 });
+afterAll(async () => {
+  await pool.close();
+  await small.close();
+});
+
+describe('cumulative steps', () => {
+  test('a step sees the constants and functions of earlier steps', async () => {
+    const r = await pool.run(['const a = 48 / 2;', 'function twice(x) { return 2 * x; }', 'const b = twice(a) + 1;', 'print(a + b);']);
+    expect(r).toMatchObject({ ok: true, answer: '73', output: '73', stepOutput: '73' });
+    expect(r.error).toBeUndefined();
+  });
+
+  test('a candidate that redeclares an earlier const fails, and says which step', async () => {
+    const r = await pool.run(['const a = 1;', 'const b = a + 1;', 'const a = 2;\nprint(a);']);
+    expect(r.ok).toBe(false);
+    expect(r.failedStep).toBe(2);
+    expect(r.error).toMatch(/^SyntaxError: redeclaration of 'a'/);
+    expect(r.answer).toBeUndefined();
+  });
+
+  test('a failing middle step stops the trajectory: later steps do not run', async () => {
+    const r = await pool.run(['print("one");', 'const x = undefinedName + 1;', 'print("three");']);
+    expect(r).toMatchObject({ ok: false, failedStep: 1, output: 'one', stepOutput: '' });
+    expect(r.error).toMatch(/^ReferenceError: 'undefinedName' is not defined/);
+  });
+
+  test('each step must parse on its own', async () => {
+    const r = await pool.run(['function f() {', 'return 1; }']);
+    expect(r).toMatchObject({ ok: false, failedStep: 0 });
+    expect(r.error).toMatch(/^SyntaxError/);
+  });
+
+  test('a trajectory of 5,000 steps runs', async () => {
+    const steps = Array.from({ length: 5000 }, (_, i) => (i === 0 ? 'let s = 0;' : `s += ${i};`));
+    steps.push('print(s);');
+    const r = await pool.run(steps);
+    expect(r).toMatchObject({ ok: true, answer: String((4999 * 5000) / 2) });
+  });
+
+  test('no steps is a clean no-op', async () => {
+    expect(await pool.run([])).toMatchObject({ ok: true, output: '', stepOutput: '' });
+  });
+});
+
+describe('output', () => {
+  test('stepOutput is what the last step printed; output is everything', async () => {
+    const r = await pool.run(['print("first");', 'const n = 2;', 'print(1); print(n, 3);']);
+    expect(r.output).toBe('first\n1\n2 3');
+    expect(r.stepOutput).toBe('1\n2 3');
+    // the last value of the last print() of the last step
+    expect(r.answer).toBe('3');
+  });
+
+  test('a last step that prints nothing has no answer, even if earlier steps printed', async () => {
+    const r = await pool.run(['print(5);', 'const y = 1;']);
+    expect(r).toMatchObject({ ok: true, output: '5', stepOutput: '' });
+    expect(r.answer).toBeUndefined();
+  });
+
+  test('print() with no arguments prints an empty line and keeps the previous answer', async () => {
+    const r = await pool.run(['print(7); print();']);
+    expect(r).toMatchObject({ ok: true, stepOutput: '7\n', answer: '7' });
+  });
+
+  // [code, expected answer]: the last argument of the last print()
+  const table: [string, string][] = [
+    ['print(0.1 + 0.2)', '0.3'],
+    ['print(7)', '7'],
+    ['print(-0)', '0'],
+    ['print(1 / 3)', '0.333333333333'],
+    ['print(4.35 * 100)', '435'],
+    ['print(2 ** 53 + 2)', '9007199254740994'],
+    ['print(123456789012345)', '123456789012345'],
+    ['print(1e21)', '1e+21'],
+    ['print(3e-20)', '3e-20'],
+    ['print(-2.5)', '-2.5'],
+    ['print(0 / 0)', 'NaN'],
+    ['print(1 / 0)', 'Infinity'],
+    ['print(-1 / 0)', '-Infinity'],
+    ['print("abc")', 'abc'],
+    ['print(true, false)', 'false'],
+    ['print(null)', 'null'],
+    ['print(undefined)', 'undefined'],
+    ['print(10n ** 20n)', '100000000000000000000'],
+    ['print([1, 0.1 + 0.2, "x", -0])', '[1, 0.3, "x", 0]'],
+    ['print({a: 1, "b c": [2, 1/3]})', '{a: 1, "b c": [2, 0.333333333333]}'],
+    ['print(new Map([["k", 1]]))', 'Map {"k" => 1}'],
+    ['print(new Set([1, 2]))', 'Set {1, 2}'],
+    ['const o = {}; o.self = o; print(o)', '{self: [Circular]}'],
+    ['print([[[[[1]]]]])', '[[[[[Array]]]]]'],
+    ['print(function foo() {})', '[Function foo]'],
+    ['print(Symbol("s"))', 'Symbol(s)'],
+    ['print(new RangeError("boom"))', 'RangeError: boom'],
+    ['print("total:", 12)', '12'],
+  ];
+  test.each(table)('%s -> %s', async (code, answer) => {
+    const r = await pool.run([code]);
+    expect(r.ok).toBe(true);
+    expect(r.answer).toBe(answer);
+  });
+
+  test('formatNumber matches the in-VM formatter', async () => {
+    const xs = [0.1 + 0.2, -0, 1 / 3, 4.35 * 100, 2 ** 53 + 2, 1e21, 3e-20, -2.5, NaN, Infinity, 1234.5678901234];
+    const r = await pool.run([`print([${xs.map((x) => (Object.is(x, -0) ? '-0' : String(x))).join(', ')}])`]);
+    expect(r.answer).toBe(`[${xs.map(formatNumber).join(', ')}]`);
+  });
+
+  test('long arrays are cut at 100 items', async () => {
+    const r = await pool.run(['print(Array.from({length: 150}, (_, i) => i))']);
+    expect(r.answer).toMatch(/^\[0, 1, 2, .*, 99, \.\.\. 50 more\]$/);
+  });
+
+  test('printing past maxOutput is an error with the output cut to maxOutput', async () => {
+    const r = await small.run(['print("ok");', 'for (let i = 0; i < 100; i++) print("line " + i);']);
+    expect(r).toMatchObject({ ok: false, outputTruncated: true, failedStep: 1 });
+    expect(r.error).toBe('OutputLimit: printed more than 50 characters');
+    expect(r.output.length).toBe(50);
+    expect(r.output.startsWith('ok\nline 0\nline 1\n')).toBe(true);
+    expect(r.stepOutput.startsWith('line 0\n')).toBe(true);
+    // exactly at the budget is fine
+    const fits = await small.run([`print("${'y'.repeat(50)}")`]);
+    expect(fits).toMatchObject({ ok: true, answer: 'y'.repeat(50) });
+  });
+
+  test('catching the output-limit error does not let a step keep printing', async () => {
+    const r = await small.run(['let n = 0; for (;;) { try { print("xxxxxxxxxx"); } catch (e) { n++; } }']);
+    expect(r).toMatchObject({ ok: false, outputTruncated: true });
+  });
+});
+
+describe('environment', () => {
+  test('Math.random is seeded: the same numbers in every evaluation', async () => {
+    const code = ['print([Math.random(), Math.random()])'];
+    const [a, b] = await pool.runMany([code, code]);
+    expect(a!.answer).toBe(b!.answer);
+    const [x, y] = JSON.parse(a!.answer!) as number[];
+    expect(x).not.toBe(y);
+    expect(x).toBeGreaterThanOrEqual(0);
+    expect(x).toBeLessThan(1);
+  });
+
+  test('only print exists: no console, Date, require, process', async () => {
+    const r = await pool.run(['print([typeof console, typeof Date, typeof require, typeof process, typeof print])']);
+    expect(r.answer).toBe('["undefined", "undefined", "undefined", "undefined", "function"]');
+  });
+
+  test('promise jobs never run', async () => {
+    const r = await pool.run(['Promise.resolve(1).then(() => print("late")); (async () => { await 0; print("after await"); })(); print("now")']);
+    expect(r).toMatchObject({ ok: true, output: 'now', answer: 'now' });
+  });
+});
+
+describe('pool', () => {
+  test('nothing leaks between evaluations on a reused worker', async () => {
+    for (let i = 0; i < 20; i++) {
+      const r = await small.run([`print(typeof leaked, ${i}); globalThis.leaked = 1; Object.prototype.polluted = 1;`]);
+      expect(r.output).toBe(`undefined ${i}`);
+    }
+    expect((await small.run(['print(({}).polluted)'])).answer).toBe('undefined');
+  });
+
+  test('runMany keeps input order across workers, including failures', async () => {
+    const batch = Array.from({ length: 300 }, (_, i) =>
+      i % 7 === 3 ? ['const a = 1;', `throw new Error("bad ${i}")`] : [`const a = ${i};`, 'const b = a * a;', 'print(b - a);'],
+    );
+    const rs = await pool.runMany(batch);
+    expect(rs).toHaveLength(300);
+    rs.forEach((r, i) => {
+      if (i % 7 === 3) expect(r).toMatchObject({ ok: false, error: `Error: bad ${i}`, failedStep: 1 });
+      else expect(r).toMatchObject({ ok: true, answer: String(i * i - i) });
+    });
+  });
+
+  test('concurrent run() calls all resolve with their own results', async () => {
+    const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => pool.run([`print(${i} * 2)`])));
+    expect(rs.map((r) => r.answer)).toEqual(Array.from({ length: 50 }, (_, i) => String(i * 2)));
+  });
+
+  test('close rejects queued and running work and later calls', async () => {
+    const p = new SandboxPool({ workers: 1, timeoutMs: 5000 });
+    const first = await p.run(['print(1)']);
+    expect(first.answer).toBe('1');
+    const running = p.run(['for (;;) {}']);
+    const queued = p.run(['print(2)']);
+    // attach the expectations first: close() rejects them synchronously
+    const rejected = [expect(running).rejects.toThrow(/closed/), expect(queued).rejects.toThrow(/closed/)];
+    await new Promise((r) => setTimeout(r, 50));
+    await p.close();
+    await Promise.all(rejected);
+    await expect(p.run(['print(3)'])).rejects.toThrow(/closed/);
+    await p.close(); // idempotent
+  });
+
+  test('workers also load under plain `node --import tsx`', async () => {
+    const script = `
+      import { SandboxPool } from './src/search/sandbox.ts';
+      const p = new SandboxPool({ workers: 1 });
+      const r = await p.run(['const a = 48 / 2;', 'print(a + 48);']);
+      await p.close();
+      process.stdout.write(JSON.stringify(r));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: new URL('..', import.meta.url).pathname,
+    });
+    expect(JSON.parse(stdout)).toMatchObject({ ok: true, answer: '72' });
+  });
+});

@@ -2,9 +2,11 @@
 // the same model in PyTorch on CPU (2 threads, bench/torch_gpt.py) when Debian's python3-torch is
 // installed. Timings are best-of-reps wall time of a whole generate() call (prefill included).
 //   npm run bench -- decode [--backend wasm] [--config S] [--prompt 32] [--new 96] [--batch 1,8]
-//                           [--temperature 0] [--reps 3]
+//                           [--temperature 0] [--reps 3] [--prod]
+// --prod runs tf.enableProdMode() (skips tfjs's per-op debug checks).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
@@ -88,6 +90,7 @@ function torchDecode(config: string, batch: number, promptLen: number, newTokens
 }
 
 export async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--prod')) tf.enableProdMode();
   const backend = await setupBackend(flag(argv, 'backend', 'wasm') as BackendName);
   const configName = flag(argv, 'config', 'S') as keyof typeof GPT_PRESETS;
   const cfg = GPT_PRESETS[configName];
@@ -115,6 +118,7 @@ export async function main(argv: string[]): Promise<void> {
           bench: 'decode', config: configName, backend, batch, prompt: promptLen, new_tokens: newTokens,
           ours_tok_s: Math.round(m.tokS), ours_cpu_tok_s: Math.round(m.cpuTokS), prefill_ms: +m.prefillMs.toFixed(2),
           torch_tok_s: torch === null ? null : Math.round(torch),
+          prod: tf.env().getBool('PROD'), load1: +os.loadavg()[0]!.toFixed(2),
           ratio: torch === null ? null : +(m.tokS / torch).toFixed(3),
         }),
     );

@@ -1,8 +1,10 @@
 // Training throughput of our GPT (forward + backward + AdamW) against the identical model in
 // PyTorch on CPU (bench/torch_gpt.py, 2 threads), both measured in this run.
 //   npm run bench -- train [--backend wasm] [--config S|M|S,M] [--steps N] [--warmup N]
-//                          [--workers N] [--no-torch] [--profile]
-// Prints one `RESULT {json}` line per config.
+//                          [--workers N] [--no-torch] [--profile] [--prod]
+// Prints one `RESULT {json}` line per config. `ours_cpu_tok_s` divides by this process's CPU
+// time (user + system) instead of wall time: steadier on a shared, loaded machine (with
+// --workers > 1 the replicas' CPU time is not in it). --prod runs tf.enableProdMode().
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -66,9 +68,12 @@ async function oursTokS(name: ConfigName, steps: number, warmup: number, workers
     for (const g of grads.values()) g.dispose();
   };
   for (let i = 0; i < warmup; i++) await step();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await step();
   const ms = (performance.now() - t0) / steps;
+  const c = process.cpuUsage(c0);
+  const cpuMs = (c.user + c.system) / 1000 / steps;
   if (profile && !dp) {
     const info = await tf.profile(async () => step());
     const agg = new Map<string, { ms: number; n: number }>();
@@ -90,7 +95,7 @@ async function oursTokS(name: ConfigName, steps: number, warmup: number, workers
   mask.dispose();
   opt.dispose();
   model.dispose();
-  return { tokS: (B * T * 1000) / ms, stepMs: ms, loss: lastLoss };
+  return { tokS: (B * T * 1000) / ms, cpuTokS: (B * T * 1000) / cpuMs, stepMs: ms, loss: lastLoss };
 }
 
 function torchAvailable(): boolean {
@@ -119,6 +124,7 @@ export async function main(argv: string[]): Promise<void> {
   const warmup = Number(flag(argv, 'warmup', '2'));
   const workers = Number(flag(argv, 'workers', '1'));
   const profile = argv.includes('--profile');
+  if (argv.includes('--prod')) tf.enableProdMode();
   const useTorch = !argv.includes('--no-torch') && torchAvailable();
   const used = await setupBackend(backend);
   console.log(`backend ${used}, workers ${workers}, steps ${steps} (+${warmup} warm-up), load avg ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} cores`);
@@ -127,7 +133,7 @@ export async function main(argv: string[]): Promise<void> {
     const torch = useTorch ? torchTokS(c, Math.max(steps, 5), warmup) : null;
     const ratio = torch ? ours.tokS / torch.tok_s : null;
     console.log(
-      `${c}: ours ${ours.tokS.toFixed(0)} tok/s (${ours.stepMs.toFixed(0)} ms/step, loss ${ours.loss.toFixed(3)})` +
+      `${c}: ours ${ours.tokS.toFixed(0)} tok/s (${ours.cpuTokS.toFixed(0)} per CPU-second; ${ours.stepMs.toFixed(0)} ms/step, loss ${ours.loss.toFixed(3)})` +
         (torch ? `, torch ${torch.tok_s.toFixed(0)} tok/s (${torch.threads} threads, BLAS ${torch.blas}: ${torch.blas_libs.join(' ')}), ratio ${ratio!.toFixed(3)}` : ', torch n/a'),
     );
     const result = {
@@ -135,6 +141,8 @@ export async function main(argv: string[]): Promise<void> {
       backend: used,
       workers,
       ours_tok_s: Math.round(ours.tokS),
+      ours_cpu_tok_s: Math.round(ours.cpuTokS),
+      prod: tf.env().getBool('PROD'),
       torch_tok_s: torch ? Math.round(torch.tok_s) : null,
       ratio: ratio === null ? null : Number(ratio.toFixed(4)),
       torch_blas: torch?.blas ?? null,

@@ -181,6 +181,11 @@ describe('pool', () => {
     });
   });
 
+  test('steps that are not strings are rejected up front', async () => {
+    await expect(pool.run([1 as unknown as string])).rejects.toThrow(TypeError);
+    expect((await pool.run(['print(1)'])).answer).toBe('1');
+  });
+
   test('concurrent run() calls all resolve with their own results', async () => {
     const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => pool.run([`print(${i} * 2)`])));
     expect(rs.map((r) => r.answer)).toEqual(Array.from({ length: 50 }, (_, i) => String(i * 2)));

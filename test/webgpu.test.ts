@@ -11,7 +11,7 @@ import { setupBackend } from '../src/model/backend.ts';
 import { GPT, type GPTConfig } from '../src/model/gpt.ts';
 import { generate } from '../src/model/generate.ts';
 import { AdamW } from '../src/train/optim.ts';
-import { countDispatches, hasHardwareGPU, isSoftwareAdapter, webgpuErrors, webgpuInfo } from '../src/model/webgpu.ts';
+import { adamwApplyFused, countDispatches, hasHardwareGPU, isSoftwareAdapter, webgpuErrors, webgpuInfo } from '../src/model/webgpu.ts';
 
 const SKIP = process.env.RSTAR_SKIP_WEBGPU === '1';
 const TINY: GPTConfig = { vocabSize: 67, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32, seed: 7 };
@@ -172,6 +172,57 @@ describe.skipIf(SKIP)('webgpu backend', () => {
     });
     expect(got.sampled.tokens).toEqual(ref.sampled.tokens);
     expect(got.sampled.tokens.every((t) => t.length === 8)).toBe(true);
+  });
+
+  it('fused AdamW update equals the op-by-op AdamW, in a third of the dispatches', async () => {
+    await setupBackend('webgpu');
+    const cfg = { lr: 3e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 0.5 };
+    const shapes: Record<string, number[]> = { w: [33, 17], b: [17], e: [5, 3, 7] };
+    let r = 7;
+    const rnd = (n: number) => Float32Array.from({ length: n }, () => ((r = (r * 1103515245 + 12345) >>> 0) / 2 ** 32 - 0.5));
+    const init = new Map(Object.entries(shapes).map(([k, s]) => [k, rnd(s.reduce((a, b) => a * b, 1))]));
+    const gradsAt = Array.from({ length: 3 }, () => new Map(Object.entries(shapes).map(([k, s]) => [k, rnd(s.reduce((a, b) => a * b, 1))])));
+    const vars = () => new Map(Object.entries(shapes).map(([k, s]) => [k, tf.variable(tf.tensor(init.get(k)!, s), true)]));
+    const zeros = (ps: Map<string, tf.Variable>) => new Map([...ps].map(([k, p]) => [k, tf.variable(tf.zerosLike(p), false)]));
+    const toGrads = (i: number) => new Map(Object.entries(shapes).map(([k, s]) => [k, tf.tensor(gradsAt[i]!.get(k)!, s)]));
+
+    const ref = vars();
+    const opt = new AdamW(ref, cfg);
+    const fused = vars();
+    const m = zeros(fused);
+    const v = zeros(fused);
+    const counts = { ref: 0, fused: 0 };
+    for (let i = 0; i < 3; i++) {
+      const g1 = toGrads(i);
+      const g2 = toGrads(i);
+      let n1 = 0;
+      let n2 = 0;
+      counts.ref += (await countDispatches(async () => {
+        const n = opt.apply(g1);
+        n1 = (await n.data())[0]!;
+        n.dispose();
+      })).dispatches;
+      counts.fused += (await countDispatches(async () => {
+        const n = adamwApplyFused(fused, m, v, g2, cfg, i + 1, cfg.lr);
+        n2 = (await n.data())[0]!;
+        n.dispose();
+      })).dispatches;
+      expect(n2).toBeCloseTo(n1, 5);
+      expect(n1).toBeGreaterThan(cfg.clip); // clipping is active
+      tf.dispose([...g1.values(), ...g2.values()]);
+    }
+    const st = await opt.state();
+    for (const k of Object.keys(shapes)) {
+      const a = await fused.get(k)!.data();
+      expect(maxDiff(a, await ref.get(k)!.data()), k).toBeLessThan(1e-6);
+      expect(maxDiff(a, init.get(k)!), k).toBeGreaterThan(0.05); // three steps of lr 3e-2 moved it
+      expect(maxDiff(await m.get(k)!.data(), st.m[k]!), k).toBeLessThan(1e-6);
+      expect(maxDiff(await v.get(k)!.data(), st.v[k]!), k).toBeLessThan(1e-7);
+    }
+    expect(counts.fused * 2).toBeLessThan(counts.ref);
+    console.log(`AdamW dispatches for 3 params x 3 steps: op-by-op ${counts.ref}, fused ${counts.fused}`);
+    opt.dispose();
+    tf.dispose([...ref.values(), ...fused.values(), ...m.values(), ...v.values()]);
   });
 
   it('addN over more inputs than a shader can bind', async () => {

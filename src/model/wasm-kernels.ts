@@ -5,8 +5,11 @@
 // blocked C++ loop (~10-40× slower). We materialise transposes with the wasm
 // Transpose kernel and run each batch slice as its own 2-D XNNPACK product, on
 // zero-copy *views* of the operands' wasm heap memory (extra tensor ids registered
-// with the C++ side and unregistered without freeing). UnsortedSegmentSum (the
-// gradient of gather) has no wasm kernel at all; we add one.
+// with the C++ side and unregistered without freeing). Products with one untransposed
+// B for all rows instead go through the C++ entry point with the real tensor ids:
+// XNNPACK caches its packed copy of B (and the bias) on B's id, which a view would
+// throw away on every call (decoding reuses the same weights every step).
+// UnsortedSegmentSum (the gradient of gather) has no wasm kernel at all; we add one.
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcast_util, util } from '@tensorflow/tfjs-core';
 import type { DataId, DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
@@ -61,6 +64,50 @@ function matmulFn(backend: WasmBackend) {
     rawMatMulOwner = backend.wasm;
   }
   return rawMatMul;
+}
+
+let rawFused: ((...a: unknown[]) => unknown) | null = null;
+let rawFusedOwner: WasmModule | null = null;
+function fusedFn(backend: WasmBackend) {
+  if (rawFusedOwner !== backend.wasm || !rawFused) {
+    rawFused = backend.wasm.cwrap('_FusedMatMul', null, [
+      'number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number', 'number', 'number', 'number', 'number',
+    ]);
+    rawFusedOwner = backend.wasm;
+  }
+  return rawFused;
+}
+
+/** Inner size each b has been handed to the C++ operator cache with. That cache is keyed
+ *  on (b id, bias id, clamp) only, so a reshaped alias of the same buffer (same id) with a
+ *  different k would silently reuse the wrong packed weights; those go the view path. */
+const packedK = new WeakMap<DataId, number>();
+
+/** Clamp-type activations XNNPACK applies inside the product (the C++ FusableActivation). */
+const XNN_CLAMP: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
+
+/**
+ * out[1, rows, n] = a[rows, k] · b[k, n] (+ bias[n], clamped) through the shipped C++ entry
+ * point with the operands' real tensor ids, so XNNPACK's operator (the packed copy of b,
+ * and the bias) stays cached on b's id until b is disposed: long-lived weights (decoding)
+ * are packed once instead of on every call. Both operands must be stored untransposed and
+ * contiguous; null when the cache could hold a different packing for b's id.
+ */
+function cachedXnn(backend: WasmBackend, a: TensorInfo, rows: number, k: number, b: TensorInfo, n: number, bias: TensorInfo | null, act = 'linear'): TensorInfo | null {
+  const prevK = packedK.get(b.dataId);
+  if (prevK !== undefined && prevK !== k) return null;
+  packedK.set(b.dataId, k);
+  const out = backend.makeOutput([1, rows, n], 'float32');
+  const ia = backend.dataIdMap.get(a.dataId).id;
+  const ib = backend.dataIdMap.get(b.dataId).id;
+  const io = backend.dataIdMap.get(out.dataId).id;
+  if (bias || act !== 'linear') {
+    const ibias = bias ? backend.dataIdMap.get(bias.dataId).id : 0;
+    fusedFn(backend)(ia, shapeBytes([1, rows, k]), 3, ib, shapeBytes([1, k, n]), 3, 0, 0, XNN_CLAMP[act]!, ibias, 0, 0, io);
+  } else {
+    matmulFn(backend)(ia, shapeBytes([1, rows, k]), 3, ib, shapeBytes([1, k, n]), 3, 0, 0, io);
+  }
+  return out;
 }
 
 /** Register `size` float32 elements at `offset` as a tensor id known only to C++. */
@@ -119,7 +166,17 @@ function batchMatMul(args: Args): TensorInfo {
   const rows = flat ? batchA * m : m;
   // The shipped kernel only broadcasts a batch of 1, so general broadcasts stay with us.
   const simpleBatch = batchA === batchB || batchA === 1 || batchB === 1;
-  if (m * n * k === 0 || (rows < TINY_ROWS && simpleBatch)) return orig('BatchMatMul')(args as never) as TensorInfo;
+  if (m * n * k === 0) return orig('BatchMatMul')(args as never) as TensorInfo;
+  // One untransposed B for all rows: XNNPACK with real ids, which keeps b packed.
+  // With a few rows spread over a batch of A the shipped blocked loop is cheaper.
+  if (flat && !transposeA && !transposeB && (batchA === 1 || rows >= TINY_ROWS)) {
+    const out = cachedXnn(backend, a, rows, k, b, n, null);
+    if (out) {
+      out.shape = [...outer, m, n];
+      return out;
+    }
+  }
+  if (rows < TINY_ROWS && simpleBatch) return orig('BatchMatMul')(args as never) as TensorInfo;
 
   // 2-D with transposes: either transpose the operands, or compute Cᵀ = op(b)ᵀ·op(a)ᵀ
   // (no copy for operands already stored transposed) and transpose the result;
@@ -267,12 +324,32 @@ const ACTIVATION_KERNEL: Record<string, string> = {
   prelu: 'Prelu',
 };
 
+/** The whole fused product in one cached XNNPACK call, when b is one untransposed matrix,
+ *  the bias a plain per-column vector and the activation a clamp; else null. */
+function fusedCached(args: Args, act: string): TensorInfo | null {
+  const { inputs, backend, attrs } = args;
+  const { a, b, bias } = inputs;
+  if (attrs.transposeA || attrs.transposeB || XNN_CLAMP[act] === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const [m, k, n] = [a.shape[ra - 2]!, a.shape[ra - 1]!, b.shape[rb - 1]!];
+  const batchA = util.sizeFromShape(a.shape.slice(0, -2));
+  if (util.sizeFromShape(b.shape.slice(0, -2)) !== 1 || b.shape[rb - 2] !== k || m * n * k === 0) return null;
+  if (batchA !== 1 && batchA * m < TINY_ROWS) return null;
+  if (bias && (bias.dtype !== 'float32' || bias.shape.length > ra || util.sizeFromShape(bias.shape) !== n || bias.shape[bias.shape.length - 1] !== n)) return null;
+  const out = cachedXnn(backend, a, batchA * m, k, b, n, bias ?? null, act);
+  if (out) out.shape = [...broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), m, n];
+  return out;
+}
+
 /** _FusedMatMul = our BatchMatMul, then bias (any broadcastable shape) and activation. */
 function fusedMatMul(args: Args): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { a, b, bias, preluActivationWeights } = inputs;
   const act = (attrs.activation as string | undefined) ?? 'linear';
   if (act !== 'linear' && !ACTIVATION_KERNEL[act]) return orig('_FusedMatMul')(args as never) as TensorInfo;
+  const fused = fusedCached(args, act);
+  if (fused) return fused;
   let y = batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB } });
   const step = (next: TensorInfo) => {
     backend.disposeData(y.dataId);

@@ -320,3 +320,119 @@ export async function countDispatches(fn: () => Promise<void> | void): Promise<D
   }
   return count;
 }
+
+/** Hyper-parameters of one AdamW update (bias corrections bc = 1 - beta^t precomputed). */
+export interface AdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 1 - beta1^t */
+  bc1: number;
+  /** 1 - beta2^t */
+  bc2: number;
+  /** Decoupled weight decay, already restricted by the caller (0 for biases and gains). */
+  weightDecay: number;
+}
+
+type WebGPUProgramLike = {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  size: boolean;
+  uniforms: string;
+  getUserCode(): string;
+};
+type WebGPUBackendLike = {
+  runWebGPUProgram(p: WebGPUProgramLike, inputs: tf.TensorInfo[], dtype: 'float32', uniforms: { type: string; data: number[] }[]): tf.TensorInfo;
+};
+
+/**
+ * One program per output (a tfjs WebGPU program writes one tensor): each recomputes the moments,
+ * which is cheaper than the ~17 elementwise dispatches the op-by-op update costs.
+ */
+function adamwProgram(n: number, out: 'm' | 'v' | 'p'): WebGPUProgramLike {
+  const wg = 256;
+  const store = { m: 'm2', v: 'v2', p: 'P * uniforms.decay - (m2 / uniforms.bc1) / (sqrt(v2 / uniforms.bc2) + uniforms.eps) * uniforms.lr' }[out];
+  return {
+    variableNames: ['P', 'M', 'V', 'G', 'S'],
+    outputShape: [n],
+    shaderKey: `rstar_adamw_${out}`,
+    dispatchLayout: { x: [0] },
+    dispatch: [Math.ceil(n / wg), 1, 1],
+    workgroupSize: [wg, 1, 1],
+    size: true,
+    uniforms: 'lr : f32, beta1 : f32, beta2 : f32, eps : f32, bc1 : f32, bc2 : f32, decay : f32,',
+    // `fn main(index : i32)` is the entry tfjs wraps with its own bindings and uniforms header
+    getUserCode: () => `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let gc = getG(index) * getS();
+          let P = getP(index);
+          let m2 = getM(index) * uniforms.beta1 + gc * (1.0 - uniforms.beta1);
+          let v2 = getV(index) * uniforms.beta2 + gc * gc * (1.0 - uniforms.beta2);
+          setOutputAtIndex(index, ${store});
+        }
+      }`,
+  };
+}
+
+/**
+ * AdamW update of one parameter on the WebGPU backend in 3 dispatches: m ← β1·m + (1-β1)·g·scale,
+ * v ← β2·v + (1-β2)·(g·scale)², p ← p·(1 - lr·wd) - lr·(m/bc1)/(√(v/bc2) + eps); the same arithmetic
+ * as src/train/optim.ts AdamW. `scale` (a scalar tensor, the clip factor) stays on the GPU.
+ */
+export function adamwUpdate(p: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, scale: tf.Scalar, s: AdamWStep): void {
+  if (tf.getBackend() !== 'webgpu') throw new Error('adamwUpdate runs on the webgpu backend only');
+  const backend = tf.backend() as unknown as WebGPUBackendLike;
+  const n = p.size;
+  const flat = (t: tf.Tensor) => tf.reshape(t, [n]);
+  const inputs = [flat(p), flat(m), flat(v), flat(g), tf.reshape(scale, [])];
+  // one entry per uniform field, in the order the program declares them
+  const uniforms = [s.lr, s.beta1, s.beta2, s.eps, s.bc1, s.bc2, 1 - s.lr * s.weightDecay].map((x) => ({ type: 'float32', data: [x] }));
+  // all three read the old moments: compute every output before assigning any
+  const outs = (['m', 'v', 'p'] as const).map((o) =>
+    tf.engine().makeTensorFromTensorInfo(backend.runWebGPUProgram(adamwProgram(n, o), inputs, 'float32', uniforms)),
+  );
+  tf.dispose(inputs);
+  [m, v, p].forEach((target, i) => {
+    const r = tf.reshape(outs[i]!, target.shape);
+    target.assign(r);
+    r.dispose();
+  });
+  tf.dispose(outs);
+}
+
+/**
+ * AdamW.apply (src/train/optim.ts) on the WebGPU backend with the fused update: global-norm clip,
+ * then adamwUpdate per parameter. `step` is the 1-based step after increment. Decay applies to
+ * tensors of rank ≥ 2 only, as in AdamW. Returns the pre-clip global norm (caller disposes).
+ */
+export function adamwApplyFused(
+  params: Map<string, tf.Variable>,
+  m: Map<string, tf.Variable>,
+  v: Map<string, tf.Variable>,
+  grads: Map<string, tf.Tensor>,
+  cfg: { beta1: number; beta2: number; eps: number; weightDecay: number; clip: number },
+  step: number,
+  lr: number,
+): tf.Scalar {
+  const { beta1, beta2, eps, weightDecay, clip } = cfg;
+  const bc1 = 1 - beta1 ** step;
+  const bc2 = 1 - beta2 ** step;
+  return tf.tidy(() => {
+    const sq = [...grads.values()].map((x) => tf.sum(tf.mul(x, x)));
+    const norm = tf.sqrt(tf.addN(sq.length ? sq : [tf.scalar(0)]));
+    const scale = clip > 0 ? tf.minimum(tf.scalar(1), tf.div(tf.scalar(clip), tf.add(norm, 1e-6))) : tf.scalar(1);
+    for (const [name, p] of params) {
+      const g = grads.get(name);
+      if (!g) continue;
+      const wd = p.shape.length >= 2 ? weightDecay : 0;
+      adamwUpdate(p, m.get(name)!, v.get(name)!, g, scale as tf.Scalar, { lr, beta1, beta2, eps, bc1, bc2, weightDecay: wd });
+    }
+    return tf.keep(norm) as tf.Scalar;
+  });
+}

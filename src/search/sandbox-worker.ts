@@ -6,8 +6,9 @@
 // - Steps run in order as separate global scripts in one context, so step k sees the top-level
 //   const/let/function of steps 1..k-1 and redeclaring one of them is a SyntaxError. Each step must be
 //   syntactically complete on its own.
-// - print(...args) is the only output: arguments are formatted (formatNumber, FORMATTER) and space-joined, one
-//   line per call. `answer` is the last argument of the last print() call made by the last step.
+// - print(...args) is the only output: arguments are formatted (formatNumber, FORMATTER) and
+//   space-joined, one line per call. `answer` is the last argument of the last print() call (with at
+//   least one argument) made by the last step.
 // - Promise jobs never run: `.then` callbacks and code after an `await` do not execute. Nothing can
 //   run outside a step's own synchronous extent, so output attribution is exact and job loops are
 //   impossible. Async functions still run synchronously up to their first await.
@@ -239,8 +240,10 @@ export class Evaluator {
     return result;
   }
 
-  /** Defines print (non-writable, so a step cannot swap in one that reports another answer) and a
-   * fixed-seed Math.random. Both are host functions: nothing has to be compiled per context. */
+  /** Defines print and a fixed-seed Math.random, both host functions so that nothing has to be
+   * compiled per context. print is non-writable and non-configurable, so assigning it or declaring a
+   * `function print` fails (QuickJS still lets Object.defineProperty replace it; that only affects
+   * the evaluation that does it). */
   private install(ctx: QuickJSContext, handles: QuickJSHandle[]): void {
     const print = ctx.newFunction('print', (...args) => {
       const parts = args.map((h) => this.format(ctx, h, false));

@@ -103,6 +103,10 @@ export class SandboxPool {
   /** Runs steps 1..k cumulatively in a fresh context; the last step is the candidate. */
   run(codeSteps: string[]): Promise<RunResult> {
     if (this.closed) return Promise.reject(new Error('SandboxPool is closed'));
+    // Checked here: a non-string reaching QuickJS would be a host error inside the worker.
+    if (!Array.isArray(codeSteps) || codeSteps.some((s) => typeof s !== 'string')) {
+      return Promise.reject(new TypeError('SandboxPool.run: codeSteps must be an array of strings'));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ steps: codeSteps.slice(), resolve, reject });
       this.schedule();
@@ -175,7 +179,11 @@ export class SandboxPool {
       },
       progress,
     };
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { rstarSandbox: init } });
+    // QuickJS's stack limit counts the wasm shadow stack, but wasm frames also use the thread's native
+    // stack; 4 MB of native stack per 512 KiB of QuickJS stack keeps QuickJS's own check the one that
+    // fires (on a 1 MB main-thread stack V8 overflows first and leaves the wasm module unusable).
+    const stackSizeMb = Math.max(4, Math.ceil((8 * this.opts.stackBytes) / (1 << 20)));
+    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { rstarSandbox: init }, resourceLimits: { stackSizeMb } });
     const slot: Slot = {
       worker,
       progress: new Int32Array(progress),
@@ -186,8 +194,8 @@ export class SandboxPool {
       seenAt: 0,
       dead: false,
     };
+    // Ref'd while starting or busy, unref'd while idle: a pool nobody closed never holds the process open.
     this.slots.push(slot);
-    worker.unref();
     worker.on('message', (msg: FromWorker) => this.onMessage(slot, msg));
     worker.on('error', (err) => this.onDeath(slot, `SandboxCrash: ${err.message}`));
     worker.on('exit', (code) => this.onDeath(slot, `SandboxCrash: worker exited with code ${code}`));
@@ -198,6 +206,7 @@ export class SandboxPool {
     if (msg.type === 'ready') {
       slot.ready = true;
       this.startFailures = 0;
+      slot.worker.unref();
     } else {
       const batch = slot.batch ?? [];
       slot.batch = null;
@@ -207,9 +216,9 @@ export class SandboxPool {
       });
       // A worker that found its wasm module broken returns early and exits; redo the rest elsewhere.
       if (msg.results.length < batch.length) this.queue.unshift(...batch.slice(msg.results.length));
-      if (!slot.batch) slot.worker.unref();
+      slot.worker.unref();
     }
-    this.pump();
+    this.pump(); // re-refs the worker if it gets another batch
   }
 
   /** The worker is gone (killed by us, crashed, or exited): settle its current job, re-queue the rest. */

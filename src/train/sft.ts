@@ -227,6 +227,10 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
   const batchTokens = o.batchTokens ?? 4096;
   const batches = bucketBatches(tr.enc, batchTokens, seed);
   const params = lm.namedWeights();
+  // both cores: a worker replica computes half of each batch's gradient (GPT only)
+  const dp = (o.workers ?? 1) > 1 && lm instanceof GPT
+    ? await (await import('./data-parallel.ts')).DataParallel.create(lm, { loss: 'lm', config: lm.config, replicas: o.workers })
+    : null;
   const res = await runLoop<SFTBatch>(
     {
       out: o.out, steps: o.steps, lr: o.lr ?? 2e-3, minLr: o.minLr, warmup: o.warmup,
@@ -239,12 +243,20 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
       tokens: (b) => b.tokens,
       dispose: disposeBatch,
       loss: (b) => lmLoss(lm, b, true),
+      grads: dp
+        ? (b) => dp.grads({
+            ids: { data: b.ids.dataSync() as Int32Array, shape: b.ids.shape, dtype: 'int32' },
+            targets: { data: b.targets.dataSync() as Int32Array, shape: b.targets.shape, dtype: 'int32' },
+            mask: { data: b.mask.dataSync() as Float32Array, shape: b.mask.shape, dtype: 'float32' },
+          })
+        : undefined,
       evaluate: async () => ({ metric: dv.enc.length ? await devLoss(lm, dv.enc, batchTokens) : NaN }),
       save: (dir, meta, optimizer) =>
         saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: tokFile, tokenizerSha256: tok.sha256, meta: { ...o.meta, ...meta }, optimizer }),
       restore: async (dir) => assignWeights(dir, params),
     },
   );
+  await dp?.close();
   lm.dispose();
   return { ...res, bestDir: path.join(o.out, 'best'), train: tr.enc.length, dev: dv.enc.length, dropped: tr.dropped + dv.dropped };
 }

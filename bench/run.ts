@@ -8,6 +8,6 @@ if (!name || !benches.includes(name)) {
 }
 let target = name;
 // decode of a Hugging Face checkpoint lives beside our own decode bench
-if (name === 'decode' && rest.some((a, i) => a.startsWith('--model') && (a.includes('hf:') || (rest[i + 1] ?? '').startsWith('hf:')))) target = 'decode-hf';
+if (name === 'decode' && rest.some((a, i) => (a.startsWith('--model') && (a.includes('hf:') || (rest[i + 1] ?? '').startsWith('hf:'))) || a.startsWith('--random'))) target = 'decode-hf';
 const mod = (await import(`./${target}.ts`)) as { main: (argv: string[]) => Promise<void> };
 await mod.main(rest);

@@ -102,8 +102,8 @@ describe('checkpoint round trip', () => {
     expect(p.tokenizer.sha256).toBe(tok.sha256);
     expect(p.tokenizer.encode('const x = 48 / 2;')).toEqual(tok.encode('const x = 48 / 2;'));
     p.lm.dispose();
-    // a different tokenizer file under the same name: the sha check catches it
-    fs.appendFileSync(copy, Buffer.from([0]));
+    // a different (valid) tokenizer under the same name: the sha check catches it
+    fs.copyFileSync(path.join(import.meta.dirname, 'fixtures/hf-tiny/spm/tokenizer.model'), copy);
     await oneLineError(() => loadPolicyAny(dir), copy, /sha256/);
   });
 });

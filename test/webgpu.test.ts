@@ -174,7 +174,7 @@ describe.skipIf(SKIP)('webgpu backend', () => {
     expect(got.sampled.tokens.every((t) => t.length === 8)).toBe(true);
   });
 
-  it('fused AdamW update equals the op-by-op AdamW, in a third of the dispatches', async () => {
+  it('fused AdamW update equals the op-by-op AdamW, in under half the dispatches', async () => {
     await setupBackend('webgpu');
     const cfg = { lr: 3e-2, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 0.5 };
     const shapes: Record<string, number[]> = { w: [33, 17], b: [17], e: [5, 3, 7] };

@@ -1,5 +1,5 @@
 // Bundles the CLI and the benches into single ESM files for a machine without node_modules
-// (the lent GPU box): .gpu/rstar.mjs and .gpu/bench.mjs. Usage: node bench/gpu/build.mjs [outdir]
+// (the lent GPU box): .gpu/rstar.mjs, .gpu/bench.mjs and .gpu/probe.mjs. Usage: node bench/gpu/build.mjs [outdir]
 import { build } from 'esbuild';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -42,7 +42,7 @@ const common = {
   plugins: [literalWebGPU],
 };
 
-for (const [entry, file] of [['src/cli.ts', 'rstar.mjs'], ['bench/run.ts', 'bench.mjs']]) {
+for (const [entry, file] of [['src/cli.ts', 'rstar.mjs'], ['bench/run.ts', 'bench.mjs'], ['bench/gpu/probe.ts', 'probe.mjs']]) {
   await build({ ...common, entryPoints: [path.join(root, entry)], outfile: path.join(out, file) });
   const text = await readFile(path.join(out, file), 'utf8');
   if (!text.includes('initWebGPU')) throw new Error(`${file}: src/model/webgpu.ts did not make it into the bundle`);

@@ -2,12 +2,13 @@
 // step / decode step the kernels tfjs runs and the GPU commands they become (dispatches, submits,
 // read-backs), plus training throughput and TFLOP/s for GPT configs S, M and L.
 //   node --import tsx bench/gpu/probe.ts [--backend webgpu] [--config S,M,L] [--steps N] [--matmul 1024,4096]
+//                                        [--fused] [--no-profile]
 // Bundled as .gpu/probe.mjs by bench/gpu/pack.sh. Prints one `RESULT {json}` line per measurement.
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend, type BackendName } from '../../src/model/backend.ts';
 import { GPT, GPT_PRESETS, type GPTConfig } from '../../src/model/gpt.ts';
 import { AdamW } from '../../src/train/optim.ts';
-import { countDispatches, webgpuErrors, webgpuInfo, type DispatchCount } from '../../src/model/webgpu.ts';
+import { adamwApplyFused, countDispatches, webgpuErrors, webgpuInfo, type DispatchCount } from '../../src/model/webgpu.ts';
 
 /** Configs with their training batch; L is the issue's GPU-sized model. */
 const CONFIGS: Record<string, { cfg: GPTConfig; batch: number }> = {
@@ -63,12 +64,16 @@ async function matmul(n: number, reps: number): Promise<number> {
   return (2 * n ** 3 * reps) / s / 1e12;
 }
 
-async function train(name: string, steps: number, profile: boolean) {
+async function train(name: string, steps: number, profile: boolean, fused: boolean) {
   const { cfg, batch: B } = CONFIGS[name]!;
   const T = cfg.blockSize;
   const model = new GPT(cfg);
   const params = model.namedWeights();
   const opt = new AdamW(params);
+  // --fused: the optimizer step through webgpu.ts's fused AdamW (what optim.ts would call on webgpu)
+  const m = new Map([...params].map(([k, p]) => [k, tf.variable(tf.zerosLike(p), false)]));
+  const v = new Map([...params].map(([k, p]) => [k, tf.variable(tf.zerosLike(p), false)]));
+  let t = 0;
   const r = lcg(1);
   const ids = tf.tensor2d(Int32Array.from({ length: B * T }, () => Math.floor(r() * cfg.vocabSize)), [B, T], 'int32');
   const tgt = tf.tensor2d(Int32Array.from({ length: B * T }, () => Math.floor(r() * cfg.vocabSize)), [B, T], 'int32');
@@ -81,7 +86,8 @@ async function train(name: string, steps: number, profile: boolean) {
   const step = async (read: boolean) => {
     const { value, grads } = tf.variableGrads(() => model.lmLoss(ids, tgt, mask, { training: true }), vars);
     const named = new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g]));
-    opt.apply(named, 1e-4).dispose();
+    if (fused) adamwApplyFused(params, m, v, named, opt.cfg, ++t, 1e-4).dispose();
+    else opt.apply(named, 1e-4).dispose();
     for (const g of named.values()) g.dispose();
     pending?.dispose();
     pending = value;
@@ -99,7 +105,7 @@ async function train(name: string, steps: number, profile: boolean) {
   const ms = (performance.now() - t0) / steps;
   const flops = trainFlops(cfg, B, T);
   const out = {
-    what: 'train', config: name, backend: tf.getBackend(), batch: B, seq: T, step_ms: Number(ms.toFixed(1)),
+    what: 'train', config: name, backend: tf.getBackend(), fused_adamw: fused, batch: B, seq: T, step_ms: Number(ms.toFixed(1)),
     tok_s: Math.round((B * T * 1000) / ms), tflop_s: Number(((flops * 1000) / ms / 1e12).toFixed(3)), loss: Number(loss.toFixed(4)),
     kernels: kernels?.kernels ?? null, ...(counts ?? {}),
   };
@@ -115,6 +121,7 @@ async function train(name: string, steps: number, profile: boolean) {
   tf.dispose([ids, tgt, mask]);
   (pending as tf.Scalar | null)?.dispose();
   opt.dispose();
+  tf.dispose([...m.values(), ...v.values()]);
   model.dispose();
 }
 
@@ -166,7 +173,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`RESULT ${JSON.stringify({ what: 'matmul', n, backend: used, tflop_s: Number(t.toFixed(3)) })}`);
   }
   for (const c of configs) {
-    await train(c, steps, profile);
+    await train(c, steps, profile, argv.includes('--fused') && used === 'webgpu');
     await decode(c, 16, Math.max(8, steps + 4), profile);
   }
   const errs = used === 'webgpu' ? webgpuErrors() : [];

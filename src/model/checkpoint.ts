@@ -80,6 +80,18 @@ export async function saveCheckpoint(dir: string, lm: CausalLM, o: SaveOptions):
   const tmp = `${dir.replace(/\/+$/, '')}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
+  try {
+    await writeCheckpointFiles(tmp, lm, o);
+  } catch (e) {
+    // a failed save leaves the old checkpoint as it was and no half-written copy beside it
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
+  replaceDir(tmp, dir);
+}
+
+async function writeCheckpointFiles(tmp: string, lm: CausalLM, o: SaveOptions): Promise<void> {
   const weights = new Map([...lm.namedWeights(), ...(o.extra ?? new Map())]);
   const named: [string, number[], Float32Array][] = [];
   for (const [name, v] of weights) named.push([name, v.shape, (await v.data()) as Float32Array]);
@@ -102,8 +114,6 @@ export async function saveCheckpoint(dir: string, lm: CausalLM, o: SaveOptions):
     fs.writeFileSync(path.join(tmp, 'optimizer-step.json'), JSON.stringify({ step: o.optimizer.step }) + '\n');
   }
   writeJsonAtomic(path.join(tmp, 'config.json'), cfg);
-  fs.mkdirSync(path.dirname(path.resolve(dir)), { recursive: true });
-  replaceDir(tmp, dir);
 }
 
 export function readCheckpointConfig(dir: string): CheckpointConfig {

@@ -20,6 +20,11 @@ export interface GenerateOptions {
   eosId?: number;
   /** PRNG seed; the same seed and inputs give the same samples. Default 0. */
   seed?: number;
+  /**
+   * One seed per prompt (overrides `seed`): sample j of prompt p then depends only on (seeds[p], j),
+   * not on the prompt's place in the batch or on the other prompts (MCTS batches many trees' requests).
+   */
+  seeds?: number[];
 }
 
 export interface GenerateResult {
@@ -141,7 +146,12 @@ async function decode(lm: CausalLM, prompts: number[][], of: number[], opts: Gen
   }
   // a row may emit tokens until its last emitted token would need a position past the context
   const budget = of.map((p) => Math.min(opts.maxNewTokens, lm.maxPositions - prompts[p]!.length + 1));
-  const rngs = of.map((_, r) => rowRng(opts.seed ?? 0, r));
+  let rngs: (() => number)[];
+  if (opts.seeds) {
+    if (opts.seeds.length !== prompts.length) throw new Error(`generate: ${opts.seeds.length} seeds for ${prompts.length} prompts`);
+    const nth = new Array<number>(prompts.length).fill(0);
+    rngs = of.map((p) => rowRng(opts.seeds![p]!, nth[p]!++));
+  } else rngs = of.map((_, r) => rowRng(opts.seed ?? 0, r));
 
   // prefill: one forward over the left-padded prompts
   const P = prompts.length;

@@ -9,7 +9,8 @@
 // A software Vulkan adapter (lavapipe, SwiftShader) is the last resort.
 //
 // Environment: RSTAR_WEBGPU=auto|hardware|software forces a path; RSTAR_DAWN_FLAGS adds
-// comma-separated Dawn options (e.g. `enable-dawn-features=skip_validation`).
+// space-separated Dawn options (e.g. `enable-dawn-features=skip_validation`);
+// RSTAR_WEBGPU_SUBMIT_BATCH sets dispatches per queue submit (default 64, tfjs's own is 15).
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -210,6 +211,10 @@ export async function initWebGPU(): Promise<void> {
     3,
   );
   patchAddN();
+  // tfjs submits a command buffer every 15 dispatches by default; a training step is ~1000-2000
+  // dispatches, and every submit costs a trip through Dawn. Fewer, larger submits.
+  const batch = Number(process.env.RSTAR_WEBGPU_SUBMIT_BATCH ?? 64);
+  if (batch > 0) tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', batch);
   chosen = c;
 }
 

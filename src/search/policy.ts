@@ -52,12 +52,15 @@ export class PolicyProposer implements StepProposer {
     for (const k of ks) {
       const group = live.filter((l) => l.k === k);
       const seed = (reqs[group[0]!.i]!.seed ?? this.o.seed) >>> 0;
+      // each request's own seed: its candidates must not depend on which batch it lands in
+      const seeded = group.every((g) => reqs[g.i]!.seed !== undefined);
       const res = await sampleMany(this.lm, group.map((g) => g.ids), k, {
         maxNewTokens: this.o.maxStepTokens,
         temperature: this.o.temperature,
         topP: this.o.topP,
         stop: this.stop,
         seed,
+        seeds: seeded ? group.map((g) => reqs[g.i]!.seed! >>> 0) : undefined,
       });
       group.forEach((g, p) => {
         for (let j = 0; j < k; j++) {

@@ -184,6 +184,8 @@ export interface SearchLine {
   sft: TrajectoryRow[];
   pairs: PairRow[];
   rollouts: number;
+  /** Nodes expanded (policy calls for this tree). */
+  expanded?: number;
   generatedTokens?: number;
 }
 
@@ -254,6 +256,7 @@ export async function runSearchShard(jobFile: string): Promise<void> {
           sft: selectSFT(trajs).map(strip),
           pairs: buildPairs(res.tree, job.round),
           rollouts: res.stats.rollouts,
+          expanded: res.stats.expanded,
           generatedTokens: proposer.generatedTokens - tokensBefore,
         };
         tokensBefore = proposer.generatedTokens;

@@ -2,8 +2,8 @@
 // the same model in PyTorch on CPU (2 threads, bench/torch_gpt.py) when Debian's python3-torch is
 // installed. Timings are best-of-reps wall time of a whole generate() call (prefill included).
 //   npm run bench -- decode [--backend wasm] [--config S] [--prompt 32] [--new 96] [--batch 1,8]
-//                           [--temperature 0] [--reps 3] [--prod]
-// --prod runs tf.enableProdMode() (skips tfjs's per-op debug checks).
+//                           [--temperature 0] [--reps 3] [--prod] [--no-blas]
+// --prod runs tf.enableProdMode(); --no-blas keeps the native BLAS matmuls (src/model/blas.ts) off.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GPT, GPT_PRESETS } from '../src/model/gpt.ts';
 import { generate, mulberry32 } from '../src/model/generate.ts';
 import { setupBackend, type BackendName } from '../src/model/backend.ts';
+import { blas, blasStatus, setBlasEnabled } from '../src/model/blas.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -91,6 +92,7 @@ function torchDecode(config: string, batch: number, promptLen: number, newTokens
 
 export async function main(argv: string[]): Promise<void> {
   if (argv.includes('--prod')) tf.enableProdMode();
+  if (argv.includes('--no-blas')) setBlasEnabled(false);
   const backend = await setupBackend(flag(argv, 'backend', 'wasm') as BackendName);
   const configName = flag(argv, 'config', 'S') as keyof typeof GPT_PRESETS;
   const cfg = GPT_PRESETS[configName];
@@ -104,6 +106,7 @@ export async function main(argv: string[]): Promise<void> {
   // greedy by default, like the PyTorch twin; sampling adds a softmax per row on the host
   const temperature = Number(flag(argv, 'temperature', '0'));
   const model = new GPT({ ...cfg, seed: 1 });
+  if (backend === 'wasm') console.log(`matmul BLAS: ${blasStatus()}`);
   console.log(`decode: GPT ${configName} on ${backend}, prompt ${promptLen}, ${newTokens} new tokens, best of ${reps}`);
   for (const batch of batches) {
     const m = await measure(model, batch, promptLen, newTokens, reps, temperature);
@@ -118,7 +121,7 @@ export async function main(argv: string[]): Promise<void> {
           bench: 'decode', config: configName, backend, batch, prompt: promptLen, new_tokens: newTokens,
           ours_tok_s: Math.round(m.tokS), ours_cpu_tok_s: Math.round(m.cpuTokS), prefill_ms: +m.prefillMs.toFixed(2),
           torch_tok_s: torch === null ? null : Math.round(torch),
-          prod: tf.env().getBool('PROD'), load1: +os.loadavg()[0]!.toFixed(2),
+          prod: tf.env().getBool('PROD'), blas: backend === 'wasm' && blas() !== null, load1: +os.loadavg()[0]!.toFixed(2),
           ratio: torch === null ? null : +(m.tokS / torch).toFixed(3),
         }),
     );

@@ -1,16 +1,19 @@
 // Training throughput of our GPT (forward + backward + AdamW) against the identical model in
 // PyTorch on CPU (bench/torch_gpt.py, 2 threads), both measured in this run.
 //   npm run bench -- train [--backend wasm] [--config S|M|S,M] [--steps N] [--warmup N]
-//                          [--workers N] [--no-torch] [--profile] [--prod]
+//                          [--workers N] [--no-torch] [--profile] [--prod] [--no-blas]
 // Prints one `RESULT {json}` line per config. `ours_cpu_tok_s` divides by this process's CPU
 // time (user + system) instead of wall time: steadier on a shared, loaded machine (with
-// --workers > 1 the replicas' CPU time is not in it). --prod runs tf.enableProdMode().
+// --workers > 1 the replicas' CPU time is not in it). --prod runs tf.enableProdMode(); --no-blas keeps the native
+// BLAS addon (src/model/blas.ts) off even when it is built (with --workers the replicas follow
+// RSTAR_BLAS=0 instead).
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend, type BackendName } from '../src/model/backend.ts';
+import { blas, blasStatus, setBlasEnabled } from '../src/model/blas.ts';
 import { GPT, GPT_PRESETS } from '../src/model/gpt.ts';
 import { AdamW } from '../src/train/optim.ts';
 import { DataParallel, type Batch } from '../src/train/data-parallel.ts';
@@ -75,19 +78,32 @@ async function oursTokS(name: ConfigName, steps: number, warmup: number, workers
   const c = process.cpuUsage(c0);
   const cpuMs = (c.user + c.system) / 1000 / steps;
   if (profile && !dp) {
-    const info = await tf.profile(async () => step());
+    // several steps, so one preempted kernel on a loaded machine does not lead the table
+    const reps = 3;
     const agg = new Map<string, { ms: number; n: number }>();
-    for (const k of info.kernels) {
-      const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
-      const e = agg.get(key) ?? { ms: 0, n: 0 };
-      e.ms += Number(k.kernelTimeMs) || 0;
-      e.n++;
-      agg.set(key, e);
+    const byName = new Map<string, { ms: number; n: number }>();
+    const add = (m: Map<string, { ms: number; n: number }>, key: string, ms: number) => {
+      const e = m.get(key) ?? { ms: 0, n: 0 };
+      e.ms += ms / reps;
+      e.n += 1 / reps;
+      m.set(key, e);
+    };
+    for (let r = 0; r < reps; r++) {
+      const info = await tf.profile(async () => step());
+      for (const k of info.kernels) {
+        const ms = Number(k.kernelTimeMs) || 0;
+        add(agg, `${k.name} ${JSON.stringify(k.inputShapes)}`, ms);
+        add(byName, k.name, ms);
+      }
     }
-    console.log(`profile (${name}, one step): top kernels by time`);
-    for (const [k, e] of [...agg].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
-      console.log(`  ${e.ms.toFixed(1).padStart(8)} ms ${String(e.n).padStart(4)}x ${k}`);
-    }
+    const show = (title: string, m: Map<string, { ms: number; n: number }>, top: number) => {
+      console.log(`profile (${name}, mean of ${reps} steps): ${title}`);
+      for (const [k, e] of [...m].sort((a, b) => b[1].ms - a[1].ms).slice(0, top)) {
+        console.log(`  ${e.ms.toFixed(1).padStart(8)} ms ${e.n.toFixed(0).padStart(4)}x ${k}`);
+      }
+    };
+    show('top kernels by time', agg, 25);
+    show('per kernel name', byName, 20);
   }
   await dp?.close();
   ids.dispose();
@@ -125,8 +141,10 @@ export async function main(argv: string[]): Promise<void> {
   const workers = Number(flag(argv, 'workers', '1'));
   const profile = argv.includes('--profile');
   if (argv.includes('--prod')) tf.enableProdMode();
+  if (argv.includes('--no-blas')) setBlasEnabled(false);
   const useTorch = !argv.includes('--no-torch') && torchAvailable();
   const used = await setupBackend(backend);
+  console.log(`matmul BLAS: ${used === 'wasm' ? blasStatus() : 'n/a'}`);
   console.log(`backend ${used}, workers ${workers}, steps ${steps} (+${warmup} warm-up), load avg ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} cores`);
   for (const c of configs) {
     const ours = await oursTokS(c, steps, warmup, workers, used as BackendName, profile);
@@ -143,6 +161,8 @@ export async function main(argv: string[]): Promise<void> {
       ours_tok_s: Math.round(ours.tokS),
       ours_cpu_tok_s: Math.round(ours.cpuTokS),
       prod: tf.env().getBool('PROD'),
+      blas: used === 'wasm' && blas() !== null,
+      blas_threads: used === 'wasm' ? (blas()?.getThreads() ?? null) : null,
       torch_tok_s: torch ? Math.round(torch.tok_s) : null,
       ratio: ratio === null ? null : Number(ratio.toFixed(4)),
       torch_blas: torch?.blas ?? null,

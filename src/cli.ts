@@ -73,7 +73,6 @@ const cli = yargs(hideBin(process.argv))
         .option('workers', { type: 'number', default: 1, describe: 'data-parallel workers (2 uses both cores)' })
         .option('resume', { type: 'boolean', default: false }),
     async (a) => {
-      await backend(a.backend);
       const { trainPolicy, readSFTFile, examplesFromTrajectories } = await import('./train/sft.ts');
       const { bootstrapSplits } = await import('./train/self-evolve.ts');
       let train, dev;
@@ -85,6 +84,8 @@ const cli = yargs(hideBin(process.argv))
         train = examplesFromTrajectories(b.train);
         dev = examplesFromTrajectories(b.dev);
       }
+      // after reading the data: bad input fails with its one error line and nothing before it
+      await backend(a.backend);
       const model = Object.fromEntries(Object.entries({ nLayer: a.layers, nEmbd: a.width, nHead: a.heads, blockSize: a.context }).filter(([, v]) => v !== undefined));
       const r = await trainPolicy(train, dev, {
         out: a.out, init: a.init, steps: a.steps, batchTokens: a.batchTokens, lr: a.lr, evalEvery: a.evalEvery,
@@ -145,7 +146,8 @@ const cli = yargs(hideBin(process.argv))
     'accuracy over a JSONL of question/answer lines (System 1: greedy, maj, best-of-n; System 2: mcts)',
     (y) =>
       withBackend(y)
-        .option('data', { type: 'string', describe: 'JSONL with question + answer (default: MAWPS/ASDiv-A dev split)' })
+        .option('data', { type: 'string', describe: 'JSONL with question + answer (default: a dataset\'s dev split)' })
+        .option('dataset', { choices: ['mawps', 'gsm8k', 'deepmind', 'math'] as const, default: 'mawps' as const, describe: 'dev split used when --data is not given' })
         .option('mode', { choices: ['greedy', 'maj', 'best-of-n', 'mcts'] as const, default: 'greedy' as const })
         .option('policy', { type: 'string', default: 'checkpoints/policy' })
         .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
@@ -157,9 +159,11 @@ const cli = yargs(hideBin(process.argv))
         .option('out', { type: 'string', describe: 'per-problem results (.arrow)' })
         .option('json', { type: 'boolean', default: false, describe: 'last line: {"mode","n","correct","accuracy"}' }),
     async (a) => {
+      // bad input fails first, with its one error line and nothing before it
+      if (a.data) (await import('./data/datasets.ts')).loadProblems(a.data);
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const s = await runEval({ data: a.data, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, limit: a.limit, out: a.out, seed: a.seed });
+      const s = await runEval({ data: a.data, dataset: a.dataset, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, limit: a.limit, out: a.out, seed: a.seed });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}`);
       if (a.json) console.log(JSON.stringify({ mode: s.mode, n: s.n, correct: s.correct, accuracy: s.accuracy }));

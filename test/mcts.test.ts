@@ -381,10 +381,11 @@ describe('searchMany', () => {
     expect(results.map((r) => r.problemId)).toEqual(['q0', 'q1', 'q2']);
     // Identical shapes → the trees expand in lockstep: every call holds one request per tree.
     expect(policy.calls.map((c) => c.length)).toEqual([3, 3, 3, 3]);
-    expect(policy.calls[0]!.map((r) => r.prefix.slice(MARK.question.length, MARK.question.length + 9))).toEqual([
-      'Problem 0',
-      'Problem 1',
-      'Problem 2',
+    // the prompt tags the question's numbers (steps.ts tagQuestion)
+    expect(policy.calls[0]!.map((r) => r.prefix.slice(MARK.question.length, MARK.question.length + 12))).toEqual([
+      'Problem n0=0',
+      'Problem n0=1',
+      'Problem n0=2',
     ]);
     expect(coordinator.proposeStats).toEqual({ calls: 4, requests: 12, largest: 3 });
     for (const r of results) expect(r.stats.expanded).toBe(4);

@@ -9,23 +9,25 @@ root=$PWD
 out=$root/.gpu
 grep -qxF '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
 rm -rf "$out"
-mkdir -p "$out/node_modules/webgpu" "$out/debs"
+mkdir -p "$out/pkg/webgpu" "$out/debs"
 
 # 1. the project: src/cli.ts -> rstar.mjs, bench/run.ts -> bench.mjs, bench/gpu/probe.ts -> probe.mjs
 node bench/gpu/build.mjs "$out"
 
 # 2. the webgpu package stays a real package (index.js finds dist/<platform>/dawn.node next to
-#    itself); dawn.node travels compressed and is unpacked on the device
-cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$out/node_modules/webgpu/"
+#    itself); dawn.node travels compressed. run-on-device.sh turns pkg/ into node_modules/ beside the
+#    bundles; pkg/ is not named node_modules so that `node .gpu/bench.mjs` here uses the repo's own.
+cp node_modules/webgpu/package.json node_modules/webgpu/index.js "$out/pkg/webgpu/"
 xz -T0 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$out/dawn.node.xz"
 
 # 3. tfjs-backend-wasm: backend.ts resolves the package to find its .wasm files (wasm reference runs)
 w=node_modules/@tensorflow/tfjs-backend-wasm
 main=$(node -p "require('./$w/package.json').main")
-mkdir -p "$out/$w/$(dirname "$main")"
-cp "$w/package.json" "$out/$w/"
-cp "$w/$main" "$out/$w/$main"
-cp "$w"/dist/*.wasm "$out/$w/dist/"
+p=$out/pkg/${w#node_modules/}
+mkdir -p "$p/$(dirname "$main")"
+cp "$w/package.json" "$p/"
+cp "$w/$main" "$p/$main"
+cp "$w"/dist/*.wasm "$p/dist/"
 
 # 4. the torch comparison bench/train.ts runs beside itself, and Node
 cp bench/torch_gpt.py "$out/"

@@ -4,6 +4,8 @@
 # Unpacks Node and dawn.node into /tmp, installs the Vulkan loader, then runs the adapter/matmul/
 # dispatch probe and the training bench on the hardware adapter (RSTAR_WEBGPU=hardware: never the
 # software renderer). Output is mirrored to $OUT/gpu.log when $OUT is set.
+# RSTAR_GPU_DRYRUN=1 (for checking the recipe on a machine without a GPU): installs nothing into /,
+# lets the software renderer in, and runs a short version.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 configs=${1:-S,M,L}
@@ -11,8 +13,11 @@ shift || true
 log=${OUT:-/tmp}/gpu.log
 exec > >(tee "$log") 2>&1
 
-for f in .gpu/debs/*.deb; do dpkg -x "$f" /; done
-ldconfig
+dry=${RSTAR_GPU_DRYRUN:-0}
+if [ "$dry" != 1 ]; then
+  for f in .gpu/debs/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
 egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
@@ -21,21 +26,23 @@ egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 unxz() { if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma,sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())' "$1"; fi; }
 run=/tmp/rstar-gpu
 rm -rf "$run"
+mkdir -p "$run"
+cp -r .gpu/pkg "$run/node_modules"
 mkdir -p "$run/node_modules/webgpu/dist/linux-x64"
-cp -r .gpu/node_modules "$run/"
 cp .gpu/*.mjs .gpu/torch_gpt.py "$run/"
 unxz .gpu/node.xz > "$run/node" && chmod +x "$run/node"
 unxz .gpu/dawn.node.xz > "$run/node_modules/webgpu/dist/linux-x64/dawn.node"
 node=$run/node
 echo "node $($node --version); $(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null); libvulkan: $(ldconfig -p | grep -c libvulkan.so.1)"
 
-export RSTAR_WEBGPU=hardware
+steps=10 sizes=1024,2048,4096
+if [ "$dry" = 1 ]; then steps=1 sizes=256; else export RSTAR_WEBGPU=hardware; fi
 status=0
 # adapter, matmul TFLOP/s, per-step kernels/dispatches/submits/reads, op-by-op vs fused AdamW
-$node "$run/probe.mjs" --config "$configs" --steps 10 --matmul 1024,2048,4096 "$@" || status=1
-$node "$run/probe.mjs" --config "$configs" --steps 10 --fused --no-profile "$@" || status=1
-# the project's training bench (its configs: whatever bench/train.ts knows; torch on CPU beside it)
+$node "$run/probe.mjs" --config "$configs" --steps $steps --matmul $sizes "$@" || status=1
+$node "$run/probe.mjs" --config "$configs" --steps $steps --fused --no-profile "$@" || status=1
+# the project's training bench (only the configs bench/train.ts knows run; torch is left out)
 for c in ${configs//,/ }; do
-  $node "$run/bench.mjs" train --backend webgpu --config "$c" --steps 10 --warmup 2 --no-torch || status=1
+  $node "$run/bench.mjs" train --backend webgpu --config "$c" --steps $steps --warmup 1 --no-torch || status=1
 done
 exit $status

@@ -7,7 +7,7 @@
 //   MAWPS     infix equation over the question's numbers → one step per binary operation
 //   DeepMind  arithmetic and linear-equation modules → templates
 
-import { MARKERS, serializeStep, type Step } from './steps.ts';
+import { MARKERS, maskNumbers, programOf, questionNumbers, serializeStep, type Step } from './steps.ts';
 import type { Problem } from './datasets.ts';
 import type { TrajectoryRow } from './arrow.ts';
 
@@ -549,16 +549,9 @@ export function convertMawps(p: Problem): Step[] | null {
     const l = walk(e.l, false);
     const r = walk(e.r, false);
     const node: Expr = { t: 'bin', op: e.op, l, r };
+    // Only what the operation does: copying question sentences into comments costs a small
+    // policy many tokens and teaches it nothing about which quantities to combine.
     const comment: string[] = [];
-    for (const side of [l, r]) {
-      if (side.t !== 'num') continue;
-      const s = sentences.find((x) => numbersIn(x).some((n) => approxEqual(n, side.v)));
-      if (s && !used.has(s) && s !== asking) {
-        used.add(s);
-        comment.push(tidy(s));
-      }
-    }
-    if (isRoot) comment.push(tidy(asking));
     const show = (x: Expr): string => renderExpr(x);
     comment.push(opPhrase(e.op, show(l), show(r)));
     let words: string[];
@@ -881,6 +874,13 @@ export interface BootstrapOptions {
 
 /** The converter for a problem's source, or null when the source has none (e.g. MATH). */
 export function convertProblem(p: Problem): Step[] | null {
+  const steps = convertRaw(p);
+  // the question's numbers become their names (n0, n1, …): see questionNumbers in steps.ts
+  const nums = questionNumbers(p.question);
+  return steps ? steps.map((s) => maskNumbers(s, nums)) : null;
+}
+
+function convertRaw(p: Problem): Step[] | null {
   const src = p.source.toLowerCase();
   if (src.includes('gsm8k')) return convertGsm8k(p);
   if (src.includes('mawps') || src.includes('asdiv') || src.includes('svamp')) return convertMawps(p);
@@ -922,12 +922,12 @@ export async function bootstrap(
   let done = 0;
   for (let i = 0; i < converted.length; i += batchSize) {
     const chunk = converted.slice(i, i + batchSize);
-    const results = await sandbox.runMany(chunk.map((c) => c.steps.map((s) => s.code)));
+    const results = await sandbox.runMany(chunk.map((c) => programOf(c.p.question, c.steps.map((s) => s.code))));
     // A timeout says more about a loaded machine than about a three-line program: run those again.
     for (let attempt = 0; attempt < 2; attempt++) {
       const again = results.flatMap((r, j) => (r?.timedOut ? [j] : []));
       if (again.length === 0) break;
-      const rerun = await sandbox.runMany(again.map((j) => chunk[j]!.steps.map((s) => s.code)));
+      const rerun = await sandbox.runMany(again.map((j) => programOf(chunk[j]!.p.question, chunk[j]!.steps.map((s) => s.code))));
       again.forEach((j, k) => (results[j] = rerun[k]!));
     }
     chunk.forEach(({ p, steps }, j) => {

@@ -43,16 +43,77 @@ function stripComments(code: string): string {
   return code.replace(/\/\/.*$/gm, '');
 }
 
-/** The prompt the policy continues: question, then the start of the solution. */
+// ---- The question's numbers as named quantities --------------------------------------------------
+// A small from-scratch policy is bad at copying multi-digit numbers token by token, so the prompt tags
+// every number of the question with a name (`Bryan has n0=56 books in each of his n1=9 shelves`) and
+// the sandbox defines those names before the steps run (`const n0 = 56, n1 = 9;`). Steps then say
+// `const books = n0 * n1;`: the policy picks quantities instead of spelling them. (The calibration
+// model in the self-evolve issue masks numbers the same way.)
+
+export interface QuestionNumber {
+  name: string;
+  /** As written in the question (commas included). */
+  text: string;
+  value: number;
+}
+
+const QNUM = /(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w])/g;
+
+/** The numbers of a question in reading order, named n0, n1, … */
+export function questionNumbers(question: string): QuestionNumber[] {
+  const q = normaliseQuestion(question);
+  const out: QuestionNumber[] = [];
+  for (const m of q.matchAll(QNUM)) {
+    const text = m[0];
+    out.push({ name: `n${out.length}`, text, value: Number(text.replace(/,/g, '')) });
+  }
+  return out;
+}
+
+/** The question with each number tagged by its name: `n0=56`. */
+export function tagQuestion(question: string): string {
+  let i = 0;
+  return normaliseQuestion(question).replace(QNUM, (m) => `n${i++}=${m}`);
+}
+
+/** Code the sandbox runs before the steps: the question's numbers as constants ('' if none). */
+export function numberPrelude(question: string): string {
+  const ns = questionNumbers(question);
+  return ns.length ? `const ${ns.map((n) => `${n.name} = ${n.value}`).join(', ')};` : '';
+}
+
+/** What the sandbox runs for a trajectory: the prelude (if any), then the steps' code. */
+export function programOf(question: string, codes: string[]): string[] {
+  const pre = numberPrelude(question);
+  return pre ? [pre, ...codes] : codes;
+}
+
+/**
+ * Rewrite numeric literals that are numbers of the question as their names (code and comment), so
+ * reference solutions read like what the policy should write. A literal matches the first question
+ * number with the same written form (ignoring commas).
+ */
+export function maskNumbers(step: Step, nums: QuestionNumber[]): Step {
+  if (!nums.length) return step;
+  const byText = new Map<string, string>();
+  for (const n of nums) {
+    const key = n.text.replace(/,/g, '');
+    if (!byText.has(key)) byText.set(key, n.name);
+  }
+  const sub = (s: string) => s.replace(/(?<![\w.$])(\d+(?:,\d{3})*(?:\.\d+)?)(?![\w.]\d|\w)/g, (m) => byText.get(m.replace(/,/g, '')) ?? m);
+  return { comment: step.comment.map(sub), code: sub(step.code) };
+}
+
+/** The prompt the policy continues: question (numbers tagged), then the start of the solution. */
 export function promptFor(question: string): string {
-  return `${MARK.question}${normaliseQuestion(question)}${MARK.solution}\n`;
+  return `${MARK.question}${tagQuestion(question)}${MARK.solution}\n`;
 }
 
 /** Questions are kept on one line so a marker can never appear inside them. */
 export function normaliseQuestion(question: string): string {
-  let q = question.replace(/\s+/g, ' ').trim();
+  let q = question;
   for (const m of MARKERS) q = q.split(m).join(' ');
-  return q;
+  return q.replace(/\s+/g, ' ').trim();
 }
 
 /** One step as text, including its end marker. */

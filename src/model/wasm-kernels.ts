@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { broadcast_util, util } from '@tensorflow/tfjs-core';
 import type { DataId, DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { blas, type BlasAddon } from './blas.ts';
 
 interface HeapData {
   id: number;
@@ -135,6 +136,60 @@ function xnnMatMul(backend: WasmBackend, offA: number, rows: number, k: number, 
   }
 }
 
+let heapView: Float32Array | null = null;
+/** float32 view of the whole wasm heap (re-made after a growth replaced the buffer). */
+function heapF32(backend: WasmBackend): Float32Array {
+  const buf = backend.wasm.HEAPU8.buffer;
+  if (!heapView || heapView.buffer !== buf) heapView = new Float32Array(buf);
+  return heapView;
+}
+
+/**
+ * The whole product through the native BLAS addon (src/model/blas.ts) on the wasm heap:
+ * transposes are gemm flags (no copies), batches are strides (0 = broadcast), an optional
+ * per-column bias of length n is written into C before accumulating.
+ */
+function blasMatMul(
+  lib: BlasAddon, backend: WasmBackend, a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean, bias: TensorInfo | null,
+): TensorInfo {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const outer = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const batchA = util.sizeFromShape(outerA);
+  const batchB = util.sizeFromShape(outerB);
+  const batch = util.sizeFromShape(outer);
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  if (batch * m * n === 0) return out;
+  const heap = heapF32(backend); // after makeOutput: it may have grown the heap
+  const off = (t: TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset / 4;
+  const [oa, ob, oc] = [off(a), off(b), off(out)];
+  const obias = bias ? off(bias) : -1;
+  const lda = transposeA ? m : k;
+  const ldb = transposeB ? k : n;
+  const ta = transposeA ? 1 : 0;
+  const tb = transposeB ? 1 : 0;
+  if (batchB === 1 && !transposeA) {
+    // every row of A against the one B: a single product with batchA·m rows
+    lib.gemm(heap, ta, tb, batchA * m, n, k, oa, lda, ob, ldb, oc, n, 0, 1, 0, 0, 0, obias);
+  } else if ((batchA === batch || batchA === 1) && (batchB === batch || batchB === 1)) {
+    const sa = batchA === 1 ? 0 : m * k;
+    const sb = batchB === 1 ? 0 : k * n;
+    lib.gemm(heap, ta, tb, m, n, k, oa, lda, ob, ldb, oc, n, 0, batch, sa, sb, m * n, obias);
+  } else {
+    const idxA = broadcastIndex(outer, outerA);
+    const idxB = broadcastIndex(outer, outerB);
+    for (let i = 0; i < batch; i++) {
+      lib.gemm(heap, ta, tb, m, n, k, oa + idxA(i) * m * k, lda, ob + idxB(i) * k * n, ldb, oc + i * m * n, n, 0, 1, 0, 0, 0, obias);
+    }
+  }
+  return out;
+}
+
 function swapLast2(x: TensorInfo, backend: WasmBackend): TensorInfo {
   const r = x.shape.length;
   const perm = [...Array(r).keys()];
@@ -155,6 +210,8 @@ function batchMatMul(args: Args): TensorInfo {
   const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
   const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
   util.assert(k === kb, () => `Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`);
+  const lib = blas();
+  if (lib) return blasMatMul(lib, backend, a, b, transposeA, transposeB, null);
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
   const outer = broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
@@ -348,14 +405,26 @@ function fusedMatMul(args: Args): TensorInfo {
   const { a, b, bias, preluActivationWeights } = inputs;
   const act = (attrs.activation as string | undefined) ?? 'linear';
   if (act !== 'linear' && !ACTIVATION_KERNEL[act]) return orig('_FusedMatMul')(args as never) as TensorInfo;
-  const fused = fusedCached(args, act);
-  if (fused) return fused;
-  let y = batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB } });
+  const lib = blas();
+  // a plain per-column bias goes into the product; anything else is added afterwards
+  const colBias = bias && bias.dtype === 'float32' && bias.shape.length <= Math.max(a.shape.length, b.shape.length) &&
+    util.sizeFromShape(bias.shape) === bias.shape[bias.shape.length - 1] &&
+    bias.shape[bias.shape.length - 1] === (attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1]);
+  let y: TensorInfo;
+  let biasDone = false;
+  if (lib && a.dtype === 'float32' && b.dtype === 'float32') {
+    y = blasMatMul(lib, backend, a, b, !!attrs.transposeA, !!attrs.transposeB, colBias ? bias : null);
+    biasDone = !!colBias;
+  } else {
+    const fused = fusedCached(args, act);
+    if (fused) return fused;
+    y = batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB } });
+  }
   const step = (next: TensorInfo) => {
     backend.disposeData(y.dataId);
     y = next;
   };
-  if (bias) step(run('Add', { a: y, b: bias }, backend));
+  if (bias && !biasDone) step(run('Add', { a: y, b: bias }, backend));
   if (act === 'prelu') step(run('Prelu', { x: y, alpha: preluActivationWeights! }, backend));
   else if (act === 'leakyrelu') step(run('LeakyRelu', { x: y }, backend, { alpha: (attrs.leakyreluAlpha as number) ?? 0.2 }));
   else if (act !== 'linear') step(run(ACTIVATION_KERNEL[act]!, { x: y }, backend));

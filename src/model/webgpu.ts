@@ -269,25 +269,6 @@ export function webgpuInfo(): WebGPUInfo | null {
   return chosen ? { ...chosen.info } : null;
 }
 
-/**
- * Drop tfjs's webgpu backend and our references to Dawn. A live dawn.node GPU object keeps Node's
- * event loop alive, so a process that used webgpu calls this before it expects to exit.
- */
-export function releaseWebGPU(): void {
-  if (tf.engine().registry['webgpu']) {
-    const b = tf.engine().registry['webgpu'] as unknown as { device?: GPUDevice };
-    const device = b.device;
-    tf.removeBackend('webgpu');
-    device?.destroy();
-  } else if (tf.findBackendFactory('webgpu')) {
-    tf.removeBackend('webgpu');
-  }
-  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
-  if (nav && 'gpu' in nav) delete nav.gpu;
-  chosen = null;
-  hardwareProbe = null;
-}
-
 /** GPU work `fn` caused: compute dispatches, queue submits and buffer read-backs (mapAsync). */
 export interface DispatchCount {
   dispatches: number;

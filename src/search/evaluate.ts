@@ -7,7 +7,7 @@ import type { CausalLM } from '../model/lm.ts';
 import type { TokenizerLike } from '../model/load.ts';
 import type { PPM } from '../model/ppm.ts';
 import { generate, sampleMany } from '../model/generate.ts';
-import { parseSolution, promptFor, serializeStep, type Step } from '../data/steps.ts';
+import { parseSolution, programOf, promptFor, serializeStep, type Step } from '../data/steps.ts';
 import { answerKey, gradeAnswer } from '../data/grade.ts';
 import type { SandboxPool } from './sandbox.ts';
 import { bestTerminal, pathTo, searchMany, type SearchOptions, type SearchTree } from './mcts.ts';
@@ -91,10 +91,10 @@ export function wilson(correct: number, n: number, z = 1.96): [number, number] {
 }
 
 /** Run a whole written solution in the sandbox: ok + printed answer. */
-export async function executeSolution(sandbox: SandboxPool, text: string): Promise<Solution> {
+export async function executeSolution(sandbox: SandboxPool, question: string, text: string): Promise<Solution> {
   const { steps } = parseSolution(text);
   if (!steps.length) return { steps, text, ok: false, answer: null, error: 'no steps' };
-  const r = await sandbox.run(steps.map((s) => s.code));
+  const r = await sandbox.run(programOf(question, steps.map((s) => s.code)));
   return { steps, text, ok: r.ok, answer: r.ok && r.answer !== undefined ? r.answer : null, error: r.error };
 }
 
@@ -182,7 +182,7 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
       const texts = await writeSolutions(d, chunk.map((p) => p.question), k, { temperature, maxTokens: o.maxTokens, seed: o.seed + i });
       for (let j = 0; j < chunk.length; j++) {
         const p = chunk[j]!;
-        const sols = await Promise.all(texts[j]!.map((t) => executeSolution(d.sandbox, t)));
+        const sols = await Promise.all(texts[j]!.map((t) => executeSolution(d.sandbox, p.question, t)));
         if (sols.some((s) => s.answer !== null && gradeAnswer(s.answer, p.answer))) covered++;
         if (o.mode === 'best-of-n') {
           const full = sols.map((s) => promptFor(p.question) + s.steps.map((st, si) => serializeStep(st, si === s.steps.length - 1)).join(''));

@@ -29,7 +29,7 @@
 // decodes many expansions in one batch; the sandbox runs of one expansion go out together and overlap
 // with the other trees' decoding.
 
-import { isTerminal, parseStep, promptFor, serializeStep, type Step } from '../data/steps.ts';
+import { isTerminal, parseStep, programOf, promptFor, serializeStep, type Step } from '../data/steps.ts';
 import { hash32 } from '../util/rng.ts';
 
 // ---------------------------------------------------------------------------------------------------
@@ -546,7 +546,8 @@ class TreeSearch {
     }
 
     const codes = path.map((x) => x.step!.code);
-    const batch = steps.map((s) => [...codes, s.code]);
+    // the question's numbers are defined first (numberPrelude), then the ancestors, then the candidate
+    const batch = steps.map((s) => programOf(this.tree.question, [...codes, s.code]));
     const results =
       batch.length === 0
         ? []

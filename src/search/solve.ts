@@ -63,6 +63,8 @@ function textOf(text: string, i: number): string {
 
 export interface RunEvalOptions {
   data?: string;
+  /** A dataset's fixed dev split (gsm8k, math, mawps, deepmind) when no --data is given. */
+  dataset?: string;
   mode: EvalMode;
   policy: string;
   ppm: string;
@@ -76,13 +78,13 @@ export interface RunEvalOptions {
   quiet?: boolean;
 }
 
-/** Default eval data: the fixed MAWPS/ASDiv-A dev split. */
-export function defaultEvalProblems() {
-  return splitDev(loadDataset('mawps')).dev;
+/** Default eval data: the fixed dev split of a dataset (MAWPS/ASDiv-A unless named). */
+export function defaultEvalProblems(dataset = 'mawps') {
+  return splitDev(loadDataset(dataset)).dev;
 }
 
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
-  let problems = o.data ? loadProblems(o.data) : defaultEvalProblems();
+  let problems = o.data ? loadProblems(o.data) : defaultEvalProblems(o.dataset);
   if (o.limit !== undefined) problems = problems.slice(0, o.limit);
   const pol = await loadPolicyAny(o.policy);
   const needPPM = o.mode === 'best-of-n' || o.mode === 'mcts';

@@ -66,6 +66,16 @@ interface LoopState {
   lastMetric: number;
 }
 
+/** The loop state of a `last` checkpoint: loop-state.json, else the copy in config.json's meta. */
+function savedLoopState(lastDir: string): LoopState | null {
+  const file = path.join(lastDir, 'loop-state.json');
+  if (fs.existsSync(file)) return readJson<LoopState>(file);
+  // killed between the checkpoint's rename and the loop-state.json write
+  const cfg = path.join(lastDir, 'config.json');
+  if (!fs.existsSync(cfg)) return null;
+  return readJson<{ meta?: { loopState?: LoopState } }>(cfg).meta?.loopState ?? null;
+}
+
 export async function runLoop<B>(o: LoopOptions, h: LoopHooks<B>): Promise<LoopResult> {
   fs.mkdirSync(o.out, { recursive: true });
   const lastDir = path.join(o.out, 'last');
@@ -77,8 +87,9 @@ export async function runLoop<B>(o: LoopOptions, h: LoopHooks<B>): Promise<LoopR
   const better = (a: number, b: number) => Number.isNaN(a) || (o.higherIsBetter ? a > b : a < b);
   let st: LoopState = { step: 0, firstMetric: NaN, bestMetric: o.higherIsBetter ? -Infinity : Infinity, bestStep: -1, lastMetric: NaN };
 
-  if (o.resume && fs.existsSync(path.join(lastDir, 'loop-state.json'))) {
-    st = readJson<LoopState>(path.join(lastDir, 'loop-state.json'));
+  const saved = o.resume ? savedLoopState(lastDir) : null;
+  if (saved) {
+    st = saved;
     await h.restore(lastDir);
     const os = readOptimizerState(lastDir);
     if (os) opt.load(os);
@@ -88,7 +99,8 @@ export async function runLoop<B>(o: LoopOptions, h: LoopHooks<B>): Promise<LoopR
       writeFileAtomic(metricsFile, kept.map((l) => l + '\n').join(''));
     }
     if (!o.quiet) console.error(`${o.label}: resumed at step ${st.step}/${o.steps} from ${lastDir}`);
-  } else if (!o.resume) {
+  } else {
+    // nothing to resume from: a fresh run, whose metrics must not follow an earlier attempt's
     fs.rmSync(metricsFile, { force: true });
   }
   const resumedFrom = st.step;
@@ -108,7 +120,8 @@ export async function runLoop<B>(o: LoopOptions, h: LoopHooks<B>): Promise<LoopR
     return ev;
   };
   const saveLast = async () => {
-    await h.save(lastDir, { step: st.step }, await opt.state());
+    // the loop state also goes into the checkpoint's meta, so it is saved atomically with the weights
+    await h.save(lastDir, { step: st.step, loopState: st }, await opt.state());
     writeFileAtomic(path.join(lastDir, 'loop-state.json'), JSON.stringify(st) + '\n');
   };
 

@@ -16,12 +16,34 @@ export interface PreferencePair {
 
 const OPS = ['+', '-', '*', '/'];
 
-/** Change one number or one arithmetic operator in the code (never in comments). Null if nothing to change. */
+/** Per character of `code`: true inside a comment or a string literal (not code to corrupt). */
+function nonCode(code: string): boolean[] {
+  const out = new Array<boolean>(code.length).fill(false);
+  for (let i = 0; i < code.length; ) {
+    const c = code[i]!;
+    let end = i + 1;
+    if (c === '/' && code[i + 1] === '/') end = code.indexOf('\n', i) < 0 ? code.length : code.indexOf('\n', i);
+    else if (c === '/' && code[i + 1] === '*') end = code.indexOf('*/', i + 2) < 0 ? code.length : code.indexOf('*/', i + 2) + 2;
+    else if (c === '"' || c === "'" || c === '`') {
+      while (end < code.length && code[end] !== c) end += code[end] === '\\' ? 2 : 1;
+      end = Math.min(code.length, end + 1);
+    } else {
+      i++;
+      continue;
+    }
+    out.fill(true, i, end);
+    i = end;
+  }
+  return out;
+}
+
+/** Change one number or one arithmetic operator in the code (never in comments or strings). Null if nothing to change. */
 export function corruptCode(code: string, rand: () => number): string | null {
   const spots: { at: number; len: number; kind: 'num' | 'op' }[] = [];
+  const skip = nonCode(code);
   // numbers not part of identifiers; operators between operands (skip //, ++, **, =>, unary minus)
-  for (const m of code.matchAll(/(?<![\w.$])\d+(?:\.\d+)?(?![\w.])/g)) spots.push({ at: m.index!, len: m[0].length, kind: 'num' });
-  for (const m of code.matchAll(/(?<=[\w)\]]\s*)[-+*/](?=\s*[\w(])/g)) spots.push({ at: m.index!, len: 1, kind: 'op' });
+  for (const m of code.matchAll(/(?<![\w.$])\d+(?:\.\d+)?(?![\w.])/g)) if (!skip[m.index!]) spots.push({ at: m.index!, len: m[0].length, kind: 'num' });
+  for (const m of code.matchAll(/(?<=[\w)\]]\s*)[-+*/](?=\s*[\w(])/g)) if (!skip[m.index!]) spots.push({ at: m.index!, len: 1, kind: 'op' });
   if (!spots.length) return null;
   const s = spots[Math.floor(rand() * spots.length)]!;
   const old = code.slice(s.at, s.at + s.len);

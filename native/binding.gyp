@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "rstar_blas",
+      "sources": ["blas.c"],
+      "cflags": ["-O2", "-std=c11"],
+      "libraries": ["-lopenblas"]
+    }
+  ]
+}

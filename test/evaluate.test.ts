@@ -1,0 +1,137 @@
+// Evaluation helpers: the Wilson interval, majority vote over equivalent answers, and running a
+// written solution in the real sandbox.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answerKey } from '../src/data/grade.ts';
+import { serializeSolution, serializeStep } from '../src/data/steps.ts';
+import { executeSolution, vote, wilson } from '../src/search/evaluate.ts';
+import { SandboxPool } from '../src/search/sandbox.ts';
+
+describe('wilson', () => {
+  it('matches published 95% intervals', () => {
+    // Wilson score intervals, z = 1.96
+    const cases: [number, number, [number, number]][] = [
+      [0, 10, [0, 0.2775]],
+      [5, 10, [0.2366, 0.7634]],
+      [10, 10, [0.7225, 1]],
+      // Newcombe (1998), Stat. Med. 17:857, Table II, method 3 (score, no continuity correction)
+      [81, 263, [0.2553, 0.3662]],
+      [15, 148, [0.0624, 0.1605]],
+      [0, 20, [0, 0.1611]],
+      [1, 29, [0.0061, 0.1718]],
+    ];
+    for (const [k, n, [lo, hi]] of cases) {
+      const [a, b] = wilson(k, n);
+      expect(a, `${k}/${n}`).toBeCloseTo(lo, 4);
+      expect(b, `${k}/${n}`).toBeCloseTo(hi, 4);
+    }
+  });
+
+  it('contains the point estimate, is symmetric in k ↔ n-k, and narrows with n', () => {
+    for (const n of [1, 7, 40, 500]) {
+      for (const k of [0, 1, Math.floor(n / 3), n]) {
+        if (k > n) continue;
+        const [a, b] = wilson(k, n);
+        expect(a).toBeGreaterThanOrEqual(0);
+        expect(b).toBeLessThanOrEqual(1);
+        expect(a).toBeLessThanOrEqual(k / n + 1e-12);
+        expect(b).toBeGreaterThanOrEqual(k / n - 1e-12);
+        const [c, d] = wilson(n - k, n);
+        expect(c).toBeCloseTo(1 - b, 12);
+        expect(d).toBeCloseTo(1 - a, 12);
+      }
+    }
+    const width = (k: number, n: number) => wilson(k, n)[1] - wilson(k, n)[0];
+    expect(width(50, 100)).toBeLessThan(width(5, 10));
+    expect(width(500, 1000)).toBeLessThan(width(50, 100));
+  });
+});
+
+describe('vote', () => {
+  it('picks the most common answer, bucketing equivalent forms together', () => {
+    expect(answerKey('0.5')).toBe(answerKey('1/2'));
+    // "0.5" and "1/2" are one answer with 3 votes; "3" has 2
+    expect(vote(['3', '0.5', '1/2', '3', '\\frac{1}{2}'])).toEqual({ answer: '0.5', votes: 3 });
+    expect(vote(['2', '2.0', '7'])).toEqual({ answer: '2', votes: 2 });
+  });
+
+  it('breaks ties by the first answer seen, and returns the first-seen spelling', () => {
+    expect(vote(['7', '1/2', '0.5', '7'])).toEqual({ answer: '7', votes: 2 });
+    expect(vote(['1/2', '7', '7', '0.5'])).toEqual({ answer: '1/2', votes: 2 });
+    expect(vote(['b', 'a'])).toEqual({ answer: 'b', votes: 1 });
+  });
+
+  it('ignores missing answers and uses weights when given', () => {
+    expect(vote([null, null])).toEqual({ answer: null, votes: 0 });
+    expect(vote([null, '4', null])).toEqual({ answer: '4', votes: 1 });
+    // weights beat counts
+    expect(vote(['4', '5', '5'], [0.9, 0.3, 0.4])).toEqual({ answer: '4', votes: 0.9 });
+    expect(vote(['4', '5', '5'], [0.5, 0.3, 0.4]).answer).toBe('5');
+  });
+});
+
+describe('executeSolution', () => {
+  const Q = 'What is two plus two?';
+  let pool: SandboxPool;
+  beforeAll(() => {
+    pool = new SandboxPool({ workers: 1 });
+  });
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('runs every step cumulatively and returns what the last step printed', async () => {
+    const text = serializeSolution([
+      { comment: ['Natalia sold 48/2 clips in May.'], code: 'const may = 48 / 2;' },
+      { comment: ['Altogether.'], code: 'const total = 48 + may;\nprint(total);' },
+    ]);
+    const s = await executeSolution(pool, Q, text);
+    expect(s.ok).toBe(true);
+    expect(s.answer).toBe('72');
+    expect(s.steps).toHaveLength(2);
+    expect(s.steps[1]!.code).toContain('print(total)');
+  });
+
+  it('an incomplete solution (no end marker) still runs what it has', async () => {
+    const text = serializeStep({ comment: ['Half.'], code: 'const h = 9 / 2;' }, false) + '// Print it\nprint(h)';
+    const s = await executeSolution(pool, Q, text);
+    expect(s.ok).toBe(true);
+    expect(s.answer).toBe('4.5');
+  });
+
+  it('a step that throws gives ok=false, no answer, and the error', async () => {
+    const text = serializeSolution([
+      { comment: ['Use an undefined name.'], code: 'const x = missing + 1;' },
+      { comment: ['Print.'], code: 'print(x);' },
+    ]);
+    const s = await executeSolution(pool, Q, text);
+    expect(s.ok).toBe(false);
+    expect(s.answer).toBeNull();
+    expect(s.error).toMatch(/missing/);
+  });
+
+  it('a solution that prints nothing has no answer; text without code has no steps', async () => {
+    const quiet = await executeSolution(pool, Q, serializeSolution([{ comment: ['Nothing printed.'], code: 'const x = 1;' }]));
+    expect(quiet.ok).toBe(true);
+    expect(quiet.answer).toBeNull();
+    const empty = await executeSolution(pool, Q, '// just a comment\n<end_of_solution>\n');
+    expect(empty.ok).toBe(false);
+    expect(empty.answer).toBeNull();
+    expect(empty.error).toBe('no steps');
+  });
+
+  it('the question\'s numbers are defined for the steps as n0, n1, …', async () => {
+    const q = 'Bryan has 56 books in each of his 9 shelves. How many books does he have?';
+    const s = await executeSolution(pool, q, serializeSolution([{ comment: ['Books per shelf times shelves.'], code: 'const books = n0 * n1;\nprint(books);' }]));
+    expect(s.ok).toBe(true);
+    expect(s.answer).toBe('504');
+    // without numbers in the question there is nothing to define
+    const none = await executeSolution(pool, Q, serializeSolution([{ comment: ['No n0 here.'], code: 'print(n0);' }]));
+    expect(none.ok).toBe(false);
+  });
+
+  it('a runaway step times out instead of hanging the evaluation', async () => {
+    const s = await executeSolution(pool, Q, serializeSolution([{ comment: ['Loop.'], code: 'while (true) {}\nprint(1);' }]));
+    expect(s.ok).toBe(false);
+    expect(s.answer).toBeNull();
+  });
+});

@@ -1,0 +1,199 @@
+// The process preference model: scores, padding-independent batching, the backbone copy from a policy,
+// the pairwise loss, and PPM training end to end on corrupted-step pairs.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { setupBackend } from '../src/model/backend.ts';
+import { GPT, type GPTConfig } from '../src/model/gpt.ts';
+import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
+import { saveCheckpoint } from '../src/model/checkpoint.ts';
+import { loadPolicyAny } from '../src/model/load.ts';
+import { PPM, PPM_HEAD_B, PPM_HEAD_W } from '../src/model/ppm.ts';
+import { serializeStep } from '../src/data/steps.ts';
+import { corruptionPairs } from '../src/train/pairs.ts';
+import { encodePairs, loadPPM, pairAccuracy, splitPairs, trainPPM } from '../src/train/ppm.ts';
+
+let tok: Tokenizer;
+let cfg: GPTConfig;
+let root: string;
+
+beforeAll(async () => {
+  await setupBackend('wasm');
+  tok = await Tokenizer.load();
+  cfg = { vocabSize: tok.vocabSize, blockSize: 128, nLayer: 1, nHead: 2, nEmbd: 32 };
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-ppm-'));
+});
+
+afterAll(() => {
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+});
+
+function randomSeqs(lens: number[], seed: number): number[][] {
+  let s = seed;
+  return lens.map((n) => Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648), 9 + (s % (cfg.vocabSize - 9)))));
+}
+
+/** A PPM whose head is large enough that scores spread over (-1, 1). */
+function ppmWithHead(seed: number): PPM {
+  const ppm = new PPM(new GPT({ ...cfg, seed }), seed);
+  ppm.headW.assign(tf.mul(ppm.headW, 40));
+  ppm.headB.assign(tf.tensor1d([0.1]));
+  return ppm;
+}
+
+/** Hidden state of the last token of one unpadded sequence. */
+function lastHidden(lm: { hidden: PPM['backbone']['hidden'] }, seq: number[]): Float32Array {
+  return tf.tidy(() => {
+    const h = lm.hidden(tf.tensor2d([seq], [1, seq.length], 'int32'));
+    return tf.slice(h, [0, seq.length - 1, 0], [1, 1, h.shape[2]]).dataSync() as Float32Array;
+  });
+}
+
+describe('PPM scores', () => {
+  it('are tanh(w·h_last + b), in (-1, 1)', async () => {
+    const ppm = ppmWithHead(3);
+    const seqs = randomSeqs([5, 17, 1, 40, 23, 8], 1);
+    const got = await ppm.score(seqs);
+    const w = ppm.headW.dataSync();
+    const b = ppm.headB.dataSync()[0]!;
+    seqs.forEach((s, i) => {
+      const h = lastHidden(ppm.backbone, s);
+      const z = h.reduce((acc, x, d) => acc + x * w[d]!, b);
+      expect(got[i]).toBeCloseTo(Math.tanh(z), 5);
+      expect(got[i]).toBeGreaterThan(-1);
+      expect(got[i]).toBeLessThan(1);
+    });
+    // the scores differ by sequence (the test above compares something)
+    expect(new Set(got.map((x) => x.toFixed(4))).size).toBeGreaterThan(3);
+    ppm.dispose();
+  });
+
+  it('scoring many sequences of different lengths equals scoring each alone (padding, last-token gather)', async () => {
+    const ppm = ppmWithHead(4);
+    const lens = [3, 30, 1, 12, 30, 7, 64, 2, 19, 45];
+    const seqs = randomSeqs(lens, 2);
+    const alone = [];
+    for (const s of seqs) alone.push((await ppm.score([s]))[0]!);
+    for (const budget of [4096, 100]) {
+      // one padded batch, and many small ones (the order the rows come back in matters too)
+      const together = await ppm.score(seqs, budget);
+      for (let i = 0; i < seqs.length; i++) expect(Math.abs(together[i]! - alone[i]!), `row ${i} (len ${lens[i]}), budget ${budget}`).toBeLessThanOrEqual(1e-5);
+    }
+    // the differentiable path used in training: right-padded [B,T] + lengths
+    const T = 64;
+    const ids = new Int32Array(seqs.length * T);
+    seqs.forEach((s, i) => ids.set(s, i * T));
+    const t = tf.tensor2d(ids, [seqs.length, T], 'int32');
+    const padded = ppm.scores(t, lens).dataSync();
+    t.dispose();
+    for (let i = 0; i < seqs.length; i++) expect(Math.abs(padded[i]! - alone[i]!)).toBeLessThanOrEqual(1e-5);
+    ppm.dispose();
+  });
+
+  it('refuses a sequence longer than the context', async () => {
+    const ppm = ppmWithHead(5);
+    await expect(ppm.score(randomSeqs([cfg.blockSize + 1], 3))).rejects.toThrow(/context/);
+    ppm.dispose();
+  });
+});
+
+describe('PPM from a policy checkpoint', () => {
+  it('copies the backbone: identical hidden states; a saved PPM loads back with identical scores', async () => {
+    const dir = path.join(root, 'policy');
+    const lm = new GPT({ ...cfg, seed: 21 });
+    await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256 });
+    const p = await loadPolicyAny(dir);
+    const ppm = new PPM(p.lm, 8);
+    const seqs = randomSeqs([9, 33], 4);
+    for (const s of seqs) {
+      const ids = tf.tensor2d([s], [1, s.length], 'int32');
+      const a = lm.hidden(ids).dataSync();
+      const b = ppm.backbone.hidden(ids).dataSync();
+      expect(Array.from(b)).toEqual(Array.from(a));
+      ids.dispose();
+    }
+    expect([...ppm.namedWeights().keys()]).toEqual([...lm.namedWeights().keys(), PPM_HEAD_W, PPM_HEAD_B]);
+    ppm.headW.assign(tf.mul(ppm.headW, 30));
+    const ppmDir = path.join(root, 'ppm');
+    await saveCheckpoint(ppmDir, ppm.backbone, { kind: 'ppm', tokenizerFile: p.tokenizerFile, tokenizerSha256: tok.sha256, extra: ppm.headWeights() });
+    const loaded = await loadPPM(ppmDir);
+    expect(loaded.tokenizer.sha256).toBe(tok.sha256);
+    expect(await loaded.ppm.score(seqs)).toEqual(await ppm.score(seqs));
+    loaded.ppm.dispose();
+    ppm.dispose();
+    lm.dispose();
+  });
+});
+
+describe('pair loss', () => {
+  it('equals -mean log sigmoid(r+ - r-) computed by hand, and counts r+ > r-', async () => {
+    const ppm = ppmWithHead(6);
+    const pos = randomSeqs([6, 14, 3, 22, 9], 5);
+    const neg = randomSeqs([11, 4, 3, 18, 25], 6);
+    const rp = await ppm.score(pos);
+    const rn = await ppm.score(neg);
+    const want = rp.reduce((acc, r, i) => acc - Math.log(1 / (1 + Math.exp(-(r - rn[i]!)))), 0) / rp.length;
+    const pad = (xs: number[][]) => {
+      const T = Math.max(...xs.map((s) => s.length));
+      const a = new Int32Array(xs.length * T);
+      xs.forEach((s, i) => a.set(s, i * T));
+      return tf.tensor2d(a, [xs.length, T], 'int32');
+    };
+    const P = pad(pos);
+    const N = pad(neg);
+    const { loss, correct } = ppm.pairLoss(P, pos.map((s) => s.length), N, neg.map((s) => s.length));
+    expect(loss.dataSync()[0]).toBeCloseTo(want, 5);
+    expect(correct.dataSync()[0]).toBe(rp.filter((r, i) => r > rn[i]!).length);
+    // the scores are spread: the loss is not the trivial log 2
+    expect(Math.abs(want - Math.log(2))).toBeGreaterThan(1e-3);
+    for (const t of [P, N, loss, correct]) t.dispose();
+    ppm.dispose();
+  });
+});
+
+describe('trainPPM', () => {
+  it('raises held-out pair accuracy on corrupted-step pairs and keeps the best PPM in best/', async () => {
+    const policy = path.join(root, 'init-policy');
+    const lm = new GPT({ ...cfg, seed: 31 });
+    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256 });
+    lm.dispose();
+    // bootstrap-like trajectories whose code has exactly one thing to corrupt, the operator. Whether
+    // + or - is right depends on the question ("gets more" / "gives away"), so no ranking of operators
+    // alone gets every pair right: the PPM has to read the question
+    const trajs = Array.from({ length: 80 }, (_, i) => {
+      const more = i % 2 === 0;
+      const who = ['Mia', 'Leo', 'Ava', 'Sam', 'Zoe'][i % 5]!;
+      return {
+        problemId: `p${i}`,
+        question: more ? `${who} has ${9 + (i % 17)} pens and gets ${2 + (i % 5)} more. How many pens now?` : `${who} has ${9 + (i % 17)} pens and gives away ${2 + (i % 5)}. How many pens now?`,
+        steps: [
+          serializeStep({ comment: ['The answer.'], code: `print(pens ${more ? '+' : '-'} extra);` }, true),
+        ],
+      };
+    });
+    const pairs = corruptionPairs(trajs, 1);
+    expect(pairs.length).toBe(trajs.length);
+    const { train, dev } = splitPairs(pairs, 0.25, 3);
+    expect(dev.length).toBeGreaterThan(5);
+    expect(train.length).toBeGreaterThan(30);
+    const out = path.join(root, 'ppm-train');
+    const r = await trainPPM(train, dev, { init: policy, out, steps: 30, evalEvery: 10, batchPairs: 16, lr: 1e-2, seed: 2, quiet: true });
+    expect(r.train).toBe(train.length);
+    expect(r.dev).toBe(dev.length);
+    expect(r.steps).toBe(30);
+    expect(r.bestMetric).toBeGreaterThanOrEqual(r.firstMetric + 0.2);
+    expect(r.bestMetric).toBeGreaterThanOrEqual(0.75);
+    // and the held-out pair loss fell from log 2 (scores start near 0)
+    const evals = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((m) => m.kind === 'eval');
+    expect(evals.map((m) => m.step)).toEqual([0, 10, 20, 30]);
+    expect(evals[0].devLoss).toBeCloseTo(Math.log(2), 2);
+    expect(evals.at(-1).devLoss).toBeLessThan(evals[0].devLoss - 0.2);
+    // best/ is a PPM checkpoint whose held-out accuracy is bestMetric
+    const best = await loadPPM(r.bestDir);
+    const acc = await pairAccuracy(best.ppm, encodePairs(best.tokenizer, dev, cfg.blockSize));
+    expect(acc.accuracy).toBeCloseTo(r.bestMetric, 6);
+    best.ppm.dispose();
+  });
+});

@@ -1,0 +1,233 @@
+// self-evolve resumability: SIGKILL a run while round 1's MCTS is in progress, run the same command
+// again, and the round's trajectories / pairs / SFT set equal those of an uninterrupted run.
+//
+// To make the comparison mean something, the searches must find trajectories. An untrained tiny GPT
+// writes nothing that parses or runs, and training one long enough takes minutes, so round 0's outputs
+// (which mark round 0 done) are prepared here: a small synthetic bootstrap set, and a hand-built GPT
+// policy that writes runnable steps — a bigram machine over the pieces of
+//   "print(<digit>)<end_of_solution>", "print(x)<end_of_solution>", "const x = <digit>;<end_of_step>"
+// whose print digits are the searched problems' single-digit answers, so some trees solve their problem.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { setupBackend } from '../src/model/backend.ts';
+import { GPT } from '../src/model/gpt.ts';
+import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
+import { saveCheckpoint } from '../src/model/checkpoint.ts';
+import { loadDataset, splitDev } from '../src/data/datasets.ts';
+import { readPairs, readTrajectories, writeTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
+import { serializeStep } from '../src/data/steps.ts';
+import { hash32 } from '../src/util/rng.ts';
+import type { Preset, SearchLine } from '../src/train/self-evolve.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const SELF_EVOLVE = path.join(REPO, 'src/train/self-evolve.ts');
+const SEED = 1234;
+const SEARCH = 6;
+const OVERRIDE: Partial<Preset> = {
+  searchProblems: SEARCH, devProblems: 1, sftSteps: 1, ppmSteps: 1, bootstrapLimit: 8,
+  k: 2, maxDepth: 3, rounds: [{ rollouts: 4, mode: 'terminal' }], evalRollouts: 1, evalK: 2,
+};
+
+let root: string;
+let base: string;
+
+/** The hand-built policy (see the header): embeddings one-hot per piece, the MLP maps piece → next. */
+async function bigramPolicy(dir: string, tok: Tokenizer, printDigits: string[], constDigits: string[]): Promise<void> {
+  const chain: [string, string[]][] = [
+    ['\n', ['print', 'const']],
+    ['print', ['(']],
+    ['(', [...printDigits, 'x']],
+    ...printDigits.map((d): [string, string[]] => [d, [')']]),
+    ['x', [')']],
+    [')', ['<end_of_solution>']],
+    ['const', ['▁x']], ['▁x', ['▁=']], ['▁=', ['▁']], ['▁', constDigits],
+    ...constDigits.map((d): [string, string[]] => [d, [';']]),
+    [';', ['<end_of_step>']],
+  ];
+  const id = (p: string) => {
+    const i = tok.pieceId(p);
+    if (i < 0) throw new Error(`no piece ${JSON.stringify(p)}`);
+    return i;
+  };
+  const pieces = [...new Set(chain.flatMap(([a, b]) => [a, ...b]))];
+  const D = 64;
+  const lm = new GPT({ vocabSize: tok.vocabSize, blockSize: 192, nLayer: 1, nHead: 2, nEmbd: D });
+  const W = lm.namedWeights();
+  const dim = new Map(pieces.map((p, i) => [id(p), i]));
+  const set = (name: string, fill: (a: Float32Array) => void) => {
+    const v = W.get(name)!;
+    const a = new Float32Array(v.size);
+    fill(a);
+    v.assign(tf.tensor(a, v.shape));
+  };
+  // everything zero (attention contributes nothing, no positions) except the LayerNorm gains
+  for (const name of W.keys()) if (!/ln_\d?\.?weight|ln_f\.weight/.test(name)) set(name, () => {});
+  set('wte', (a) => { for (const [t, i] of dim) a[t * D + i] = 1; });
+  // LayerNorm turns one-hot u_i into ≈ sqrt(D-1)·u_i: hidden unit i fires for piece i only…
+  set('h.0.mlp.fc.weight', (a) => { for (const i of dim.values()) a[i * 4 * D + i] = 1; });
+  // …and moves the residual from u_i to the mean of its successors' directions
+  const s = Math.sqrt(D - 1);
+  set('h.0.mlp.proj.weight', (a) => {
+    for (const [from, to] of chain) {
+      const i = dim.get(id(from))!;
+      a[i * D + i] -= 1 / s;
+      for (const t of to) a[i * D + dim.get(id(t))!] += 1 / s / to.length;
+    }
+  });
+  set('ln_f.weight', (a) => a.fill(4)); // sharp: successors get logit ≈ 30/|successors|·…, others ≈ 0
+  await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, meta: { round: 0, handBuilt: true } });
+  lm.dispose();
+}
+
+function syntheticBootstrap(n: number, offset: number): TrajectoryRow[] {
+  return Array.from({ length: n }, (_, i) => {
+    const a = 2 + ((i + offset) % 7);
+    const b = 3 + ((i * 5 + offset) % 11);
+    return {
+      problemId: `synthetic-${offset + i}`,
+      question: `Sam has ${a} marbles and finds ${b} more. How many marbles does Sam have now?`,
+      steps: [
+        serializeStep({ comment: [`Sam starts with ${a} marbles.`], code: `const start = ${a};` }, false),
+        serializeStep({ comment: [`He finds ${b} more.`], code: `const total = start + ${b};\nprint(total);` }, true),
+      ],
+      q: [1, 1], visits: [1, 1], correct: true, finalAnswer: String(a + b), round: 0, source: 'mawps',
+    };
+  });
+}
+
+function spawnRun(out: string): ChildProcess {
+  const script = `
+    import { setupBackend } from ${JSON.stringify(path.join(REPO, 'src/model/backend.ts'))};
+    import { selfEvolve } from ${JSON.stringify(SELF_EVOLVE)};
+    await setupBackend('wasm');
+    const r = await selfEvolve({ out: ${JSON.stringify(out)}, rounds: 1, preset: 'tiny', seed: ${SEED}, backend: 'wasm', workers: 1, quiet: true, override: ${JSON.stringify(OVERRIDE)} });
+    console.log(r.table);`;
+  // its own process group: the search shards it spawns are killed with it
+  return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    cwd: REPO, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RSTAR_QUIET: '1' },
+  });
+}
+
+function finish(c: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  c.stdout!.on('data', (d) => (stdout += d));
+  c.stderr!.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => c.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
+
+beforeAll(async () => {
+  await setupBackend('cpu');
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-evolve-'));
+  base = path.join(root, 'base');
+  const tok = await Tokenizer.load();
+  // the problems round 1 searches: the first SEARCH of self-evolve's seeded order of MAWPS train
+  const train = splitDev(loadDataset('mawps')).train;
+  const order = [...train].sort((a, b) => hash32(a.id, SEED) - hash32(b.id, SEED) || (a.id < b.id ? -1 : 1));
+  const answers = order.slice(0, SEARCH).map((p) => p.answer);
+  let printDigits = [...new Set(answers.filter((a) => /^[1-9]$/.test(a)))];
+  if (!printDigits.length) printDigits = ['3', '5', '7'];
+  const constDigits = ['1', '2', '3', '4', '5', '6', '7', '8', '9'].filter((d) => !printDigits.includes(d)).slice(0, 2);
+  const r0 = path.join(base, 'round-0');
+  fs.mkdirSync(r0, { recursive: true });
+  await writeTrajectories(path.join(r0, 'bootstrap-train.arrow'), syntheticBootstrap(12, 0));
+  await writeTrajectories(path.join(r0, 'bootstrap-dev.arrow'), syntheticBootstrap(3, 100));
+  await bigramPolicy(path.join(r0, 'policy'), tok, printDigits, constDigits);
+});
+
+afterAll(() => {
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+});
+
+describe('self-evolve', () => {
+  it('a run killed during round 1 MCTS and run again ends with the uninterrupted run\'s data', async () => {
+    const killed = path.join(root, 'killed');
+    const ref = path.join(root, 'ref');
+    for (const d of [killed, ref]) fs.cpSync(base, d, { recursive: true });
+    const shard = path.join(killed, 'round-1', 'search', 'shard-0.jsonl');
+    const sftFile = (d: string) => path.join(d, 'round-1', 'sft.arrow');
+
+    // the uninterrupted reference runs alongside
+    const refRun = finish(spawnRun(ref));
+    const a = spawnRun(killed);
+    const aDone = finish(a);
+    let atKill = -1;
+    let searchDoneAtKill = true;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 90_000 && a.exitCode === null) {
+      if (lines(shard).length >= 1) {
+        searchDoneAtKill = fs.existsSync(sftFile(killed));
+        process.kill(-a.pid!, 'SIGKILL');
+        atKill = lines(shard).length;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const first = await aDone;
+    expect(atKill, `never saw a search line before the run ended:\n${first.stderr}`).toBeGreaterThanOrEqual(1);
+    expect(first.signal).toBe('SIGKILL');
+    // killed while the search stage was still open
+    expect(searchDoneAtKill).toBe(false);
+    expect(fs.existsSync(sftFile(killed))).toBe(false);
+    const before = lines(shard).flatMap((l) => {
+      try {
+        return [JSON.parse(l) as SearchLine];
+      } catch {
+        return []; // a line torn by the kill
+      }
+    });
+    expect(before.length).toBeGreaterThanOrEqual(1);
+
+    const second = await finish(spawnRun(killed));
+    expect(second.code, second.stderr).toBe(0);
+    const refDone = await refRun;
+    expect(refDone.code, refDone.stderr).toBe(0);
+
+    // every searched problem once in the shard file: no problem searched twice, none lost
+    const shardLines = lines(shard).map((l) => JSON.parse(l) as SearchLine);
+    const ids = shardLines.map((l) => l.problemId);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(SEARCH);
+    expect(lines(path.join(ref, 'round-1', 'search', 'shard-0.jsonl')).length).toBe(SEARCH);
+
+    for (const [name, read] of [
+      ['trajectories.arrow', readTrajectories],
+      ['sft.arrow', readTrajectories],
+      ['pairs.arrow', readPairs],
+    ] as const) {
+      const got = read(path.join(killed, 'round-1', name));
+      const want = read(path.join(ref, 'round-1', name));
+      expect(got, name).toEqual(want);
+      const keys = got.map((r) => JSON.stringify(r));
+      expect(new Set(keys).size, `${name} has duplicate rows`).toBe(keys.length);
+    }
+    // the comparison is not vacuous: the hand-built policy's trees reach answers, some right
+    const trajs = readTrajectories(path.join(ref, 'round-1', 'trajectories.arrow'));
+    expect(trajs.length).toBeGreaterThan(0);
+    expect(trajs.some((t) => t.correct)).toBe(true);
+    expect(readTrajectories(sftFile(ref)).length).toBeGreaterThan(0);
+    expect(readPairs(path.join(ref, 'round-1', 'pairs.arrow')).length).toBeGreaterThan(0);
+    // the resumed search kept the problems finished before the kill instead of searching them again
+    expect(shardLines.slice(0, before.length)).toEqual(before);
+
+    const md = fs.readFileSync(path.join(killed, 'rounds.md'), 'utf8');
+    const row = md.split('\n').find((l) => l.startsWith('| 1 |'));
+    expect(row, md).toBeDefined();
+    expect(row).toContain(`| 1 | ${SEARCH} |`);
+    expect(second.stdout).toContain('| 1 |');
+    const m = JSON.parse(fs.readFileSync(path.join(killed, 'round-1', 'metrics.json'), 'utf8'));
+    const mRef = JSON.parse(fs.readFileSync(path.join(ref, 'round-1', 'metrics.json'), 'utf8'));
+    for (const k of ['problemsSearched', 'solved', 'sftTrajectories', 'pairs']) expect(m[k], k).toBe(mRef[k]);
+    for (const d of [killed, ref]) {
+      expect(fs.existsSync(path.join(d, 'round-1', 'policy', 'config.json'))).toBe(true);
+      expect(fs.existsSync(path.join(d, 'round-1', 'ppm', 'config.json'))).toBe(true);
+    }
+  }, 240_000);
+});

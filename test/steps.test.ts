@@ -1,0 +1,108 @@
+import { describe, expect, it } from 'vitest';
+import {
+  MARK, isTerminal, maskNumbers, numberPrelude, parseSolution, parseStep, programOf, promptFor, questionNumbers,
+  serializeSolution, serializeStep, serializeTrajectory, tagQuestion, type Step,
+} from '../src/data/steps.ts';
+import { convertProblem } from '../src/data/bootstrap.ts';
+import { loadDataset } from '../src/data/datasets.ts';
+import { SandboxPool } from '../src/search/sandbox.ts';
+
+const natalia: Step[] = [
+  { comment: ['Natalia sold 48/2 clips in May.'], code: 'const may = 48 / 2;' },
+  { comment: ['Natalia sold 48+24 clips altogether.', 'That is the answer.'], code: 'const total = 48 + may;\nprint(total);' },
+];
+
+describe('step format', () => {
+  it('serialises steps with end markers and parses them back', () => {
+    const text = serializeSolution(natalia);
+    expect(text).toBe(
+      '// Natalia sold 48/2 clips in May.\nconst may = 48 / 2;\n<end_of_step>\n' +
+        '// Natalia sold 48+24 clips altogether.\n// That is the answer.\nconst total = 48 + may;\nprint(total);\n<end_of_solution>\n',
+    );
+    const back = parseSolution(text);
+    expect(back.complete).toBe(true);
+    expect(back.steps).toEqual(natalia);
+    expect(serializeSolution(back.steps)).toBe(text);
+  });
+
+  it('round-trips every converted reference solution of the first 200 problems of each dataset', () => {
+    let n = 0;
+    for (const d of ['gsm8k', 'mawps', 'deepmind']) {
+      for (const p of loadDataset(d).slice(0, 200)) {
+        const steps = convertProblem(p);
+        if (!steps) continue;
+        const text = serializeSolution(steps);
+        expect(parseSolution(text).steps).toEqual(steps.map((s) => ({ ...s, comment: s.comment.map((c) => c.replace(/\s+/g, ' ').trim()) })));
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(400);
+  });
+
+  it('stops parsing at <end_of_solution> and reports incomplete text', () => {
+    const t = serializeSolution(natalia) + '// junk after the end\nconst z = 1;\n';
+    expect(parseSolution(t).steps).toHaveLength(2);
+    const partial = serializeStep(natalia[0]!) + '// half a step\nconst x =';
+    const r = parseSolution(partial);
+    expect(r.complete).toBe(false);
+    expect(r.steps).toHaveLength(2);
+    expect(r.steps[1]!.code).toBe('const x =');
+  });
+
+  it('a step without code parses to null; comment-only text is not a step', () => {
+    expect(parseStep('// only a comment\n<end_of_step>')).toBeNull();
+    expect(parseStep('\n\n')).toBeNull();
+    expect(parseStep('// c\nconst a = 1;\n<end_of_step>')).toEqual({ comment: ['c'], code: 'const a = 1;' });
+  });
+
+  it('terminal = the code calls print (not in a comment, not a method named print)', () => {
+    expect(isTerminal({ comment: [], code: 'print(x);' })).toBe(true);
+    expect(isTerminal({ comment: ['print(x) later'], code: 'const x = 1;' })).toBe(false);
+    expect(isTerminal({ comment: [], code: 'const x = 1; // print(x)' })).toBe(false);
+    expect(isTerminal({ comment: [], code: 'doc.print(x);' })).toBe(false);
+    expect(isTerminal({ comment: [], code: 'const y = 2;\nprint (y)' })).toBe(true);
+  });
+
+  it('prompt: one line, markers inside the question cannot survive', () => {
+    const p = promptFor(`two\nlines ${MARK.endStep} here`);
+    expect(p.startsWith(MARK.question)).toBe(true);
+    expect(p.endsWith(`${MARK.solution}\n`)).toBe(true);
+    expect(p.slice(MARK.question.length, -MARK.solution.length - 1)).toBe('two lines here');
+    expect(serializeTrajectory('q', natalia)).toBe(promptFor('q') + serializeSolution(natalia));
+  });
+});
+
+describe("the question's numbers as names", () => {
+  const q = 'Bryan has 56 books in each of his 9 shelves, 1,200 pages and 0.5 kg . He read 56 of them.';
+
+  it('names numbers in reading order, with commas and decimals', () => {
+    expect(questionNumbers(q).map((n) => [n.name, n.text, n.value])).toEqual([
+      ['n0', '56', 56], ['n1', '9', 9], ['n2', '1,200', 1200], ['n3', '0.5', 0.5], ['n4', '56', 56],
+    ]);
+    expect(tagQuestion(q)).toBe('Bryan has n0=56 books in each of his n1=9 shelves, n2=1,200 pages and n3=0.5 kg . He read n4=56 of them.');
+    expect(numberPrelude(q)).toBe('const n0 = 56, n1 = 9, n2 = 1200, n3 = 0.5, n4 = 56;');
+    expect(numberPrelude('no numbers here')).toBe('');
+    expect(programOf('no numbers', ['a'])).toEqual(['a']);
+    expect(programOf('x 3', ['a'])).toEqual(['const n0 = 3;', 'a']);
+  });
+
+  it('masks literals equal to a question number (first occurrence), leaving others and identifiers alone', () => {
+    const s = maskNumbers({ comment: ['Multiply 56 by 9 and add 2.'], code: 'const v2 = 56 * 9 + 1200 + 0.5 + 2;' }, questionNumbers(q));
+    expect(s).toEqual({ comment: ['Multiply n0 by n1 and add 2.'], code: 'const v2 = n0 * n1 + n2 + n3 + 2;' });
+  });
+
+  it('masked programs compute what the literal ones did', async () => {
+    const pool = new SandboxPool({ workers: 1 });
+    try {
+      const raw: Step = { comment: [], code: 'print(56 * 9 - 1200 / 0.5);' };
+      const masked = maskNumbers(raw, questionNumbers(q));
+      expect(masked.code).not.toMatch(/56|1200/);
+      const a = await pool.run(programOf(q, [raw.code]));
+      const b = await pool.run(programOf(q, [masked.code]));
+      expect(a.ok && b.ok).toBe(true);
+      expect(b.answer).toBe(a.answer);
+    } finally {
+      await pool.close();
+    }
+  });
+});

@@ -1,10 +1,13 @@
 // The wasm kernel overrides (src/model/wasm-kernels.ts) must compute what the pure-JS cpu
 // backend computes. tfjs's backend is process-global: every case computes its cpu
-// reference first, then switches to wasm (setupBackend awaits each switch).
-import { describe, expect, it } from 'vitest';
+// reference first, then switches to wasm (setupBackend awaits each switch). Matrix
+// products run twice: on the wasm kernels and on the native BLAS addon (native/, when built;
+// CI builds it, so there a missing addon fails instead of skipping).
+import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendName, setupBackend } from '../src/model/backend.ts';
-import { originalWasmKernel, reduceTranspose, TINY_ROWS } from '../src/model/wasm-kernels.ts';
+import { originalWasmKernel, reduceTranspose } from '../src/model/wasm-kernels.ts';
+import { ADDON_PATH, blas, blasStatus, loadBlas, setBlasEnabled } from '../src/model/blas.ts';
 import { GPT } from '../src/model/gpt.ts';
 import { AdamW } from '../src/train/optim.ts';
 
@@ -58,7 +61,61 @@ describe('setupBackend', () => {
   });
 });
 
-describe('BatchMatMul (wasm override) vs cpu', () => {
+const addon = loadBlas();
+const inCI = !!process.env.CI && process.env.CI !== 'false';
+const MODES: [string, boolean][] = [['wasm kernels', false], ['native BLAS', true]];
+afterAll(() => {
+  setBlasEnabled(true);
+});
+
+describe('native BLAS addon', () => {
+  it('is built and loads (required in CI)', () => {
+    if (!addon) {
+      if (inCI) throw new Error(`CI must build the BLAS addon: ${blasStatus()} — apt-get install libopenblas-dev, then node-gyp rebuild in native/`);
+      console.warn(`SKIPPED native BLAS checks: ${blasStatus()} (${ADDON_PATH})`);
+      return;
+    }
+    expect(addon.getThreads()).toBeGreaterThanOrEqual(1);
+    expect(addon.config()).toMatch(/OpenBLAS/);
+  });
+
+  it.skipIf(!addon)('gemm: transposes, strides, broadcast and bias on a plain Float32Array', () => {
+    // heap: A [2, 2x3] at 0, B [3x2] at 12, bias [2] at 18, C [2, 2x2] at 20
+    const h = new Float32Array(28);
+    h.set([1, 2, 3, 4, 5, 6, -1, 0, 1, 2, 0, -2], 0);
+    h.set([1, 0, 0, 1, 2, 3], 12);
+    h.set([10, 20], 18);
+    addon!.gemm(h, 0, 0, 2, 2, 3, 0, 3, 12, 2, 20, 2, 0, 2, 6, 0, 4, 18);
+    // A0·B = [[7,11],[16,23]], A1·B = [[1,3],[-2,-6]], plus the bias per column
+    expect([...h.subarray(20, 28)]).toEqual([17, 31, 26, 43, 11, 23, 8, 14]);
+    // Bᵀ·A0ᵀ (both operands stored untransposed, flags only) = (A0·B)ᵀ
+    const h2 = h.slice();
+    addon!.gemm(h2, 1, 1, 2, 2, 3, 12, 2, 0, 3, 20, 2, 0, 1, 0, 0, 0, -1);
+    expect([...h2.subarray(20, 24)]).toEqual([7, 16, 11, 23]);
+  });
+
+  it.skipIf(!addon)('gemm refuses operands outside the array', () => {
+    const h = new Float32Array(16);
+    expect(() => addon!.gemm(h, 0, 0, 4, 4, 4, 0, 4, 0, 4, 4, 4, 0, 1, 0, 0, 0, -1)).toThrow(RangeError);
+    // 2x2 slices 4 apart: 4 of them end exactly at 16, a 5th would not fit
+    expect(() => addon!.gemm(h, 0, 0, 2, 2, 2, 0, 2, 0, 2, 0, 2, 0, 4, 4, 4, 4, -1)).not.toThrow();
+    expect(() => addon!.gemm(h, 0, 0, 2, 2, 2, 0, 2, 0, 2, 0, 2, 0, 5, 4, 4, 4, -1)).toThrow(RangeError);
+    expect(() => addon!.gemm(h, 0, 0, 2, 2, 2, 0, 1, 0, 2, 0, 2, 0, 1, 0, 0, 0, -1)).toThrow(RangeError); // lda < k
+    expect(() => addon!.gemm(h, 0, 0, 2, 2, 2, 0, 2, 0, 2, 0, 2, 0, 1, 0, 0, 0, 15)).toThrow(RangeError);
+  });
+});
+
+describe.each(MODES)('BatchMatMul vs cpu (%s)', (_mode, useBlas) => {
+  const run = useBlas && !addon ? it.skip : it;
+  const toggle = async <T>(f: () => Promise<T>): Promise<T> => {
+    const prev = setBlasEnabled(useBlas);
+    try {
+      return await f();
+    } finally {
+      setBlasEnabled(prev);
+    }
+  };
+
   const cases: [number[], number[], boolean, boolean][] = [
     [[64, 32], [32, 48], false, false],
     [[32, 64], [32, 48], true, false],
@@ -77,15 +134,15 @@ describe('BatchMatMul (wasm override) vs cpu', () => {
     [[256, 128], [128, 384], false, false], // large
     [[2, 2, 128, 64], [2, 2, 128, 64], false, true],
   ];
-  it.each(cases)('%j x %j tA=%s tB=%s', async (sa, sb, ta, tb) => {
+  run.each(cases)('%j x %j tA=%s tB=%s', async (sa, sb, ta, tb) => {
     const da = rand(size(sa));
     const db = rand(size(sb));
-    const r = await onBoth(() => tf.matMul(tf.tensor(da, sa), tf.tensor(db, sb), ta, tb));
+    const r = await toggle(() => onBoth(() => tf.matMul(tf.tensor(da, sa), tf.tensor(db, sb), ta, tb)));
     expect(r.wasmShape).toEqual(r.cpuShape);
     expect(maxDiff(r.cpu, r.wasm)).toBeLessThanOrEqual(1e-4);
   });
 
-  it('broadcasts batch dims on both sides ([2,1] with [1,3]) like numpy', async () => {
+  run('broadcasts batch dims on both sides ([2,1] with [1,3]) like numpy', () => toggle(async () => {
     await setupBackend('wasm');
     // 5 rows: below TINY_ROWS, where the shipped kernel would get this wrong
     const sa = [2, 1, 5, 4];
@@ -107,23 +164,71 @@ describe('BatchMatMul (wasm override) vs cpu', () => {
         }
       }
     }
-  });
+  }));
 
-  it('keeps the shipped path for products with fewer than TINY_ROWS rows', () => {
-    expect(TINY_ROWS).toBeGreaterThan(1);
-  });
-
-  it('_FusedMatMul with bias and activation', async () => {
+  run('_FusedMatMul with bias and activation', () => toggle(async () => {
     const a = rand(40 * 24);
     const b = rand(24 * 36);
     const bias = rand(36);
-    for (const activation of ['linear', 'relu', 'sigmoid'] as const) {
+    for (const activation of ['linear', 'relu', 'relu6', 'sigmoid'] as const) {
       const r = await onBoth(() =>
-        tf.fused.matMul({ a: tf.tensor2d(a, [40, 24]), b: tf.tensor2d(b, [24, 36]), bias: tf.tensor1d(bias), activation }),
+        tf.fused.matMul({ a: tf.tensor2d(a, [40, 24]), b: tf.tensor2d(b, [24, 36]).mul(4), bias: tf.tensor1d(bias), activation }),
       );
       expect(maxDiff(r.cpu, r.wasm)).toBeLessThanOrEqual(1e-4);
     }
-  });
+  }));
+
+  run.each([
+    [[3, 40, 24], [24, 36], [36], false, false], // batched rows, one weight, vector bias
+    [[40, 24], [36, 24], [1, 36], false, true], // transposed weight, [1, n] bias
+    [[24, 40], [24, 36], [1], true, false], // scalar bias: added after the product
+    [[2, 40, 24], [2, 24, 36], [40, 36], false, false], // per-element bias
+    [[5, 24], [24, 36], [36], false, false], // few rows
+  ] as [number[], number[], number[], boolean, boolean][])('_FusedMatMul %j x %j bias %j tA=%s tB=%s', (sa, sb, sbias, ta, tb) => toggle(async () => {
+    const a = rand(size(sa));
+    const b = rand(size(sb));
+    const bias = rand(size(sbias));
+    const r = await onBoth(() =>
+      tf.fused.matMul({ a: tf.tensor(a, sa), b: tf.tensor(b, sb), bias: tf.tensor(bias, sbias), transposeA: ta, transposeB: tb }),
+    );
+    expect(r.wasmShape).toEqual(r.cpuShape);
+    expect(maxDiff(r.cpu, r.wasm)).toBeLessThanOrEqual(1e-4);
+  }));
+
+  run('a weight reused, reshaped to another k, or freed and its memory reused stays correct', () => toggle(async () => {
+    // XNNPACK keeps a packed copy of b keyed on b's tensor id (not its shape or contents)
+    await setupBackend('wasm');
+    const check = async (out: tf.Tensor, a: Float32Array, sa: number[], b: Float32Array, sb: number[]) => {
+      const got = await out.data();
+      out.dispose();
+      const [m, k] = sa as [number, number];
+      const n = sb[1]!;
+      let worst = 0;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let t = 0; t < k; t++) s += a[i * k + t]! * b[t * n + j]!;
+          worst = Math.max(worst, Math.abs(got[i * n + j]! - s));
+        }
+      }
+      return worst;
+    };
+    const wd = rand(48);
+    const w = tf.tensor2d(wd, [12, 4]);
+    const a1 = rand(16 * 12);
+    const a2 = rand(16 * 6);
+    const a3 = rand(9 * 12);
+    expect(await check(tf.matMul(tf.tensor2d(a1, [16, 12]), w), a1, [16, 12], wd, [12, 4])).toBeLessThanOrEqual(1e-5);
+    expect(await check(tf.matMul(tf.tensor2d(a1, [16, 12]), w), a1, [16, 12], wd, [12, 4])).toBeLessThanOrEqual(1e-5);
+    // the same buffer (a reshape shares the tensor id) as [6, 8]
+    expect(await check(tf.matMul(tf.tensor2d(a2, [16, 6]), tf.reshape(w, [6, 8])), a2, [16, 6], wd, [6, 8])).toBeLessThanOrEqual(1e-5);
+    w.dispose();
+    // new contents, likely at the freed offset
+    const wd2 = rand(48);
+    const w2 = tf.tensor2d(wd2, [12, 4]);
+    expect(await check(tf.matMul(tf.tensor2d(a3, [9, 12]), w2), a3, [9, 12], wd2, [12, 4])).toBeLessThanOrEqual(1e-5);
+    w2.dispose();
+  }));
 });
 
 describe('other overridden kernels vs cpu', () => {
@@ -238,8 +343,9 @@ describe('UnsortedSegmentSum (missing in wasm)', () => {
   });
 });
 
-describe('one GPT training step', () => {
-  it('loss, every gradient and every updated weight agree between wasm and cpu', async () => {
+describe.each(MODES)('one GPT training step (%s)', (_mode, useBlas) => {
+  (useBlas && !addon ? it.skip : it)('loss, every gradient and every updated weight agree between wasm and cpu', async () => {
+    setBlasEnabled(useBlas);
     const cfg = { vocabSize: 96, blockSize: 24, nLayer: 2, nHead: 2, nEmbd: 32, seed: 7 };
     const B = 3;
     const T = 24;
@@ -291,5 +397,7 @@ describe('one GPT training step', () => {
     // the step moved the weights (so the comparison above is not vacuous)
     const wte0 = init!.get('wte')!;
     expect(maxDiff(wte0, w.after.get('wte')!)).toBeGreaterThan(1e-3);
+    expect(blas() !== null).toBe(useBlas);
+    setBlasEnabled(true);
   });
 });

@@ -109,9 +109,9 @@ interface WebGPUModule {
   hasHardwareGPU?: () => Promise<boolean> | boolean;
 }
 async function loadWebGPUModule(): Promise<WebGPUModule | null> {
-  const spec = './webgpu.ts';
   try {
-    return (await import(spec)) as WebGPUModule;
+    // a literal specifier, so bundlers (bench/gpu/build.mjs) follow it
+    return (await import('./webgpu.ts')) as WebGPUModule;
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url|does not exist/i.test(String(e))) return null;

@@ -5,6 +5,7 @@ import { loadPPM } from '../train/ppm.ts';
 import { loadDataset, loadProblems, splitDev } from '../data/datasets.ts';
 import { writeEvalRows } from '../data/arrow.ts';
 import { gradeAnswer } from '../data/grade.ts';
+import { numberPrelude } from '../data/steps.ts';
 import { SandboxPool } from './sandbox.ts';
 import { searchMany } from './mcts.ts';
 import { PolicyProposer, PPMScorer } from './policy.ts';
@@ -31,6 +32,9 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
     const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, seed: o.seed, concurrency: 1 });
     const sol = treeSolution(res!.tree);
     print(`Question: ${question}`);
+    // the sandbox defines the question's numbers before the steps (steps.ts questionNumbers)
+    const given = numberPrelude(question);
+    if (given) print(`Given: ${given.replace(/^const /, '').replace(/;$/, '')}`);
     if (!sol) {
       print('No solution found (every trajectory failed to run or reach an answer).');
       return null;

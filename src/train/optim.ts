@@ -2,6 +2,7 @@
 // Written out (not tf.train.adam) because we need decoupled weight decay and the moment estimates
 // saved in checkpoints so `--resume` continues exactly.
 import * as tf from '@tensorflow/tfjs-core';
+import { adamwApplyFused } from '../model/webgpu.ts';
 
 export interface AdamWConfig {
   lr: number;
@@ -43,6 +44,11 @@ export class AdamW {
    */
   apply(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>, lr = this.cfg.lr): tf.Scalar {
     const g = grads instanceof Map ? grads : new Map(Object.entries(grads));
+    if (tf.getBackend() === 'webgpu') {
+      // one fused WGSL kernel per parameter instead of ~17 dispatches (src/model/webgpu.ts)
+      this.step += 1;
+      return adamwApplyFused(this.params, this.m, this.v, g, this.cfg, this.step, lr);
+    }
     const { beta1, beta2, eps, weightDecay, clip } = this.cfg;
     this.step += 1;
     const t = this.step;

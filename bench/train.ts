@@ -1,7 +1,7 @@
 // Training throughput of our GPT (forward + backward + AdamW) against the identical model in
 // PyTorch on CPU (bench/torch_gpt.py, 2 threads), both measured in this run.
 //   npm run bench -- train [--backend wasm] [--config S|M|S,M] [--steps N] [--warmup N]
-//                          [--workers N] [--no-torch] [--profile] [--prod] [--no-blas]
+//                          [--workers N] [--no-torch] [--torch-threads 2] [--profile] [--prod] [--no-blas]
 // Prints one `RESULT {json}` line per config. `ours_cpu_tok_s` divides by this process's CPU
 // time (user + system) instead of wall time: steadier on a shared, loaded machine (with
 // --workers > 1 the replicas' CPU time is not in it). --prod runs tf.enableProdMode(); --no-blas keeps the native
@@ -118,10 +118,10 @@ function torchAvailable(): boolean {
   return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
 }
 
-function torchTokS(name: ConfigName, steps: number, warmup: number): { tok_s: number; blas: string; blas_libs: string[]; threads: number } | null {
+function torchTokS(name: ConfigName, steps: number, warmup: number, threads: number): { tok_s: number; blas: string; blas_libs: string[]; threads: number } | null {
   const r = spawnSync(
     '/usr/bin/python3',
-    [path.join(here, 'torch_gpt.py'), '--mode', 'train', '--config', name, '--steps', String(steps), '--warmup', String(warmup), '--threads', '2'],
+    [path.join(here, 'torch_gpt.py'), '--mode', 'train', '--config', name, '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads)],
     { encoding: 'utf8' },
   );
   if (r.status !== 0) {
@@ -140,6 +140,9 @@ export async function main(argv: string[]): Promise<void> {
   const warmup = Number(flag(argv, 'warmup', '2'));
   const workers = Number(flag(argv, 'workers', '1'));
   const profile = argv.includes('--profile');
+  // On a shared, loaded machine PyTorch's 2 spinning threads collapse (10x slower than 1);
+  // --torch-threads 1 gives a steadier per-core reference.
+  const torchThreads = Number(flag(argv, 'torch-threads', '2'));
   if (argv.includes('--prod')) tf.enableProdMode();
   if (argv.includes('--no-blas')) setBlasEnabled(false);
   const useTorch = !argv.includes('--no-torch') && torchAvailable();
@@ -148,7 +151,7 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`backend ${used}, workers ${workers}, steps ${steps} (+${warmup} warm-up), load avg ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} cores`);
   for (const c of configs) {
     const ours = await oursTokS(c, steps, warmup, workers, used as BackendName, profile);
-    const torch = useTorch ? torchTokS(c, Math.max(steps, 5), warmup) : null;
+    const torch = useTorch ? torchTokS(c, Math.max(steps, 5), warmup, torchThreads) : null;
     const ratio = torch ? ours.tokS / torch.tok_s : null;
     console.log(
       `${c}: ours ${ours.tokS.toFixed(0)} tok/s (${ours.cpuTokS.toFixed(0)} per CPU-second; ${ours.stepMs.toFixed(0)} ms/step, loss ${ours.loss.toFixed(3)})` +

@@ -255,6 +255,22 @@ describe('other overridden kernels vs cpu', () => {
   });
 
   it.each([
+    [[128, 16], [4, 1]],
+    [[3, 5], [2, 3]],
+    [[2, 3, 4], [3, 1, 2]],
+    [[2, 1, 3], [1, 4, 1]],
+    [[7], [5]],
+    [[4, 3], [1, 1]],
+  ])('Tile %j reps %j (float32, int32, bool)', async (shape, reps) => {
+    const d = rand(size(shape), 100).map(Math.round);
+    for (const dtype of ['float32', 'int32', 'bool'] as const) {
+      const r = await onBoth(() => tf.tile(tf.tensor(d, shape, dtype), reps));
+      expect(r.wasmShape).toEqual(r.cpuShape);
+      expect(maxDiff(r.cpu, r.wasm)).toBe(0);
+    }
+  });
+
+  it.each([
     [[50, 30], 0, false],
     [[50, 30], 0, true],
     [[4, 50, 30], 1, false],
@@ -262,11 +278,16 @@ describe('other overridden kernels vs cpu', () => {
     [[4, 5, 6], [1, 2], false],
     [[4, 5, 6], -1, false],
     [[4, 5, 6], [0, 2], false],
-  ] as [number[], number | number[], boolean][])('Sum %j axis %j keepDims %s', async (shape, axis, keepDims) => {
+    [[2048, 128], 0, false], // bias gradient: long reduction
+  ] as [number[], number | number[], boolean][])('Sum %j axis %j keepDims %s (wasm kernels and native BLAS)', async (shape, axis, keepDims) => {
     const d = rand(size(shape));
-    const r = await onBoth(() => tf.sum(tf.tensor(d, shape), axis, keepDims));
-    expect(r.wasmShape).toEqual(r.cpuShape);
-    expect(maxDiff(r.cpu, r.wasm)).toBeLessThanOrEqual(1e-4);
+    for (const useBlas of addon ? [false, true] : [false]) {
+      setBlasEnabled(useBlas);
+      const r = await onBoth(() => tf.sum(tf.tensor(d, shape), axis, keepDims));
+      setBlasEnabled(true);
+      expect(r.wasmShape).toEqual(r.cpuShape);
+      expect(maxDiff(r.cpu, r.wasm)).toBeLessThanOrEqual(1e-4);
+    }
   });
 
   it.each([

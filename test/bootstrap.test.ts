@@ -148,15 +148,15 @@ describe('MAWPS conversion', () => {
     const p = find('mawps', 'svamp-train-16'); // ( 19 - 11 ) / 2
     const steps = convertMawps(p)!;
     expect(steps).toHaveLength(2);
-    expect(steps[0]!.code).toBe('const differenceDollars = 19 - 11;');
+    expect(steps[0]!.code).toBe('const r1 = 19 - 11;');
     expect(steps[0]!.comment).toHaveLength(1);
     expect(steps[0]!.comment[0]).toMatch(/19/);
     expect(steps[0]!.comment[0]).toMatch(/11/);
-    expect(steps[1]!.code).toBe('const answer = differenceDollars / 2;\nprint(answer);');
+    expect(steps[1]!.code).toBe('const answer = r1 / 2;\nprint(answer);');
     expect(steps[1]!.comment).toHaveLength(1);
     // the question's numbers become their names in the converted (masked) steps
     const masked = convertProblem(p)!;
-    expect(masked[0]!.code).toBe('const differenceDollars = n0 - n1;');
+    expect(masked[0]!.code).toBe('const r1 = n0 - n1;');
     expect(masked[0]!.comment[0]).toMatch(/n0/);
     expect(isTerminal(steps[1]!)).toBe(true);
     expect(isTerminal(steps[0]!)).toBe(false);

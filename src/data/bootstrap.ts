@@ -554,14 +554,9 @@ export function convertMawps(p: Problem): Step[] | null {
     const comment: string[] = [];
     const show = (x: Expr): string => renderExpr(x);
     comment.push(opPhrase(e.op, show(l), show(r)));
-    let words: string[];
-    if (isRoot) words = [askedNoun(p.question) ?? 'answer'];
-    else {
-      const lit = [l, r].find((x): x is { t: 'num'; v: number } => x.t === 'num');
-      const noun = lit ? nounAfter(p.question, lit.v) : undefined;
-      words = noun ? [OP_WORD[e.op], noun] : [OP_WORD[e.op]];
-    }
-    const name = namer.take(words, words.length);
+    // Short systematic names (r1, r2, …, answer): a small policy must copy a name wherever it uses a
+    // result, and invented nouns ("differencePigs") are where it failed most.
+    const name = isRoot ? 'answer' : `r${steps.length + 1}`;
     steps.push({ comment, code: `const ${name} = ${renderExpr(node)};` });
     return { t: 'var', name };
   };

@@ -7,6 +7,7 @@
 // cache once at most half of its rows are still live (one gather, amortised).
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM, KVCache } from './lm.ts';
+import { mulberry32 } from '../util/rng.ts';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -34,17 +35,7 @@ export interface GenerateResult {
   stopped: boolean[];
 }
 
-/** mulberry32: a tiny, fast, seedable 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 /** Independent stream per (seed, row): mix both through a 32-bit hash. */
 function rowRng(seed: number, row: number): () => number {

@@ -10,6 +10,7 @@ import { generate, sampleMany } from '../model/generate.ts';
 import { parseSolution, programOf, promptFor, serializeStep, type Step } from '../data/steps.ts';
 import { answerKey, gradeAnswer } from '../data/grade.ts';
 import type { SandboxPool } from './sandbox.ts';
+import type { EvalRow } from '../data/arrow.ts';
 import { bestTerminal, pathTo, searchMany, type SearchOptions, type SearchTree } from './mcts.ts';
 import { PolicyProposer, PPMScorer, stopSequences } from './policy.ts';
 import { Progress } from '../util/progress.ts';
@@ -33,15 +34,7 @@ export interface EvalProblem {
   answer: string;
 }
 
-export interface EvalRowOut {
-  problemId: string;
-  question: string;
-  gold: string;
-  predicted: string;
-  correct: boolean;
-  mode: string;
-  score: number;
-}
+export type EvalRowOut = EvalRow;
 
 export interface EvalSummary {
   mode: EvalMode;

@@ -2,34 +2,9 @@
 // step-level preference pairs (PPM), as rStar-Math builds them.
 
 import { prefixOf, type MCTSNode, type SearchTree } from './mcts.ts';
+import type { PairRow, TrajectoryRow } from '../data/arrow.ts';
 
-/** Same shape as arrow.ts TrajectoryRow. */
-export interface TrajectoryRow {
-  problemId: string;
-  question: string;
-  /** Serialized steps (steps.ts), the last one terminal. */
-  steps: string[];
-  /** Q of each step's node. */
-  q: number[];
-  /** Visits of each step's node. */
-  visits: number[];
-  correct: boolean;
-  finalAnswer: string;
-  round: number;
-  source: string;
-}
-
-/** Same shape as arrow.ts PairRow. */
-export interface PairRow {
-  problemId: string;
-  /** Prompt + the steps above the two alternatives. */
-  prefix: string;
-  positive: string;
-  negative: string;
-  qPos: number;
-  qNeg: number;
-  round: number;
-}
+export type { TrajectoryRow, PairRow };
 
 /** A trajectory from a tree, with what its steps printed. */
 export interface TreeTrajectory extends TrajectoryRow {

@@ -31,6 +31,7 @@
 
 import { isTerminal, parseStep, programOf, promptFor, serializeStep, type Step } from '../data/steps.ts';
 import { hash32 } from '../util/rng.ts';
+import type { RunResult as SandboxRunResult } from './sandbox.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Contracts
@@ -57,15 +58,8 @@ export interface StepScorer {
   score(texts: string[]): Promise<number[]>;
 }
 
-/** What src/search/sandbox.ts returns for one trajectory. */
-export interface RunResult {
-  ok: boolean;
-  error?: string;
-  output: string;
-  stepOutput: string;
-  answer?: string;
-  timedOut?: boolean;
-}
+/** What src/search/sandbox.ts returns for one trajectory (only these fields are read here). */
+export type RunResult = Pick<SandboxRunResult, 'ok' | 'error' | 'output' | 'stepOutput' | 'answer' | 'timedOut'>;
 
 export interface SandboxLike {
   run(codeSteps: string[]): Promise<RunResult>;

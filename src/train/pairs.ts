@@ -3,16 +3,10 @@
 // the PPM learns step quality; MCTS pairs come from src/search/extract.ts (buildPairs).
 import { parseStep, promptFor, serializeStep } from '../data/steps.ts';
 import { hash32, mulberry32 } from '../util/rng.ts';
+import type { PairRow } from '../data/arrow.ts';
 
-export interface PreferencePair {
-  problemId: string;
-  prefix: string;
-  positive: string;
-  negative: string;
-  qPos: number;
-  qNeg: number;
-  round: number;
-}
+/** A preference pair is a row of the Arrow pairs table. */
+export type PreferencePair = PairRow;
 
 const OPS = ['+', '-', '*', '/'];
 

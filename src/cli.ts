@@ -14,7 +14,10 @@ function withBackend<T>(y: Argv<T>) {
 
 async function backend(name: BackendName): Promise<void> {
   const used = await setupBackend(name);
-  if (!process.env.RSTAR_QUIET) console.error(`backend: ${used}`);
+  if (!process.env.RSTAR_QUIET) {
+    const { blasStatus } = await import('./model/blas.ts');
+    console.error(`backend: ${used}${used === 'wasm' ? ` (${blasStatus()})` : ''}`);
+  }
 }
 
 /** Bad input: one line, non-zero exit. */

@@ -75,15 +75,15 @@ const ROUNDS: RoundPlan[] = [
 
 export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
   default: {
-    datasets: ['mawps', 'deepmind'], searchProblems: 0, devProblems: 0,
+    datasets: ['mawps'], searchProblems: 0, devProblems: 0,
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
-    sft0Steps: 1500, sftSteps: 600, sftLr: 1e-3, ppmSteps: 400, batchTokens: 4096,
-    k: 4, maxDepth: 8, rounds: ROUNDS, evalRollouts: 16, evalK: 4, bootstrapLimit: 0,
+    sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 300, batchTokens: 4096,
+    k: 8, maxDepth: 8, rounds: ROUNDS, evalRollouts: 16, evalK: 8, bootstrapLimit: 0,
   },
   demo: {
-    datasets: ['mawps'], searchProblems: 240, devProblems: 80,
-    model: { blockSize: 256, nLayer: 2, nHead: 4, nEmbd: 96 },
-    sft0Steps: 300, sftSteps: 100, sftLr: 1e-3, ppmSteps: 80, batchTokens: 4096,
+    datasets: ['mawps'], searchProblems: 300, devProblems: 100,
+    model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
+    sft0Steps: 250, sftSteps: 60, sftLr: 1e-3, ppmSteps: 60, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 32 : undefined })),
     evalRollouts: 8, evalK: 4, bootstrapLimit: 0,
   },
@@ -375,7 +375,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     out: path.join(o.out, `round-${k}`, 'sft-train'), init, steps: k === 0 ? preset.sft0Steps : preset.sftSteps,
     lr: k === 0 ? 2e-3 : preset.sftLr, batchTokens: preset.batchTokens, seed: o.seed + k, resume: true,
     evalEvery: Math.max(1, Math.floor((k === 0 ? preset.sft0Steps : preset.sftSteps) / 5)), model: preset.model, quiet: o.quiet,
-    meta: { round: k },
+    meta: { round: k }, workers: o.workers,
   });
   if (!fs.existsSync(path.join(policyDir(0), 'config.json'))) {
     log(`round 0: SFT policy-r0 on ${bootTrain.length} bootstrap trajectories`);

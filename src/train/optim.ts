@@ -12,6 +12,8 @@ export interface AdamWConfig {
   weightDecay: number;
   /** Max global gradient norm; 0 disables clipping. */
   clip: number;
+  /** On webgpu, one fused kernel per parameter (default true); false = the op-by-op update. */
+  fused?: boolean;
 }
 
 export const ADAMW_DEFAULTS: AdamWConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1.0 };
@@ -44,7 +46,7 @@ export class AdamW {
    */
   apply(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>, lr = this.cfg.lr): tf.Scalar {
     const g = grads instanceof Map ? grads : new Map(Object.entries(grads));
-    if (tf.getBackend() === 'webgpu') {
+    if (tf.getBackend() === 'webgpu' && this.cfg.fused !== false) {
       // one fused WGSL kernel per parameter instead of ~17 dispatches (src/model/webgpu.ts)
       this.step += 1;
       return adamwApplyFused(this.params, this.m, this.v, g, this.cfg, this.step, lr);

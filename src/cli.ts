@@ -74,6 +74,7 @@ const cli = yargs(hideBin(process.argv))
         .option('heads', { type: 'number', describe: 'GPT heads (from scratch)' })
         .option('context', { type: 'number', describe: 'GPT context length (from scratch)' })
         .option('workers', { type: 'number', default: 1, describe: 'data-parallel workers (2 uses both cores)' })
+        .option('tokenizer', { type: 'string', describe: 'tokenizer file (.model or tokenizer.json) for an hf: folder without one' })
         .option('resume', { type: 'boolean', default: false }),
     async (a) => {
       const { trainPolicy, readSFTFile, examplesFromTrajectories } = await import('./train/sft.ts');
@@ -92,7 +93,7 @@ const cli = yargs(hideBin(process.argv))
       const model = Object.fromEntries(Object.entries({ nLayer: a.layers, nEmbd: a.width, nHead: a.heads, blockSize: a.context }).filter(([, v]) => v !== undefined));
       const r = await trainPolicy(train, dev, {
         out: a.out, init: a.init, steps: a.steps, batchTokens: a.batchTokens, lr: a.lr, evalEvery: a.evalEvery,
-        seed: a.seed, resume: a.resume, model, workers: a.workers,
+        seed: a.seed, resume: a.resume, model, workers: a.workers, tokenizer: a.tokenizer,
       });
       console.log(JSON.stringify({ train: r.train, dev: r.dev, dropped: r.dropped, steps: r.steps, firstDevLoss: r.firstMetric, bestDevLoss: r.bestMetric, bestStep: r.bestStep, tokPerSec: Math.round(r.tokensPerSec), best: r.bestDir }));
     },
@@ -108,6 +109,7 @@ const cli = yargs(hideBin(process.argv))
         .option('datasets', { type: 'string', default: 'mawps,gsm8k,deepmind' })
         .option('steps', { type: 'number', default: 1000 })
         .option('batch-pairs', { type: 'number', default: 16 })
+        .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: folder without one' })
         .option('lr', { type: 'number', default: 5e-4 })
         .option('eval-every', { type: 'number', default: 100 })
         .option('resume', { type: 'boolean', default: false }),
@@ -124,7 +126,7 @@ const cli = yargs(hideBin(process.argv))
         pairs = corruptionPairs(b.train, a.seed);
       }
       const { train, dev } = splitPairs(pairs);
-      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume });
+      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume, tokenizer: a.tokenizer });
       console.log(JSON.stringify({ trainPairs: r.train, heldOutPairs: r.dev, steps: r.steps, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, best: r.bestDir }));
     },
   )
@@ -137,11 +139,12 @@ const cli = yargs(hideBin(process.argv))
         .option('policy', { type: 'string', default: 'checkpoints/policy', describe: 'policy checkpoint or hf:<folder>' })
         .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
         .option('rollouts', { type: 'number', default: 16 })
-        .option('k', { type: 'number', default: 4 }),
+        .option('k', { type: 'number', default: 8 })
+        .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: policy folder without one' }),
     async (a) => {
       await backend(a.backend);
       const { solveOne } = await import('./search/solve.ts');
-      await solveOne(a.question!, { policy: a.policy, ppm: a.ppm, rollouts: a.rollouts, k: a.k, seed: a.seed });
+      await solveOne(a.question!, { policy: a.policy, ppm: a.ppm, rollouts: a.rollouts, k: a.k, seed: a.seed, tokenizer: a.tokenizer });
     },
   )
   .command(
@@ -157,16 +160,17 @@ const cli = yargs(hideBin(process.argv))
         .option('n', { type: 'number', default: 8, describe: 'samples for maj / best-of-n' })
         .option('runs', { type: 'number', default: 1, describe: 'independent MCTS runs voting (mcts)' })
         .option('rollouts', { type: 'number', default: 16 })
-        .option('k', { type: 'number', default: 4 })
+        .option('k', { type: 'number', default: 8 })
         .option('limit', { type: 'number', describe: 'first N problems' })
         .option('out', { type: 'string', describe: 'per-problem results (.arrow)' })
-        .option('json', { type: 'boolean', default: false, describe: 'last line: {"mode","n","correct","accuracy"}' }),
+        .option('json', { type: 'boolean', default: false, describe: 'last line: {"mode","n","correct","accuracy"}' })
+        .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: policy folder without one' }),
     async (a) => {
       // bad input fails first, with its one error line and nothing before it
       if (a.data) (await import('./data/datasets.ts')).loadProblems(a.data);
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const s = await runEval({ data: a.data, dataset: a.dataset, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, limit: a.limit, out: a.out, seed: a.seed });
+      const s = await runEval({ data: a.data, dataset: a.dataset, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}`);
       if (a.json) console.log(JSON.stringify({ mode: s.mode, n: s.n, correct: s.correct, accuracy: s.accuracy }));

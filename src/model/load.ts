@@ -31,13 +31,21 @@ export async function loadTokenizer(file: string): Promise<TokenizerLike> {
   return Tokenizer.load(file);
 }
 
-export async function loadPolicyAny(spec: string, o: { allowPPM?: boolean } = {}): Promise<PolicyHandle> {
+/**
+ * `tokenizer` overrides the tokenizer of an `hf:` folder (for checkpoints shipped without one, like the
+ * test fixtures): a SentencePiece .model or a tokenizer.json.
+ */
+export async function loadPolicyAny(spec: string, o: { allowPPM?: boolean; tokenizer?: string } = {}): Promise<PolicyHandle> {
   if (spec.startsWith('hf:')) {
     const folder = spec.slice(3);
     const { loadHF } = await import('./hf.ts');
     const { HFTokenizer } = await import('./hf-tokenizer.ts');
     const lm = await loadHF(folder);
-    const tokenizer = await HFTokenizer.load(folder);
+    const tokenizer = await HFTokenizer.load(o.tokenizer ?? folder);
+    if (tokenizer.vocabSize > lm.vocabSize) {
+      lm.dispose();
+      throw new Error(`${o.tokenizer ?? folder}: tokenizer has ${tokenizer.vocabSize} ids, the model ${spec} only ${lm.vocabSize}`);
+    }
     return { lm, tokenizer, tokenizerFile: tokenizer.file, spec };
   }
   readCheckpointConfig(spec); // clear error first if it isn't a checkpoint

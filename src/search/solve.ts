@@ -17,13 +17,15 @@ export interface SolveOptions {
   rollouts: number;
   k: number;
   seed: number;
+  /** Tokenizer for an hf: policy folder that has none. */
+  tokenizer?: string;
   print?: (line: string) => void;
 }
 
 /** PPM-guided MCTS on one question; prints the chosen solution step by step. Returns the answer. */
 export async function solveOne(question: string, o: SolveOptions): Promise<string | null> {
   const print = o.print ?? ((l: string) => console.log(l));
-  const pol = await loadPolicyAny(o.policy);
+  const pol = await loadPolicyAny(o.policy, { tokenizer: o.tokenizer });
   const ppm = await loadPPM(o.ppm);
   const sandbox = new SandboxPool({ workers: 1 });
   try {
@@ -80,6 +82,7 @@ export interface RunEvalOptions {
   out?: string;
   seed: number;
   quiet?: boolean;
+  tokenizer?: string;
 }
 
 /** Default eval data: the fixed dev split of a dataset (MAWPS/ASDiv-A unless named). */
@@ -90,7 +93,7 @@ export function defaultEvalProblems(dataset = 'mawps') {
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
   let problems = o.data ? loadProblems(o.data) : defaultEvalProblems(o.dataset);
   if (o.limit !== undefined) problems = problems.slice(0, o.limit);
-  const pol = await loadPolicyAny(o.policy);
+  const pol = await loadPolicyAny(o.policy, { tokenizer: o.tokenizer });
   const needPPM = o.mode === 'best-of-n' || o.mode === 'mcts';
   if (needPPM && !fs.existsSync(o.ppm)) throw new Error(`${o.ppm}: no PPM checkpoint (eval --mode ${o.mode} needs --ppm)`);
   const ppm = needPPM ? await loadPPM(o.ppm) : null;

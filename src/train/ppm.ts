@@ -90,6 +90,8 @@ export interface TrainPPMOptions {
   resume?: boolean;
   quiet?: boolean;
   meta?: Record<string, unknown>;
+  /** Tokenizer for an hf: folder that has none. */
+  tokenizer?: string;
 }
 
 export interface TrainPPMResult extends LoopResult {
@@ -100,7 +102,7 @@ export interface TrainPPMResult extends LoopResult {
 
 export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o: TrainPPMOptions): Promise<TrainPPMResult> {
   const seed = o.seed ?? 1234;
-  const p = await loadPolicyAny(o.init, { allowPPM: true });
+  const p = await loadPolicyAny(o.init, { allowPPM: true, tokenizer: o.tokenizer });
   const ppm = new PPM(p.lm, seed);
   const maxLen = p.lm.maxPositions;
   const tr = encodePairs(p.tokenizer, train, maxLen);

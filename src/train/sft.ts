@@ -191,7 +191,7 @@ export interface TrainPolicyOptions {
   seed?: number;
   resume?: boolean;
   quiet?: boolean;
-  /** Tokenizer model file (default: the shipped one, or the init checkpoint's). */
+  /** Tokenizer model file (default: the shipped one, or the init checkpoint's; overrides an hf: folder's). */
   tokenizer?: string;
   meta?: Record<string, unknown>;
   /** Data-parallel gradient workers (2 = both cores). */
@@ -211,7 +211,7 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
   let tokFile: string;
   let tok: TokenizerLike;
   if (o.init) {
-    const p = await loadPolicyAny(o.init);
+    const p = await loadPolicyAny(o.init, { tokenizer: o.tokenizer });
     lm = p.lm;
     tokFile = p.tokenizerFile;
     tok = p.tokenizer;

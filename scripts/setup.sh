@@ -16,5 +16,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 npm ci --no-audit --no-fund
+# nodejs-polars (the Arrow interop test reads our files with it) is installed outside the lock file:
+# its optional platform packages break `npm ci`'s lock check, and its metadata says Node >= 22 (it runs on 20)
+npm install --no-save --no-audit --no-fund --force nodejs-polars@0.26.1 nodejs-polars-linux-x64-gnu@0.26.1 >/dev/null
 # the addon is optional at run time (wasm kernels otherwise); a failed build is reported, not fatal
 bash native/build.sh >/tmp/rstar-native-build.log 2>&1 || echo "note: native BLAS addon did not build (see /tmp/rstar-native-build.log); using wasm kernels"

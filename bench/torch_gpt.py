@@ -19,6 +19,7 @@ import time
 CONFIGS = {
     "S": dict(vocab=512, d=128, layers=4, heads=4, ctx=128, batch=16),
     "M": dict(vocab=2048, d=256, layers=6, heads=8, ctx=256, batch=8),
+    "L": dict(vocab=8192, d=512, layers=8, heads=8, ctx=512, batch=16),
 }
 
 

@@ -14,7 +14,7 @@ import { adamwApplyFused, countDispatches, webgpuErrors, webgpuInfo, type Dispat
 const CONFIGS: Record<string, { cfg: GPTConfig; batch: number }> = {
   S: { cfg: GPT_PRESETS.S, batch: 16 },
   M: { cfg: GPT_PRESETS.M, batch: 8 },
-  L: { cfg: { vocabSize: 8192, blockSize: 512, nLayer: 8, nHead: 8, nEmbd: 512 }, batch: 16 },
+  L: { cfg: GPT_PRESETS.L, batch: 16 },
 };
 
 function flag(argv: string[], name: string, def: string): string {

@@ -24,6 +24,8 @@ export interface GPTConfig {
 export const GPT_PRESETS = {
   S: { vocabSize: 512, blockSize: 128, nLayer: 4, nHead: 4, nEmbd: 128 },
   M: { vocabSize: 2048, blockSize: 256, nLayer: 6, nHead: 8, nEmbd: 256 },
+  // the GPU bench's large model (29.7 M parameters)
+  L: { vocabSize: 8192, blockSize: 512, nLayer: 8, nHead: 8, nEmbd: 512 },
 } as const satisfies Record<string, GPTConfig>;
 
 export type GPTModelConfig = GPTConfig & LMConfig & { arch: 'gpt' };

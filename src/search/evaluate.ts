@@ -45,6 +45,8 @@ export interface EvalSummary {
   rows: EvalRowOut[];
   /** Problems with at least one correct candidate (coverage, pass@N) where meaningful. */
   coverage?: number;
+  /** Share of written solutions that parsed as steps and ran without error to a printed answer (System 1 modes). */
+  runRate?: number;
 }
 
 export interface EvalDeps {
@@ -138,6 +140,8 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
   if ((o.mode === 'best-of-n' || o.mode === 'mcts') && !d.ppm) throw new Error(`eval --mode ${o.mode} needs a PPM (--ppm)`);
   const rows: EvalRowOut[] = [];
   let covered = 0;
+  let written = 0;
+  let ran = 0;
   const prog = o.quiet ? null : new Progress({ label: `eval ${o.mode}`, total: problems.length, unit: 'problem' });
   const push = (p: EvalProblem, predicted: string | null, score: number) => {
     const correct = predicted !== null && gradeAnswer(predicted, p.answer);
@@ -176,6 +180,8 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
       for (let j = 0; j < chunk.length; j++) {
         const p = chunk[j]!;
         const sols = await Promise.all(texts[j]!.map((t) => executeSolution(d.sandbox, p.question, t)));
+        written += sols.length;
+        ran += sols.filter((s) => s.ok && s.answer !== null).length;
         if (sols.some((s) => s.answer !== null && gradeAnswer(s.answer, p.answer))) covered++;
         if (o.mode === 'best-of-n') {
           const full = sols.map((s) => promptFor(p.question) + s.steps.map((st, si) => serializeStep(st, si === s.steps.length - 1)).join(''));
@@ -195,6 +201,6 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
   }
   prog?.finish();
   const correct = rows.filter((r) => r.correct).length;
-  return { mode: o.mode, n: rows.length, correct, accuracy: rows.length ? correct / rows.length : 0, ci95: wilson(correct, rows.length), rows, coverage: rows.length ? covered / rows.length : 0 };
+  return { mode: o.mode, n: rows.length, correct, accuracy: rows.length ? correct / rows.length : 0, ci95: wilson(correct, rows.length), rows, coverage: rows.length ? covered / rows.length : 0, runRate: written ? ran / written : undefined };
 }
 

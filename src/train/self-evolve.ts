@@ -27,7 +27,7 @@ import { evaluate, type EvalMode } from '../search/evaluate.ts';
 import { loadPolicyAny } from '../model/load.ts';
 import { trainPolicy, examplesFromTrajectories, type TrainPolicyOptions } from './sft.ts';
 import { trainPPM, splitPairs, loadPPM } from './ppm.ts';
-import { corruptionPairs, type PreferencePair } from './pairs.ts';
+import { corruptionPairs } from './pairs.ts';
 import type { GPTConfig } from '../model/gpt.ts';
 import { hash32 } from '../util/rng.ts';
 import { Progress, fmtTime } from '../util/progress.ts';
@@ -121,6 +121,8 @@ export interface RoundMetrics {
   devGreedy: number;
   devMcts: number | null;
   devN: number;
+  /** Held-out MCTS pair accuracy of PPM-rK. */
+  ppmAccuracy?: number;
   wallSeconds: number;
 }
 
@@ -326,9 +328,9 @@ function fmtPct(x: number | null): string {
 }
 
 export function roundsTable(rows: RoundMetrics[]): string {
-  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | dev greedy | dev MCTS + PPM | wall time |\n|---|---|---|---|---|---|---|---|';
+  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | dev greedy | dev MCTS + PPM | wall time |\n|---|---|---|---|---|---|---|---|---|';
   const body = rows.map((r) =>
-    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devMcts)} | ${fmtTime(r.wallSeconds)} |`);
+    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devMcts)} | ${fmtTime(r.wallSeconds)} |`);
   return [head, ...body].join('\n');
 }
 
@@ -379,8 +381,10 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
   });
   if (!fs.existsSync(path.join(policyDir(0), 'config.json'))) {
     log(`round 0: SFT policy-r0 on ${bootTrain.length} bootstrap trajectories`);
+    const t0 = Date.now();
     const r = await trainPolicy(examplesFromTrajectories(bootTrain), examplesFromTrajectories(boot.dev), sftOpts(0));
     copyDir(r.bestDir, policyDir(0));
+    addWall(r0, (Date.now() - t0) / 1000);
   }
 
   const rows: RoundMetrics[] = [];
@@ -391,7 +395,13 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
       rows.push(readJson<RoundMetrics>(metricsFile));
       continue;
     }
-    const t0 = Date.now();
+    let last = Date.now();
+    const stamp = () => {
+      const now = Date.now();
+      const total = addWall(dir, (now - last) / 1000);
+      last = now;
+      return total;
+    };
     const plan = preset.rounds[Math.min(k, preset.rounds.length) - 1]!;
     const prevPolicy = policyDir(k - 1);
     const prevPPM = plan.mode === 'ppm' ? ppmDir(k - 1) : undefined;
@@ -427,6 +437,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
       // last: its existence marks the search stage done
       await writeTrajectories(sftFile, lines.flatMap((l) => l.sft));
     }
+    stamp();
     const summary = readJson<{ searched: number; solved: number }>(path.join(dir, 'search-summary.json'));
     const sft = readTrajectories(sftFile);
     const pairs = readPairs(pairsFile);
@@ -438,33 +449,41 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
       const r = await trainPolicy(examplesFromTrajectories(trainSet), examplesFromTrajectories(boot.dev), sftOpts(k, prevPolicy));
       copyDir(r.bestDir, policyDir(k));
     }
+    stamp();
 
-    // ---- PPM-rK from policy-rK on the MCTS pairs (+ corrupted-step pairs when MCTS gave few)
+    // ---- PPM-rK from policy-rK on the MCTS pairs, plus as many corrupted-step pairs (a correct step vs
+    // the same step with one number or operator changed: the errors a small policy makes). Held-out
+    // accuracy is measured on MCTS pairs of held-out problems only; no problem is on both sides.
     if (!fs.existsSync(path.join(ppmDir(k), 'config.json'))) {
-      let ppmPairs: PreferencePair[] = pairs;
-      if (ppmPairs.length < 200) ppmPairs = [...ppmPairs, ...corruptionPairs(bootTrain, o.seed + k, k).slice(0, 2000)];
-      const { train, dev: held } = splitPairs(ppmPairs);
-      log(`round ${k}: PPM-r${k} on ${train.length} pairs (${pairs.length} from MCTS)`);
+      const { train: mctsTrain, dev: held } = splitPairs(pairs);
+      const heldIds = new Set(held.map((p) => p.problemId));
+      const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), o.seed + k, k);
+      const train = [...mctsTrain, ...extra.slice(0, Math.max(mctsTrain.length, 1000))];
+      log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS), ${held.length} held-out MCTS pairs`);
       const r = await trainPPM(train, held, { init: policyDir(k), out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });
       copyDir(r.bestDir, ppmDir(k));
+      writeJsonAtomic(path.join(dir, 'ppm-summary.json'), { trainPairs: train.length, mctsTrainPairs: mctsTrain.length, heldOutMctsPairs: held.length, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep });
     }
 
+    stamp();
     // ---- dev accuracy: greedy (policy alone) and MCTS + PPM
     const devGreedy = await devAccuracy(path.join(dir, 'eval-greedy'), policyDir(k), undefined, dev, 'greedy', o, preset, o.seed);
     const devMcts = await devAccuracy(path.join(dir, 'eval-mcts'), policyDir(k), ppmDir(k), dev, 'mcts', o, preset, o.seed);
-    const prevWall = fs.existsSync(path.join(dir, 'wall.json')) ? readJson<{ s: number }>(path.join(dir, 'wall.json')).s : 0;
     const m: RoundMetrics = {
       round: k, problemsSearched: summary.searched, solved: summary.solved,
       trainCoverage: summary.searched ? summary.solved / summary.searched : 0,
       sftTrajectories: sft.length, pairs: pairs.length, devGreedy, devMcts, devN: dev.length,
-      wallSeconds: prevWall + (Date.now() - t0) / 1000,
+      ppmAccuracy: fs.existsSync(path.join(dir, 'ppm-summary.json')) ? readJson<{ bestAccuracy: number }>(path.join(dir, 'ppm-summary.json')).bestAccuracy : undefined,
+      wallSeconds: stamp(),
     };
     writeJsonAtomic(metricsFile, m);
     rows.push(m);
     log(roundsTable(rows));
   }
   const table = roundsTable(rows);
-  writeFileAtomic(path.join(o.out, 'rounds.md'), `# Self-evolution rounds (preset ${o.preset}, seed ${o.seed})\n\nDev = MAWPS/ASDiv-A dev split (${dev.length} problems).\n\n${table}\n`);
+  const r0Wall = fs.existsSync(path.join(r0, 'wall.json')) ? readJson<{ s: number }>(path.join(r0, 'wall.json')).s : 0;
+  const total = r0Wall + rows.reduce((a, r) => a + r.wallSeconds, 0);
+  writeFileAtomic(path.join(o.out, 'rounds.md'), `# Self-evolution rounds (preset ${o.preset}, seed ${o.seed})\n\nDev = MAWPS/ASDiv-A dev split (${dev.length} problems). Round 0 (bootstrap SFT of policy-r0): ${fmtTime(r0Wall)}. Total: ${fmtTime(total)}.\n\n${table}\n`);
   if (o.ship && rows.length) {
     const last = rows[rows.length - 1]!.round;
     copyDir(policyDir(last), path.join(o.ship, 'policy'));
@@ -472,6 +491,16 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     fs.copyFileSync(path.join(o.out, 'rounds.md'), path.join(o.ship, 'rounds.md'));
   }
   return { table, rows };
+}
+
+/** Wall time of a round accumulates over processes (a resumed run adds to it); time of a stage that
+ *  was killed before it finished is not counted. */
+function addWall(dir: string, secs: number): number {
+  const f = path.join(dir, 'wall.json');
+  const s = (fs.existsSync(f) ? readJson<{ s: number }>(f).s : 0) + secs;
+  fs.mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(f, { s });
+  return s;
 }
 
 function limitPerSource(rows: TrajectoryRow[], n: number): TrajectoryRow[] {

@@ -135,3 +135,23 @@ describe('executeSolution', () => {
     expect(s.answer).toBeNull();
   });
 });
+
+describe('qVote', () => {
+  it('weights each terminal answer by (Q + 1) / 2 and buckets equivalent answers', async () => {
+    const { createTree, addNode } = await import('../src/search/mcts.ts');
+    const { qVote, treeSolution } = await import('../src/search/evaluate.ts');
+    const tree = createTree({ id: 'p', question: 'q 1 2', answer: null }, 'ppm');
+    const term = (answer: string, q: number) => {
+      const n = addNode(tree, 0, { comment: [], code: `print(${answer});` });
+      Object.assign(n, { terminal: true, answer, q, n: 1, valueSum: q });
+    };
+    term('7', 0.9);    // votes 0.95
+    term('0.5', -0.5); // 0.25
+    term('1/2', 0.1);  // 0.55 → "0.5" and "1/2" together: 0.8 < 0.95
+    expect(qVote(tree)).toBe('7');
+    term('1/2', 0.0);  // +0.5 → 1.3 > 0.95
+    expect(qVote(tree)).toBe('0.5');
+    // rStar's own choice stays the single highest-Q terminal
+    expect(treeSolution(tree)!.answer).toBe('7');
+  });
+});

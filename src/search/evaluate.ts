@@ -47,6 +47,10 @@ export interface EvalSummary {
   coverage?: number;
   /** Share of written solutions that parsed as steps and ran without error to a printed answer (System 1 modes). */
   runRate?: number;
+  /** mcts: accuracy when the tree's terminals vote, each weighted by its Q mapped to [0, 1] (see qVote). */
+  accuracyQVote?: number;
+  /** mcts: per problem, whether the Q-weighted vote is correct (same order as rows). */
+  correctQVote?: boolean[];
 }
 
 export interface EvalDeps {
@@ -134,6 +138,16 @@ export function treeSolution(tree: SearchTree): Solution | null {
   };
 }
 
+/**
+ * Q-weighted vote over a tree's terminals: every terminal with an answer votes (Q + 1) / 2 for it.
+ * rStar-Math answers with the single highest-Q terminal (bestTerminal); the vote is reported beside
+ * it because it degrades to majority voting when the PPM is weak instead of to a coin flip.
+ */
+export function qVote(tree: SearchTree): string | null {
+  const terms = tree.nodes.filter((n) => n.terminal && n.answer !== null);
+  return vote(terms.map((n) => n.answer), terms.map((n) => (n.q + 1) / 2)).answer;
+}
+
 /** Answer each problem in the chosen mode. */
 export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Partial<EvalOptions> = {}): Promise<EvalSummary> {
   const o: EvalOptions = { ...DEFAULT_EVAL, ...options, search: { ...DEFAULT_EVAL.search, ...options.search } };
@@ -142,6 +156,7 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
   let covered = 0;
   let written = 0;
   let ran = 0;
+  let qVoteCorrect: boolean[] | undefined;
   const prog = o.quiet ? null : new Progress({ label: `eval ${o.mode}`, total: problems.length, unit: 'problem' });
   const push = (p: EvalProblem, predicted: string | null, score: number) => {
     const correct = predicted !== null && gradeAnswer(predicted, p.answer);
@@ -152,6 +167,7 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
     const proposer = new PolicyProposer(d.lm, d.tok, { temperature: o.temperature, seed: o.seed });
     const scorer = new PPMScorer(d.ppm!.ppm, d.ppm!.tok);
     const perRun: (string | null)[][] = problems.map(() => []);
+    const perRunVote: (string | null)[][] = problems.map(() => []);
     const perRunQ: number[][] = problems.map(() => []);
     for (let r = 0; r < o.runs; r++) {
       const res = await searchMany(
@@ -162,6 +178,7 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
       res.forEach((x, i) => {
         const s = treeSolution(x.tree);
         perRun[i]!.push(s?.answer ?? null);
+        perRunVote[i]!.push(qVote(x.tree));
         perRunQ[i]!.push(s?.score ?? -1);
         if (x.tree.nodes.some((n) => n.terminal && n.answer !== null && gradeAnswer(n.answer, problems[i]!.answer))) covered += 1 / o.runs;
       });
@@ -169,6 +186,8 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
     problems.forEach((p, i) => {
       const v = vote(perRun[i]!);
       push(p, v.answer, Math.max(...perRunQ[i]!));
+      const qv = vote(perRunVote[i]!).answer;
+      (qVoteCorrect ??= []).push(qv !== null && gradeAnswer(qv, p.answer));
     });
   } else {
     const k = o.mode === 'greedy' ? 1 : o.n;
@@ -201,6 +220,7 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
   }
   prog?.finish();
   const correct = rows.filter((r) => r.correct).length;
-  return { mode: o.mode, n: rows.length, correct, accuracy: rows.length ? correct / rows.length : 0, ci95: wilson(correct, rows.length), rows, coverage: rows.length ? covered / rows.length : 0, runRate: written ? ran / written : undefined };
+  return { mode: o.mode, n: rows.length, correct, accuracy: rows.length ? correct / rows.length : 0, ci95: wilson(correct, rows.length), rows, coverage: rows.length ? covered / rows.length : 0, runRate: written ? ran / written : undefined,
+    correctQVote: qVoteCorrect, accuracyQVote: qVoteCorrect ? qVoteCorrect.filter(Boolean).length / Math.max(1, qVoteCorrect.length) : undefined };
 }
 

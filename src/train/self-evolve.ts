@@ -120,6 +120,8 @@ export interface RoundMetrics {
   pairs: number;
   devGreedy: number;
   devMcts: number | null;
+  /** Dev accuracy of the same searches when terminals vote weighted by Q (evaluate.ts qVote). */
+  devMctsQVote?: number | null;
   devN: number;
   /** Held-out MCTS pair accuracy of PPM-rK. */
   ppmAccuracy?: number;
@@ -195,6 +197,8 @@ export interface EvalLine {
   problemId: string;
   predicted: string;
   correct: boolean;
+  /** mcts: the Q-weighted vote's answer is correct. */
+  correctQVote?: boolean;
 }
 
 /** Lines of a shard file that parsed; a torn last line (killed mid-write) is cut off the file. */
@@ -240,7 +244,7 @@ export async function runSearchShard(jobFile: string): Promise<void> {
         const s = await evaluate(chunk, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined }, {
           mode: job.evalMode ?? 'greedy', seed: job.seed + i, quiet: true, search: job.search,
         });
-        for (const r of s.rows) append({ problemId: r.problemId, predicted: r.predicted, correct: r.correct } satisfies EvalLine);
+        s.rows.forEach((r, j) => append({ problemId: r.problemId, predicted: r.predicted, correct: r.correct, correctQVote: s.correctQVote?.[j] } satisfies EvalLine));
       }
       return;
     }
@@ -328,9 +332,9 @@ function fmtPct(x: number | null): string {
 }
 
 export function roundsTable(rows: RoundMetrics[]): string {
-  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | dev greedy | dev MCTS + PPM | wall time |\n|---|---|---|---|---|---|---|---|---|';
+  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | dev greedy | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | wall time |\n|---|---|---|---|---|---|---|---|---|---|';
   const body = rows.map((r) =>
-    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devMcts)} | ${fmtTime(r.wallSeconds)} |`);
+    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${fmtTime(r.wallSeconds)} |`);
   return [head, ...body].join('\n');
 }
 
@@ -338,13 +342,17 @@ function toJobProblems(ps: Problem[]): ShardJob['problems'] {
   return ps.map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
 }
 
-async function devAccuracy(dir: string, policy: string, ppm: string | undefined, dev: Problem[], mode: EvalMode, o: SelfEvolveOptions, preset: Preset, seed: number): Promise<number> {
+async function devAccuracy(dir: string, policy: string, ppm: string | undefined, dev: Problem[], mode: EvalMode, o: SelfEvolveOptions, preset: Preset, seed: number): Promise<{ acc: number; accQVote: number | null }> {
   const files = await runSharded(dir, {
     kind: 'eval', policy, ppm, seed, round: 0, evalMode: mode,
     search: { rollouts: preset.evalRollouts, k: preset.evalK, maxDepth: preset.maxDepth, concurrency: 16 },
   }, toJobProblems(dev), o.workers, `dev ${mode}`, o.backend, o.quiet);
   const lines = mergeShards<EvalLine & { problemId: string }>(files, dev);
-  return lines.length ? lines.filter((l) => l.correct).length / lines.length : 0;
+  const n = Math.max(1, lines.length);
+  return {
+    acc: lines.filter((l) => l.correct).length / n,
+    accQVote: lines.some((l) => l.correctQVote !== undefined) ? lines.filter((l) => l.correctQVote).length / n : null,
+  };
 }
 
 export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string; rows: RoundMetrics[] }> {
@@ -467,12 +475,13 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
 
     stamp();
     // ---- dev accuracy: greedy (policy alone) and MCTS + PPM
-    const devGreedy = await devAccuracy(path.join(dir, 'eval-greedy'), policyDir(k), undefined, dev, 'greedy', o, preset, o.seed);
-    const devMcts = await devAccuracy(path.join(dir, 'eval-mcts'), policyDir(k), ppmDir(k), dev, 'mcts', o, preset, o.seed);
+    const devGreedy = (await devAccuracy(path.join(dir, 'eval-greedy'), policyDir(k), undefined, dev, 'greedy', o, preset, o.seed)).acc;
+    const mcts = await devAccuracy(path.join(dir, 'eval-mcts'), policyDir(k), ppmDir(k), dev, 'mcts', o, preset, o.seed);
+    const devMcts = mcts.acc;
     const m: RoundMetrics = {
       round: k, problemsSearched: summary.searched, solved: summary.solved,
       trainCoverage: summary.searched ? summary.solved / summary.searched : 0,
-      sftTrajectories: sft.length, pairs: pairs.length, devGreedy, devMcts, devN: dev.length,
+      sftTrajectories: sft.length, pairs: pairs.length, devGreedy, devMcts, devMctsQVote: mcts.accQVote, devN: dev.length,
       ppmAccuracy: fs.existsSync(path.join(dir, 'ppm-summary.json')) ? readJson<{ bestAccuracy: number }>(path.join(dir, 'ppm-summary.json')).bestAccuracy : undefined,
       wallSeconds: stamp(),
     };

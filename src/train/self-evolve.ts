@@ -463,11 +463,13 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     // the same step with one number or operator changed: the errors a small policy makes). Held-out
     // accuracy is measured on MCTS pairs of held-out problems only; no problem is on both sides.
     if (!fs.existsSync(path.join(ppmDir(k), 'config.json'))) {
-      const { train: mctsTrain, dev: held } = splitPairs(pairs);
+      // pairs of every round so far: a small PPM is data-starved, and older pairs stay valid preferences
+      const allPairs = dedupePairs(Array.from({ length: k }, (_, j) => readPairs(path.join(o.out, `round-${j + 1}`, 'pairs.arrow'))).flat());
+      const { train: mctsTrain, dev: held } = splitPairs(allPairs);
       const heldIds = new Set(held.map((p) => p.problemId));
       const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), o.seed + k, k);
       const train = [...mctsTrain, ...extra.slice(0, Math.max(mctsTrain.length, 1000))];
-      log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS), ${held.length} held-out MCTS pairs`);
+      log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}), ${held.length} held-out MCTS pairs`);
       const r = await trainPPM(train, held, { init: policyDir(k), out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });
       copyDir(r.bestDir, ppmDir(k));
       writeJsonAtomic(path.join(dir, 'ppm-summary.json'), { trainPairs: train.length, mctsTrainPairs: mctsTrain.length, heldOutMctsPairs: held.length, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep });
@@ -518,6 +520,16 @@ function limitPerSource(rows: TrajectoryRow[], n: number): TrajectoryRow[] {
     const c = seen.get(r.source) ?? 0;
     seen.set(r.source, c + 1);
     return c < n;
+  });
+}
+
+function dedupePairs(rows: PairRow[]): PairRow[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const key = [r.prefix, r.positive, r.negative].join('\u0000');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
   });
 }
 

@@ -455,7 +455,9 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
       const trainSet = dedupe([...sft, ...bootTrain]);
       log(`round ${k}: SFT policy-r${k} on ${trainSet.length} trajectories (${sft.length} from MCTS)`);
       const r = await trainPolicy(examplesFromTrajectories(trainSet), examplesFromTrajectories(boot.dev), sftOpts(k, prevPolicy));
-      copyDir(r.bestDir, policyDir(k));
+      // the final weights, not the lowest dev loss: dev loss is measured on the reference solutions,
+      // which self-generated data moves away from, so "best" would keep returning the initial policy
+      copyDir(path.join(path.dirname(r.bestDir), 'last'), policyDir(k));
     }
     stamp();
 

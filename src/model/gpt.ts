@@ -6,7 +6,7 @@
 // the last axis is slow there), only 4-D transposes, GELU without `pow`, and the causal mask as one
 // cached additive constant per sequence length.
 import * as tf from '@tensorflow/tfjs-core';
-import { KVCache, type CausalLM, type LMConfig, type StepOptions } from './lm.ts';
+import { KVCache, maskedCrossEntropy, type CausalLM, type LMConfig, type StepOptions } from './lm.ts';
 
 export interface GPTConfig {
   vocabSize: number;
@@ -296,14 +296,7 @@ export class GPT implements CausalLM {
    * ids, targets: int32 [B,T]; mask: float32 [B,T]. log-sum-exp keeps it stable.
    */
   lmLoss(ids: tf.Tensor2D, targets: tf.Tensor2D, mask: tf.Tensor2D, opts: { training?: boolean } = {}): tf.Scalar {
-    const [B, T] = ids.shape;
-    return tf.tidy(() => {
-      const logits = tf.reshape(this.logits(ids, opts), [B * T, this.vocabSize]);
-      const picked = tf.sum(tf.mul(logits, tf.oneHot(tf.reshape(targets, [B * T]), this.vocabSize)), -1);
-      const nll = tf.sub(tf.logSumExp(logits, -1), picked);
-      const m = tf.reshape(tf.cast(mask, 'float32'), [B * T]);
-      return tf.div(tf.sum(tf.mul(nll, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
-    });
+    return tf.tidy(() => maskedCrossEntropy(this.logits(ids, opts), targets, mask));
   }
 
   newCache(batch: number, capacity: number): KVCache {

@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { KVCache, type CausalLM, type LMConfig, type StepOptions } from './lm.ts';
+import { KVCache, maskedCrossEntropy, type CausalLM, type LMConfig, type StepOptions } from './lm.ts';
 import { WeightStore } from './safetensors.ts';
 
 export type HFArch = 'llama' | 'qwen2' | 'phi3';
@@ -471,14 +471,7 @@ export class HFModel implements CausalLM {
 
   /** Mean next-token cross-entropy where mask = 1 (same contract as GPT.lmLoss). */
   lmLoss(ids: tf.Tensor2D, targets: tf.Tensor2D, mask: tf.Tensor2D, opts: { training?: boolean } = {}): tf.Scalar {
-    const [B, T] = ids.shape;
-    return tf.tidy(() => {
-      const logits = tf.reshape(this.logits(ids, opts), [B * T, this.vocabSize]);
-      const picked = tf.sum(tf.mul(logits, tf.oneHot(tf.reshape(targets, [B * T]), this.vocabSize)), -1);
-      const nll = tf.sub(tf.logSumExp(logits, -1), picked);
-      const m = tf.reshape(tf.cast(mask, 'float32'), [B * T]);
-      return tf.div(tf.sum(tf.mul(nll, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
-    });
+    return tf.tidy(() => maskedCrossEntropy(this.logits(ids, opts), targets, mask));
   }
 
   newCache(batch: number, capacity: number): KVCache {

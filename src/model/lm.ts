@@ -194,3 +194,18 @@ export interface CausalLM {
   /** Free the weights. */
   dispose(): void;
 }
+
+/**
+ * Mean next-token cross-entropy over positions where mask = 1 (SFT masks the question): logits
+ * [B,T,V], targets int32 [B,T], mask [B,T]. log-sum-exp keeps it stable. Shared by every decoder.
+ */
+export function maskedCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
+  const [B, T, V] = logits.shape;
+  return tf.tidy(() => {
+    const flat = tf.reshape(logits, [B * T, V]);
+    const picked = tf.sum(tf.mul(flat, tf.oneHot(tf.reshape(targets, [B * T]), V)), -1);
+    const nll = tf.sub(tf.logSumExp(flat, -1), picked);
+    const m = tf.reshape(tf.cast(mask, 'float32'), [B * T]);
+    return tf.div(tf.sum(tf.mul(nll, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
+  });
+}

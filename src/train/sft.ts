@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { GPT, type GPTConfig } from '../model/gpt.ts';
-import type { CausalLM } from '../model/lm.ts';
+import { maskedCrossEntropy, type CausalLM } from '../model/lm.ts';
 import { DEFAULT_MODEL } from '../model/tokenizer.ts';
 import { saveCheckpoint, assignWeights } from '../model/checkpoint.ts';
 import { loadPolicyAny, loadTokenizer, type TokenizerLike } from '../model/load.ts';
@@ -147,17 +147,9 @@ export function disposeBatch(b: SFTBatch): void {
   b.mask.dispose();
 }
 
-/** Mean masked cross-entropy of `lm` on `rows` (any CausalLM: GPT has lmLoss, others via logits). */
+/** Mean masked cross-entropy of `lm` on a batch (every decoder: lm.ts maskedCrossEntropy). */
 export function lmLoss(lm: CausalLM, b: SFTBatch, training = false): tf.Scalar {
-  if (lm instanceof GPT) return lm.lmLoss(b.ids, b.targets, b.mask, { training });
-  return tf.tidy(() => {
-    const [B, T] = b.ids.shape;
-    const logits = tf.reshape(lm.logits(b.ids, { training }), [B * T, lm.vocabSize]);
-    const picked = tf.sum(tf.mul(logits, tf.oneHot(tf.reshape(b.targets, [B * T]), lm.vocabSize)), -1);
-    const nll = tf.sub(tf.logSumExp(logits, -1), picked);
-    const m = tf.reshape(b.mask, [B * T]);
-    return tf.div(tf.sum(tf.mul(nll, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
-  });
+  return tf.tidy(() => maskedCrossEntropy(lm.logits(b.ids, { training }), b.targets, b.mask));
 }
 
 /** Dev loss over all dev examples (token-weighted mean). */

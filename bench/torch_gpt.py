@@ -101,7 +101,7 @@ def build(torch, cfg):
             B, T = ids.shape
             x = self.wte[ids] + self.wpe[start:start + T]
             Lk = start + T
-            mask = torch.full((T, Lk), -1e9).triu(start + 1)
+            mask = torch.full((T, Lk), -1e9, device=ids.device).triu(start + 1)
             for i, blk in enumerate(self.blocks):
                 x = blk(x, mask, None if caches is None else caches[i])
             return self.lnf(x) @ self.wte.t()
@@ -109,14 +109,19 @@ def build(torch, cfg):
     return GPT()
 
 
-def train(torch, cfg, steps, warmup):
+def sync(torch, dev):
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
+def train(torch, cfg, steps, warmup, dev="cpu"):
     F = torch.nn.functional
-    model = build(torch, cfg)
+    model = build(torch, cfg).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.1)
     B, T, V = cfg["batch"], cfg["ctx"], cfg["vocab"]
     g = torch.Generator().manual_seed(0)
-    ids = torch.randint(0, V, (B, T), generator=g)
-    tgt = torch.randint(0, V, (B, T), generator=g)
+    ids = torch.randint(0, V, (B, T), generator=g).to(dev)
+    tgt = torch.randint(0, V, (B, T), generator=g).to(dev)
 
     def step():
         logits = model(ids)
@@ -125,22 +130,25 @@ def train(torch, cfg, steps, warmup):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        return float(loss)
+        return loss
 
     for _ in range(warmup):
-        step()
+        float(step())
+    sync(torch, dev)
     t0 = time.perf_counter()
     for _ in range(steps):
-        step()
+        loss = step()
+    float(loss)  # one read at the end, like the tfjs bench
+    sync(torch, dev)
     dt = time.perf_counter() - t0
     return dict(tok_s=B * T * steps / dt, step_ms=1000 * dt / steps)
 
 
-def decode(torch, cfg, batch, prompt_len, new_tokens, warmup):
-    model = build(torch, cfg).eval()
+def decode(torch, cfg, batch, prompt_len, new_tokens, warmup, dev="cpu"):
+    model = build(torch, cfg).to(dev).eval()
     V = cfg["vocab"]
     g = torch.Generator().manual_seed(0)
-    prompt = torch.randint(0, V, (batch, prompt_len), generator=g)
+    prompt = torch.randint(0, V, (batch, prompt_len), generator=g).to(dev)
 
     def run(n):
         caches = [dict() for _ in model.blocks]
@@ -153,8 +161,10 @@ def decode(torch, cfg, batch, prompt_len, new_tokens, warmup):
     with torch.inference_mode():
         for _ in range(warmup):
             run(4)
+        sync(torch, dev)
         t0 = time.perf_counter()
         run(new_tokens)
+        sync(torch, dev)
         dt = time.perf_counter() - t0
     return dict(tok_s=batch * new_tokens / dt, prompt_len=prompt_len, new_tokens=new_tokens)
 
@@ -169,16 +179,25 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--prompt-len", type=int, default=32)
     ap.add_argument("--new-tokens", type=int, default=64)
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--train-batch", type=int, default=0, help="training batch (default: the config's)")
     a = ap.parse_args()
     import torch
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    cfg = CONFIGS[a.config]
+    if a.device == "cuda":
+        # plain fp32, as tfjs-webgpu computes: no TF32 tensor-core shortcuts
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    cfg = dict(CONFIGS[a.config])
+    if a.train_batch:
+        cfg["batch"] = a.train_batch
     if a.mode == "train":
-        r = train(torch, cfg, a.steps, a.warmup)
+        r = train(torch, cfg, a.steps, a.warmup, a.device)
     else:
-        r = decode(torch, cfg, a.batch, a.prompt_len, a.new_tokens, a.warmup)
+        r = decode(torch, cfg, a.batch, a.prompt_len, a.new_tokens, a.warmup, a.device)
+    r.update(device=a.device)
     kind, libs = blas_in_use()
     r.update(mode=a.mode, config=a.config, threads=torch.get_num_threads(), torch=torch.__version__,
              blas=kind, blas_libs=libs, batch=(cfg["batch"] if a.mode == "train" else a.batch))

@@ -2,6 +2,8 @@
 // PyTorch on CPU (bench/torch_gpt.py, 2 threads), both measured in this run.
 //   npm run bench -- train [--backend wasm] [--config S|M|S,M] [--steps N] [--warmup N]
 //                          [--workers N] [--no-torch] [--torch-threads 2] [--profile] [--prod] [--no-blas]
+//                          [--batch B] [--torch-device cpu|cuda]
+// On webgpu the batches are the GPU issue's (S 64, M 32, L 16) and PyTorch runs on CUDA, fp32.
 // Prints one `RESULT {json}` line per config. `ours_cpu_tok_s` divides by this process's CPU
 // time (user + system) instead of wall time: steadier on a shared, loaded machine (with
 // --workers > 1 the replicas' CPU time is not in it). --prod runs tf.enableProdMode(); --no-blas keeps the native
@@ -20,6 +22,8 @@ import { DataParallel, type Batch } from '../src/train/data-parallel.ts';
 import { trainFlops } from './gpu/probe.ts';
 
 const BATCH = { S: 16, M: 8, L: 16 } as const;
+/** On a GPU, the batches the WebGPU issue measured the plain version and PyTorch at. */
+const GPU_BATCH = { S: 64, M: 32, L: 16 } as const;
 type ConfigName = keyof typeof BATCH;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -40,9 +44,8 @@ function randomBatch(V: number, B: number, T: number, seed: number): Batch {
   };
 }
 
-async function oursTokS(name: ConfigName, steps: number, warmup: number, workers: number, backend: BackendName, profile: boolean) {
+async function oursTokS(name: ConfigName, B: number, steps: number, warmup: number, workers: number, backend: BackendName, profile: boolean) {
   const cfg = GPT_PRESETS[name];
-  const B = BATCH[name];
   const T = cfg.blockSize;
   const model = new GPT(cfg);
   const params = model.namedWeights();
@@ -116,14 +119,20 @@ async function oursTokS(name: ConfigName, steps: number, warmup: number, workers
   return { tokS: (B * T * 1000) / ms, cpuTokS: (B * T * 1000) / cpuMs, stepMs: ms, loss: lastLoss, tflops: (trainFlops(cfg, B, T) * 1000) / ms / 1e12 };
 }
 
-function torchAvailable(): boolean {
-  return spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+// Debian's python3-torch on CPU; on a GPU machine whatever `python3` holds a CUDA torch
+// (RSTAR_PYTHON overrides either).
+const python = (device: string) => process.env.RSTAR_PYTHON ?? (device === 'cuda' ? 'python3' : '/usr/bin/python3');
+
+function torchAvailable(device: string): boolean {
+  const probe = device === 'cuda' ? 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' : 'import torch';
+  return spawnSync(python(device), ['-c', probe], { stdio: 'ignore' }).status === 0;
 }
 
-function torchTokS(name: ConfigName, steps: number, warmup: number, threads: number): { tok_s: number; blas: string; blas_libs: string[]; threads: number } | null {
+function torchTokS(name: ConfigName, B: number, steps: number, warmup: number, threads: number, device: string): { tok_s: number; blas: string; blas_libs: string[]; threads: number } | null {
   const r = spawnSync(
-    '/usr/bin/python3',
-    [path.join(here, 'torch_gpt.py'), '--mode', 'train', '--config', name, '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads)],
+    python(device),
+    [path.join(here, 'torch_gpt.py'), '--mode', 'train', '--config', name, '--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads),
+      '--device', device, '--train-batch', String(B)],
     { encoding: 'utf8' },
   );
   if (r.status !== 0) {
@@ -147,20 +156,26 @@ export async function main(argv: string[]): Promise<void> {
   const torchThreads = Number(flag(argv, 'torch-threads', '2'));
   if (argv.includes('--prod')) tf.enableProdMode();
   if (argv.includes('--no-blas')) setBlasEnabled(false);
-  const useTorch = !argv.includes('--no-torch') && torchAvailable();
   const used = await setupBackend(backend);
+  // the peer runs where we run: PyTorch on CUDA beside webgpu, on CPU beside wasm/cpu
+  const torchDevice = flag(argv, 'torch-device', used === 'webgpu' ? 'cuda' : 'cpu');
+  const useTorch = !argv.includes('--no-torch') && torchAvailable(torchDevice);
+  if (!argv.includes('--no-torch') && !useTorch) console.log(`torch (${torchDevice}) not available: no ratio`);
   console.log(`matmul BLAS: ${used === 'wasm' ? blasStatus() : 'n/a'}`);
   console.log(`backend ${used}, workers ${workers}, steps ${steps} (+${warmup} warm-up), load avg ${os.loadavg()[0]!.toFixed(2)} on ${os.cpus().length} cores`);
   for (const c of configs) {
-    const ours = await oursTokS(c, steps, warmup, workers, used as BackendName, profile);
-    const torch = useTorch ? torchTokS(c, Math.max(steps, 5), warmup, torchThreads) : null;
+    const B = Number(flag(argv, 'batch', '0')) || (used === 'webgpu' ? GPU_BATCH : BATCH)[c];
+    const ours = await oursTokS(c, B, steps, warmup, workers, used as BackendName, profile);
+    const torch = useTorch ? torchTokS(c, B, Math.max(steps, 5), warmup, torchThreads, torchDevice) : null;
     const ratio = torch ? ours.tokS / torch.tok_s : null;
+    const torchTflops = torch ? (trainFlops(GPT_PRESETS[c], B, GPT_PRESETS[c].blockSize) * torch.tok_s) / (B * GPT_PRESETS[c].blockSize) / 1e12 : null;
     console.log(
-      `${c}: ours ${ours.tokS.toFixed(0)} tok/s (${ours.cpuTokS.toFixed(0)} per CPU-second; ${ours.stepMs.toFixed(0)} ms/step, loss ${ours.loss.toFixed(3)})` +
-        (torch ? `, torch ${torch.tok_s.toFixed(0)} tok/s (${torch.threads} threads, BLAS ${torch.blas}: ${torch.blas_libs.join(' ')}), ratio ${ratio!.toFixed(3)}` : ', torch n/a'),
+      `${c} (batch ${B}): ours ${ours.tokS.toFixed(0)} tok/s, ${ours.tflops.toFixed(3)} TFLOP/s (${ours.cpuTokS.toFixed(0)} per CPU-second; ${ours.stepMs.toFixed(0)} ms/step, loss ${ours.loss.toFixed(3)})` +
+        (torch ? `, torch ${torch.tok_s.toFixed(0)} tok/s = ${torchTflops!.toFixed(3)} TFLOP/s (${torchDevice}, ${torch.threads} threads, BLAS ${torch.blas}: ${torch.blas_libs.join(' ')}), ratio ${ratio!.toFixed(3)}` : ', torch n/a'),
     );
     const result = {
       config: c,
+      batch: B,
       backend: used,
       workers,
       ours_tok_s: Math.round(ours.tokS),
@@ -170,6 +185,8 @@ export async function main(argv: string[]): Promise<void> {
       blas: used === 'wasm' && blas() !== null,
       blas_threads: used === 'wasm' ? (blas()?.getThreads() ?? null) : null,
       torch_tok_s: torch ? Math.round(torch.tok_s) : null,
+      torch_device: torch ? torchDevice : null,
+      torch_tflops: torchTflops === null ? null : Number(torchTflops.toFixed(3)),
       ratio: ratio === null ? null : Number(ratio.toFixed(4)),
       torch_blas: torch?.blas ?? null,
       load1: Number(os.loadavg()[0]!.toFixed(2)),

@@ -235,6 +235,26 @@ describe.skipIf(SKIP)('webgpu backend', () => {
     tf.dispose([s, ...xs]);
   });
 
+  it('host values reach the GPU intact and in order (writeBuffer upload, buffers recycled)', async () => {
+    await setupBackend('webgpu');
+    // a chain in one command encoder: each step uploads new host values into pooled buffers that
+    // earlier, already-disposed steps used, so a misordered write would show in the sums
+    let acc = tf.zeros([257]);
+    let want = new Float32Array(257);
+    for (let i = 0; i < 40; i++) {
+      const host = Float32Array.from({ length: 257 }, (_, j) => ((i * 31 + j * 7) % 13) - 6.5);
+      const ints = tf.tensor1d(Int32Array.from(host, (v) => Math.round(v * 2)), 'int32');
+      const mask = tf.tensor1d(Array.from(host, (v) => v > 0), 'bool');
+      const next = tf.add(acc, tf.mul(tf.add(tf.tensor1d(host), tf.cast(ints, 'float32')), tf.cast(mask, 'float32')));
+      tf.dispose([acc, ints, mask]);
+      acc = next;
+      want = want.map((w, j) => w + (host[j]! > 0 ? host[j]! + Math.round(host[j]! * 2) : 0));
+    }
+    expect(Array.from(await acc.data())).toEqual(Array.from(want));
+    acc.dispose();
+    expect(webgpuErrors()).toEqual([]);
+  });
+
   it('countDispatches counts GPU compute dispatches', async () => {
     await setupBackend('webgpu');
     const a = tf.tensor2d([1, 2, 3, 4], [2, 2]);

@@ -2,7 +2,7 @@
 // step / decode step the kernels tfjs runs and the GPU commands they become (dispatches, submits,
 // read-backs), plus training throughput and TFLOP/s for GPT configs S, M and L.
 //   node --import tsx bench/gpu/probe.ts [--backend webgpu] [--config S,M,L] [--steps N] [--matmul 1024,4096]
-//                                        [--fused] [--no-profile]
+//                                        [--fused] [--no-profile] [--rows 16,64]
 // Bundled as .gpu/probe.mjs by bench/gpu/pack.sh. Prints one `RESULT {json}` line per measurement.
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend, type BackendName } from '../../src/model/backend.ts';
@@ -12,8 +12,8 @@ import { adamwApplyFused, countDispatches, webgpuErrors, webgpuInfo, type Dispat
 
 /** Configs with their training batch; L is the issue's GPU-sized model. */
 const CONFIGS: Record<string, { cfg: GPTConfig; batch: number }> = {
-  S: { cfg: GPT_PRESETS.S, batch: 16 },
-  M: { cfg: GPT_PRESETS.M, batch: 8 },
+  S: { cfg: GPT_PRESETS.S, batch: 64 },
+  M: { cfg: GPT_PRESETS.M, batch: 32 },
   L: { cfg: GPT_PRESETS.L, batch: 16 },
 };
 
@@ -34,6 +34,41 @@ export function trainFlops(c: GPTConfig, B: number, T: number): number {
 function lcg(seed: number): () => number {
   let s = seed >>> 0;
   return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+}
+
+/** Where a step's GPU time goes: per WGSL program (timestamp queries through tf.time), vs wall time. */
+async function gpuTime(what: string, fn: () => void): Promise<void> {
+  const t0 = performance.now();
+  // the webgpu backend's timing info carries per-program times behind getExtraProfileInfo
+  const info = (await tf.time(fn)) as unknown as { getExtraProfileInfo?: () => { name: string; ms: number }[] };
+  const wall = performance.now() - t0;
+  // tfjs 4.22 returns "Program: ms, Program: ms, …" here, not a list
+  const raw: unknown = info.getExtraProfileInfo?.();
+  const per: { name: string; ms: number }[] = Array.isArray(raw)
+    ? raw
+    : typeof raw === 'string'
+      ? raw.split(', ').filter(Boolean).map((e) => {
+          const i = e.lastIndexOf(': ');
+          return { name: e.slice(0, i), ms: Number(e.slice(i + 2)) };
+        })
+      : [];
+  if (!per.length) {
+    console.log(`${what}: no GPU timestamps (no timestamp-query; Dawn hides it without RSTAR_DAWN_FLAGS=enable-dawn-features=allow_unsafe_apis)`);
+    return;
+  }
+  const by = new Map<string, { ms: number; n: number }>();
+  for (const p of per) {
+    const e = by.get(p.name) ?? { ms: 0, n: 0 };
+    e.ms += p.ms;
+    e.n += 1;
+    by.set(p.name, e);
+  }
+  const gpu = per.reduce((a, p) => a + p.ms, 0);
+  console.log(`${what}: GPU busy ${gpu.toFixed(1)} ms of ${wall.toFixed(1)} ms wall, ${per.length} programs; by program:`);
+  for (const [k, e] of [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 18)) {
+    console.log(`  ${e.ms.toFixed(2).padStart(9)} ms ${String(e.n).padStart(5)}x ${k}`);
+  }
+  console.log(`RESULT ${JSON.stringify({ what: 'gpu_time', of: what, gpu_ms: Number(gpu.toFixed(2)), wall_ms: Number(wall.toFixed(2)), programs: per.length, top: [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8).map(([k, e]) => [k, Number(e.ms.toFixed(2)), e.n]) })}`);
 }
 
 async function kernelsOf(fn: () => Promise<void>): Promise<{ kernels: number; byName: Record<string, number> }> {
@@ -83,7 +118,7 @@ async function train(name: string, steps: number, profile: boolean, fused: boole
   // one step as the training loop runs it; the loss is read back once per `readEvery` steps
   let pending: tf.Scalar | null = null;
   let loss = NaN;
-  const step = async (read: boolean) => {
+  const dispatch = () => {
     const { value, grads } = tf.variableGrads(() => model.lmLoss(ids, tgt, mask, { training: true }), vars);
     const named = new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g]));
     if (fused) adamwApplyFused(params, m, v, named, opt.cfg, ++t, 1e-4).dispose();
@@ -91,9 +126,13 @@ async function train(name: string, steps: number, profile: boolean, fused: boole
     for (const g of named.values()) g.dispose();
     pending?.dispose();
     pending = value;
-    if (read) loss = (await value.data())[0]!;
+  };
+  const step = async (read: boolean) => {
+    dispatch();
+    if (read) loss = (await pending!.data())[0]!;
   };
   await step(true); // warm-up: shader compilation
+  if (profile && tf.getBackend() === 'webgpu') await gpuTime(`${name} train`, dispatch);
   let counts: DispatchCount | null = null;
   let kernels: { kernels: number; byName: Record<string, number> } | null = null;
   if (profile) {
@@ -174,7 +213,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   for (const c of configs) {
     await train(c, steps, profile, argv.includes('--fused') && used === 'webgpu');
-    await decode(c, 16, Math.max(8, steps + 4), profile);
+    for (const rows of flag(argv, 'rows', '16').split(',').map(Number)) await decode(c, rows, Math.max(8, steps + 4), profile);
   }
   const errs = used === 'webgpu' ? webgpuErrors() : [];
   if (errs.length) {

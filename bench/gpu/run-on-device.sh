@@ -29,7 +29,8 @@ rm -rf "$run"
 mkdir -p "$run"
 cp -r .gpu/pkg "$run/node_modules"
 mkdir -p "$run/node_modules/webgpu/dist/linux-x64"
-cp .gpu/*.mjs .gpu/torch_gpt.py "$run/"
+for f in .gpu/*.mjs.xz; do b=$(basename "$f" .xz); unxz "$f" > "$run/$b"; done
+cp .gpu/torch_gpt.py "$run/"
 unxz .gpu/node.xz > "$run/node" && chmod +x "$run/node"
 unxz .gpu/dawn.node.xz > "$run/node_modules/webgpu/dist/linux-x64/dawn.node"
 node=$run/node
@@ -38,11 +39,21 @@ echo "node $($node --version); $(nvidia-smi --query-gpu=name,driver_version --fo
 steps=10 sizes=1024,2048,4096
 if [ "$dry" = 1 ]; then steps=1 sizes=256; else export RSTAR_WEBGPU=hardware; fi
 status=0
-# adapter, matmul TFLOP/s, per-step kernels/dispatches/submits/reads, op-by-op vs fused AdamW
-$node "$run/probe.mjs" --config "$configs" --steps $steps --matmul $sizes "$@" || status=1
-$node "$run/probe.mjs" --config "$configs" --steps $steps --fused --no-profile "$@" || status=1
-# the project's training bench (only the configs bench/train.ts knows run; torch is left out)
+# RSTAR_GPU_CMD: run this instead of the standard benches, after the setup above ($node, $run set)
+if [ -n "${RSTAR_GPU_CMD:-}" ]; then eval "$RSTAR_GPU_CMD"; exit $?; fi
+# adapter, matmul TFLOP/s, per-step kernels/dispatches/submits/reads, GPU time per WGSL program,
+# decode at 16 and 64 rows (fused AdamW: what optim.ts runs on webgpu)
+# (timestamp queries are an "unsafe API" to Dawn: allowed for the probe alone)
+RSTAR_DAWN_FLAGS="${RSTAR_DAWN_FLAGS:-} enable-dawn-features=allow_unsafe_apis" \
+  $node "$run/probe.mjs" --config "$configs" --steps $steps --matmul $sizes --fused --rows 16,64 "$@" || status=1
+# the project's training bench, with PyTorch fp32 on CUDA measured in the same run (ratio)
 for c in ${configs//,/ }; do
-  $node "$run/bench.mjs" train --backend webgpu --config "$c" --steps $steps --warmup 1 --no-torch || status=1
+  $node "$run/bench.mjs" train --backend webgpu --config "$c" --steps $steps --warmup 1 || status=1
 done
+# PyTorch's KV-cached greedy decode at 64 rows, the peer of the probe's decode figure
+if [ "$dry" != 1 ]; then
+  for c in ${configs//,/ }; do
+    python3 "$run/torch_gpt.py" --mode decode --config "$c" --batch 64 --new-tokens 64 --device cuda || status=1
+  done
+fi
 exit $status

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { registerGradients } from './grads.ts';
 
 export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
@@ -26,6 +27,7 @@ export async function setupBackend(name: BackendName = 'auto'): Promise<string> 
   // The tfjs union package registers every op's gradient (tfjs-core alone registers none);
   // the registry is global, so this also serves code that imports only tfjs-core.
   await import('@tensorflow/tfjs');
+  registerGradients(); // Sum/Mean without host-side ones (grads.ts); must follow the line above
   inflight = pick(name);
   try {
     active = await inflight;

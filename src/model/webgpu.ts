@@ -211,6 +211,7 @@ export async function initWebGPU(): Promise<void> {
     3,
   );
   patchAddN();
+  patchUpload(wg.WebGPUBackend.prototype as unknown as UploadingBackend);
   // tfjs submits a command buffer every 15 dispatches by default; a training step is ~1000-2000
   // dispatches, and every submit costs a trip through Dawn. Fewer, larger submits.
   const batch = Number(process.env.RSTAR_WEBGPU_SUBMIT_BATCH ?? 64);
@@ -222,6 +223,43 @@ const errors: string[] = [];
 /** WebGPU validation/out-of-memory errors seen so far (each means some kernel produced garbage). */
 export function webgpuErrors(): string[] {
   return [...errors];
+}
+
+interface UploadingBackend {
+  device: GPUDevice;
+  tensorMap: { get(id: object): { dtype: string; shape: number[]; values: ArrayLike<number> | null; resource: unknown } | undefined };
+  bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer };
+  uploadToGPU(dataId: object): void;
+}
+
+let uploadPatched = false;
+/**
+ * Host values (every scalar constant an op or a gradient makes, token ids) reach the GPU through
+ * tfjs's uploadToGPU, which creates a fresh mapped staging buffer per tensor and ends the compute
+ * pass to copy from it: on the H100 createBuffer alone was the largest host cost of a training step
+ * once the Sum/Mean gradients stopped uploading arrays of ones. queue.writeBuffer into a pooled
+ * buffer does the same without a new buffer or a pass break. It is ordered correctly: it runs
+ * before the commands still being encoded, none of which can use a buffer that is back in the
+ * pool (tfjs returns buffers only at submit), and after everything already submitted.
+ */
+function patchUpload(proto: UploadingBackend): void {
+  if (uploadPatched) return;
+  const orig = proto.uploadToGPU;
+  proto.uploadToGPU = function (this: UploadingBackend, dataId: object) {
+    const t = this.tensorMap.get(dataId);
+    if (!t || t.resource != null || !t.values || t.dtype === 'complex64' || t.dtype === 'string') return orig.call(this, dataId);
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const buffer = this.bufferManager.acquireBuffer(4 * n, usage);
+    // bool and int32 live as int32 on webgpu, everything else as float32
+    const data = t.dtype === 'float32'
+      ? (t.values instanceof Float32Array ? t.values : Float32Array.from(t.values))
+      : (t.values instanceof Int32Array ? t.values : Int32Array.from(t.values));
+    if (n > 0) this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, 4 * n);
+    t.values = null;
+    t.resource = buffer;
+  };
+  uploadPatched = true;
 }
 
 let addNPatched = false;

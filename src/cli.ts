@@ -105,13 +105,14 @@ const cli = yargs(hideBin(process.argv))
       withBackend(y)
         .option('out', { type: 'string', demandOption: true })
         .option('init', { type: 'string', demandOption: true, describe: 'policy checkpoint (or hf:<folder>) the backbone is copied from' })
-        .option('pairs', { type: 'string', describe: 'pairs .arrow (from MCTS); default: correct vs corrupted steps of the bootstrap data' })
+        .option('pairs', { type: 'string', describe: 'pairs .arrow from MCTS (comma-separated: several rounds); default: correct vs corrupted steps of the bootstrap data' })
         .option('datasets', { type: 'string', default: 'mawps,gsm8k,deepmind' })
-        .option('steps', { type: 'number', default: 1000 })
+        .option('steps', { type: 'number', default: 200 })
         .option('batch-pairs', { type: 'number', default: 16 })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: folder without one' })
-        .option('lr', { type: 'number', default: 5e-4 })
-        .option('eval-every', { type: 'number', default: 100 })
+        .option('lr', { type: 'number', default: 1.5e-4 })
+        .option('loglik', { type: 'boolean', default: true, describe: 'score with the step log-likelihood input too (--no-loglik: hidden state only)' })
+        .option('eval-every', { type: 'number', default: 25 })
         .option('resume', { type: 'boolean', default: false }),
     async (a) => {
       await backend(a.backend);
@@ -120,14 +121,14 @@ const cli = yargs(hideBin(process.argv))
       const { readPairs } = await import('./data/arrow.ts');
       const { bootstrapSplits } = await import('./train/self-evolve.ts');
       let pairs;
-      if (a.pairs) pairs = await readPairs(a.pairs);
+      if (a.pairs) pairs = listOf(a.pairs, []).flatMap((f) => readPairs(f));
       else {
         const b = await bootstrapSplits(path.join(a.out, 'bootstrap'), listOf(a.datasets, []));
         pairs = corruptionPairs(b.train, a.seed);
       }
       const { train, dev } = splitPairs(pairs);
-      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume, tokenizer: a.tokenizer });
-      console.log(JSON.stringify({ trainPairs: r.train, heldOutPairs: r.dev, steps: r.steps, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, best: r.bestDir }));
+      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume, tokenizer: a.tokenizer, loglik: a.loglik });
+      console.log(JSON.stringify({ trainPairs: r.train, heldOutPairs: r.dev, steps: r.steps, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, finalAccuracy: r.lastMetric, best: r.bestDir }));
     },
   )
   .command(
@@ -159,6 +160,7 @@ const cli = yargs(hideBin(process.argv))
         .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
         .option('n', { type: 'number', default: 8, describe: 'samples for maj / best-of-n' })
         .option('runs', { type: 'number', default: 1, describe: 'independent MCTS runs voting (mcts)' })
+        .option('temperature', { type: 'number', default: 0.8, describe: 'sampling temperature (maj, best-of-n, mcts expansions)' })
         .option('rollouts', { type: 'number', default: 16 })
         .option('k', { type: 'number', default: 8 })
         .option('limit', { type: 'number', describe: 'first N problems' })
@@ -170,9 +172,9 @@ const cli = yargs(hideBin(process.argv))
       if (a.data) (await import('./data/datasets.ts')).loadProblems(a.data);
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const s = await runEval({ data: a.data, dataset: a.dataset, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer });
+      const s = await runEval({ data: a.data, dataset: a.dataset, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature });
       const pct = (x: number) => (100 * x).toFixed(1);
-      console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}`);
+      console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
       if (a.json) console.log(JSON.stringify({ mode: s.mode, n: s.n, correct: s.correct, accuracy: s.accuracy }));
     },
   )

@@ -155,3 +155,33 @@ describe('qVote', () => {
     expect(treeSolution(tree)!.answer).toBe('7');
   });
 });
+
+describe('evaluate with questions longer than the policy context', () => {
+  it('scores them wrong, counts them, and evaluates the rest in order', async () => {
+    const { setupBackend } = await import('../src/model/backend.ts');
+    const { GPT } = await import('../src/model/gpt.ts');
+    const { Tokenizer } = await import('../src/model/tokenizer.ts');
+    const { evaluate } = await import('../src/search/evaluate.ts');
+    await setupBackend('cpu');
+    const tok = await Tokenizer.load();
+    const lm = new GPT({ vocabSize: tok.vocabSize, blockSize: 64, nLayer: 1, nHead: 2, nEmbd: 16, seed: 3 });
+    const sandbox = new SandboxPool({ workers: 1 });
+    try {
+      const long = 'A farmer has 3 cows. '.repeat(12) + 'How many cows?';
+      const problems = [
+        { id: 'a', question: 'Tom has 2 apples. How many?', answer: '2' },
+        { id: 'b', question: long, answer: '3' },
+        { id: 'c', question: 'Ann has 5 pens. How many?', answer: '5' },
+      ];
+      const s = await evaluate(problems, { lm, tok, sandbox }, { mode: 'greedy', maxTokens: 8, quiet: true });
+      expect(s.n).toBe(3);
+      expect(s.tooLong).toBe(1);
+      expect(s.rows.map((r) => r.problemId)).toEqual(['a', 'b', 'c']);
+      expect(s.rows[1]).toMatchObject({ predicted: '', correct: false });
+      expect(s.accuracy).toBeCloseTo(s.correct / 3, 10);
+    } finally {
+      await sandbox.close();
+      lm.dispose();
+    }
+  });
+});

@@ -10,10 +10,10 @@ import { GPT, type GPTConfig } from '../src/model/gpt.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
 import { saveCheckpoint } from '../src/model/checkpoint.ts';
 import { loadPolicyAny } from '../src/model/load.ts';
-import { PPM, PPM_HEAD_B, PPM_HEAD_W } from '../src/model/ppm.ts';
-import { serializeStep } from '../src/data/steps.ts';
+import { lastStepStart, PPM, PPM_HEAD_A, PPM_HEAD_B, PPM_HEAD_W } from '../src/model/ppm.ts';
+import { MARK, promptFor, serializeStep } from '../src/data/steps.ts';
 import { corruptionPairs } from '../src/train/pairs.ts';
-import { encodePairs, loadPPM, pairAccuracy, splitPairs, trainPPM } from '../src/train/ppm.ts';
+import { encodePairs, loadPPM, pairAccuracy, ppmOptions, splitPairs, trainPPM } from '../src/train/ppm.ts';
 
 let tok: Tokenizer;
 let cfg: GPTConfig;
@@ -179,7 +179,8 @@ describe('trainPPM', () => {
     expect(dev.length).toBeGreaterThan(5);
     expect(train.length).toBeGreaterThan(30);
     const out = path.join(root, 'ppm-train');
-    const r = await trainPPM(train, dev, { init: policy, out, steps: 30, evalEvery: 10, batchPairs: 16, lr: 1e-2, seed: 2, quiet: true });
+    // the hidden-state readout alone must learn this (the likelihood input is tested below)
+    const r = await trainPPM(train, dev, { init: policy, out, steps: 30, evalEvery: 10, batchPairs: 16, lr: 1e-2, seed: 2, quiet: true, loglik: false });
     expect(r.train).toBe(train.length);
     expect(r.dev).toBe(dev.length);
     expect(r.steps).toBe(30);
@@ -195,5 +196,84 @@ describe('trainPPM', () => {
     const acc = await pairAccuracy(best.ppm, encodePairs(best.tokenizer, dev, cfg.blockSize));
     expect(acc.accuracy).toBeCloseTo(r.bestMetric, 6);
     best.ppm.dispose();
+  });
+});
+
+describe('PPM likelihood input', () => {
+  it('finds where the last step starts', () => {
+    const B = new Set([7, 9]); // 7 = <solution>, 9 = <end_of_step>; 5 = newline
+    // q q <solution> \n a a <eos> \n b b b <eos> \n  → the last step is "b b b <eos> \n" at 8
+    const ids = [1, 2, 7, 5, 3, 3, 9, 5, 4, 4, 4, 9, 5];
+    expect(lastStepStart(ids, ids.length, B, 5)).toBe(8);
+    // the first step starts after "<solution>\n"
+    expect(lastStepStart(ids, 8, B, 5)).toBe(4);
+    // no newline after the boundary
+    expect(lastStepStart([1, 7, 3, 3, 9], 5, B, 5)).toBe(2);
+    // no boundary at all: everything after the first token
+    expect(lastStepStart([1, 2, 3, 4], 4, B, 5)).toBe(1);
+  });
+
+  it('scores tanh(w·h_last + a·ℓ + b), ℓ = mean log p of the last step\'s tokens under the backbone', async () => {
+    const lm = new GPT({ ...cfg, seed: 12 });
+    const ppm = new PPM(lm, 5, ppmOptions(tok, true));
+    expect(ppm.usesLoglik).toBe(true);
+    ppm.headW.assign(tf.mul(ppm.headW, 20));
+    const texts = [
+      promptFor('Ann has 3 cats and 4 dogs. How many pets?') + serializeStep({ comment: ['Pets.'], code: 'const r1 = n0 + n1;' }, false),
+      promptFor('Ann has 3 cats.') + serializeStep({ comment: ['a'], code: 'const r1 = n0;' }, false) + serializeStep({ comment: ['b'], code: 'print(r1 * 2);' }, true),
+    ];
+    const seqs = texts.map((t) => tok.encode(t));
+    const got = await ppm.score(seqs);
+    const w = ppm.headW.dataSync();
+    const [a] = ppm.headA!.dataSync();
+    const [b] = ppm.headB.dataSync();
+    const boundary = new Set([tok.pieceId(MARK.solution), tok.pieceId(MARK.endStep)]);
+    seqs.forEach((seq, i) => {
+      const n = seq.length;
+      const start = lastStepStart(seq, n, boundary, tok.pieceId('\n'));
+      expect(start).toBeGreaterThan(5);
+      const logits = tf.tidy(() => tf.logSoftmax(lm.logits(tf.tensor2d([seq], [1, n], 'int32'))).dataSync());
+      const V = cfg.vocabSize;
+      let ll = 0;
+      for (let t = start - 1; t < n - 1; t++) ll += logits[t * V + seq[t + 1]!]!;
+      ll /= n - start;
+      const h = lastHidden(lm, seq);
+      let z = b! + a! * ll;
+      for (let j = 0; j < h.length; j++) z += h[j]! * w[j]!;
+      expect(got[i]).toBeCloseTo(Math.tanh(z), 4);
+    });
+    ppm.dispose();
+  });
+
+  it('trains by default, and its checkpoint keeps the likelihood weight; older PPMs load without it', async () => {
+    const policy = path.join(root, 'init-policy-ll');
+    const lm = new GPT({ ...cfg, seed: 41 });
+    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256 });
+    lm.dispose();
+    const trajs = Array.from({ length: 40 }, (_, i) => ({
+      problemId: `q${i}`,
+      question: `Tom has ${3 + (i % 7)} apples and gets ${2 + (i % 4)} more. How many apples?`,
+      steps: [serializeStep({ comment: ['Total.'], code: 'print(n0 + n1);' }, true)],
+    }));
+    const { train, dev } = splitPairs(corruptionPairs(trajs, 1), 0.25, 3);
+    const out = path.join(root, 'ppm-train-ll');
+    const r = await trainPPM(train, dev, { init: policy, out, steps: 6, evalEvery: 3, batchPairs: 8, lr: 1e-3, seed: 2, quiet: true });
+    const best = await loadPPM(r.bestDir);
+    expect(best.ppm.usesLoglik).toBe(true);
+    const stored = JSON.parse(fs.readFileSync(path.join(r.bestDir, 'weights.json'), 'utf8'));
+    expect(JSON.stringify(stored)).toContain(PPM_HEAD_A);
+    const acc = await pairAccuracy(best.ppm, encodePairs(best.tokenizer, dev, cfg.blockSize));
+    expect(acc.accuracy).toBeCloseTo(r.bestMetric, 6);
+    best.ppm.dispose();
+    // a PPM saved without the likelihood weight scores from the hidden state alone
+    const plainDir = path.join(root, 'plain-ppm');
+    const plain = new PPM(new GPT({ ...cfg, seed: 42 }), 3);
+    await saveCheckpoint(plainDir, plain.backbone, { kind: 'ppm', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, extra: plain.headWeights() });
+    const back = await loadPPM(plainDir);
+    expect(back.ppm.usesLoglik).toBe(false);
+    const seq = [tok.encode(promptFor('x') + serializeStep({ comment: ['c'], code: 'print(1);' }, true))[0]!];
+    expect(await back.ppm.score([seq])).toEqual(await plain.score([seq]));
+    back.ppm.dispose();
+    plain.dispose();
   });
 });

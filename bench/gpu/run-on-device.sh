@@ -11,7 +11,8 @@ cd "$(dirname "$0")/.."
 configs=${1:-S,M,L}
 shift || true
 log=${OUT:-/tmp}/gpu.log
-exec > >(tee "$log") 2>&1
+exec > >(tee -a "$log") 2>&1  # -a: several invocations in one call share one log
+echo "=== run-on-device.sh $configs $* ($(date -u +%FT%TZ))"
 
 dry=${RSTAR_GPU_DRYRUN:-0}
 if [ "$dry" != 1 ]; then

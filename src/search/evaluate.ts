@@ -51,6 +51,8 @@ export interface EvalSummary {
   accuracyQVote?: number;
   /** mcts: per problem, whether the Q-weighted vote is correct (same order as rows). */
   correctQVote?: boolean[];
+  /** Problems whose prompt leaves the policy no room to write (longer than its context): counted wrong. */
+  tooLong?: number;
 }
 
 export interface EvalDeps {
@@ -150,6 +152,32 @@ export function qVote(tree: SearchTree): string | null {
 
 /** Answer each problem in the chosen mode. */
 export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Partial<EvalOptions> = {}): Promise<EvalSummary> {
+  // a question longer than the policy's context cannot be answered: score it wrong, evaluate the rest
+  const room = d.lm.maxPositions - 16;
+  const fits = problems.map((p) => d.tok.encode(promptFor(p.question)).length <= room);
+  if (fits.some((f) => !f)) {
+    const s = await evaluate(problems.filter((_, i) => fits[i]), d, options);
+    const rows: EvalRowOut[] = [];
+    const qv: boolean[] = [];
+    let j = 0;
+    problems.forEach((p, i) => {
+      if (fits[i]) {
+        rows.push(s.rows[j]!);
+        if (s.correctQVote) qv.push(s.correctQVote[j]!);
+        j++;
+      } else {
+        rows.push({ problemId: p.id, question: p.question, gold: p.answer, predicted: '', correct: false, mode: s.mode, score: -1 });
+        qv.push(false);
+      }
+    });
+    const n = problems.length;
+    return {
+      ...s, n, rows, accuracy: s.correct / n, ci95: wilson(s.correct, n), tooLong: n - s.n,
+      coverage: s.coverage === undefined ? undefined : (s.coverage * s.n) / n,
+      correctQVote: s.correctQVote ? qv : undefined,
+      accuracyQVote: s.correctQVote ? qv.filter(Boolean).length / n : undefined,
+    };
+  }
   const o: EvalOptions = { ...DEFAULT_EVAL, ...options, search: { ...DEFAULT_EVAL.search, ...options.search } };
   if ((o.mode === 'best-of-n' || o.mode === 'mcts') && !d.ppm) throw new Error(`eval --mode ${o.mode} needs a PPM (--ppm)`);
   const rows: EvalRowOut[] = [];

@@ -83,6 +83,8 @@ export interface RunEvalOptions {
   seed: number;
   quiet?: boolean;
   tokenizer?: string;
+  /** Sampling temperature (maj, best-of-n, MCTS expansions); default DEFAULT_EVAL's. */
+  temperature?: number;
 }
 
 /** Default eval data: the fixed dev split of a dataset (MAWPS/ASDiv-A unless named). */
@@ -101,6 +103,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
   try {
     const s = await evaluate(problems, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined }, {
       mode: o.mode, n: o.n, runs: o.runs, seed: o.seed, quiet: o.quiet,
+      ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
       search: { rollouts: o.rollouts, k: o.k },
     });
     if (o.out) await writeEvalRows(o.out, s.rows);

@@ -4,7 +4,8 @@
 // and keeps the checkpoint with the best one.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { PPM } from '../model/ppm.ts';
+import { PPM, PPM_HEAD_A, type PPMOptions } from '../model/ppm.ts';
+import { MARK } from '../data/steps.ts';
 import { assignWeights, readCheckpointConfig, readTensorFile, saveCheckpoint, buildLM, CheckpointError } from '../model/checkpoint.ts';
 import { loadPolicyAny, loadTokenizer, type TokenizerLike } from '../model/load.ts';
 import { hash32, mulberry32, shuffle } from '../util/rng.ts';
@@ -22,6 +23,14 @@ export interface PairBatch {
   neg: tf.Tensor2D;
   negLen: number[];
   tokens: number;
+  /** The padded ids on the host (the likelihood input finds each row's last step in them). */
+  posHost: Int32Array;
+  negHost: Int32Array;
+}
+
+/** PPM options for a tokenizer: where steps start, for the step log-likelihood input. */
+export function ppmOptions(tok: TokenizerLike, loglik: boolean): PPMOptions {
+  return { loglik, boundaryIds: [tok.pieceId(MARK.solution), tok.pieceId(MARK.endStep)], newlineId: tok.pieceId('\n') };
 }
 
 export function encodePairs(tok: TokenizerLike, pairs: PreferencePair[], maxLen: number): EncodedPair[] {
@@ -35,19 +44,21 @@ export function encodePairs(tok: TokenizerLike, pairs: PreferencePair[], maxLen:
   return out;
 }
 
-function pad(seqs: number[][]): tf.Tensor2D {
+function pad(seqs: number[][]): { t: tf.Tensor2D; host: Int32Array } {
   const T = Math.max(16, Math.ceil(Math.max(...seqs.map((s) => s.length)) / 16) * 16);
   const a = new Int32Array(seqs.length * T);
   seqs.forEach((s, i) => a.set(s, i * T));
-  return tf.tensor2d(a, [seqs.length, T], 'int32');
+  return { t: tf.tensor2d(a, [seqs.length, T], 'int32'), host: a };
 }
 
 export function makePairBatch(enc: EncodedPair[], rows: number[]): PairBatch {
   const pos = rows.map((r) => enc[r]!.pos);
   const neg = rows.map((r) => enc[r]!.neg);
+  const p = pad(pos);
+  const n = pad(neg);
   return {
-    pos: pad(pos), posLen: pos.map((s) => s.length),
-    neg: pad(neg), negLen: neg.map((s) => s.length),
+    pos: p.t, posLen: pos.map((s) => s.length), posHost: p.host,
+    neg: n.t, negLen: neg.map((s) => s.length), negHost: n.host,
     tokens: [...pos, ...neg].reduce((a, s) => a + s.length, 0),
   };
 }
@@ -59,7 +70,7 @@ export async function pairAccuracy(ppm: PPM, enc: EncodedPair[], batch = 32): Pr
   for (let i = 0; i < enc.length; i += batch) {
     const rows = enc.slice(i, i + batch).map((_, j) => i + j);
     const b = makePairBatch(enc, rows);
-    const r = ppm.pairLoss(b.pos, b.posLen, b.neg, b.negLen);
+    const r = ppm.pairLoss(b.pos, b.posLen, b.neg, b.negLen, { posHost: b.posHost, negHost: b.negHost });
     correct += (await r.correct.data())[0]!;
     loss += (await r.loss.data())[0]! * rows.length;
     r.loss.dispose();
@@ -92,6 +103,18 @@ export interface TrainPPMOptions {
   meta?: Record<string, unknown>;
   /** Tokenizer for an hf: folder that has none. */
   tokenizer?: string;
+  /** Train the linear head only; the backbone keeps the policy's weights (default false). */
+  freezeBackbone?: boolean;
+  /** Std of the head's N(0, std) init (default 0.02, the PPM's own); 0 = zeros. */
+  headInitStd?: number;
+  /** Dropout of a GPT backbone while training (default: the checkpoint's, 0 for ours). */
+  dropout?: number;
+  /** AdamW decoupled weight decay (default 0.01). */
+  weightDecay?: number;
+  /** Floor of the cosine schedule (default lr / 10). */
+  minLr?: number;
+  /** The step log-likelihood input (src/model/ppm.ts; default true). */
+  loglik?: boolean;
 }
 
 export interface TrainPPMResult extends LoopResult {
@@ -103,14 +126,22 @@ export interface TrainPPMResult extends LoopResult {
 export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o: TrainPPMOptions): Promise<TrainPPMResult> {
   const seed = o.seed ?? 1234;
   const p = await loadPolicyAny(o.init, { allowPPM: true, tokenizer: o.tokenizer });
-  const ppm = new PPM(p.lm, seed);
+  const ppm = new PPM(p.lm, seed, ppmOptions(p.tokenizer, o.loglik ?? true));
+  if (o.headInitStd !== undefined && o.headInitStd !== 0.02) {
+    const std = o.headInitStd;
+    tf.tidy(() => ppm.headW.assign(std > 0 ? tf.randomNormal([ppm.hiddenSize, 1], 0, std, 'float32', seed) : tf.zeros([ppm.hiddenSize, 1])));
+  }
+  if (o.dropout !== undefined) {
+    if (!('dropout' in p.lm.config)) throw new Error(`train-ppm: dropout is not supported for ${p.lm.config.arch} backbones`);
+    (p.lm.config as { dropout?: number }).dropout = o.dropout;
+  }
   const maxLen = p.lm.maxPositions;
   const tr = encodePairs(p.tokenizer, train, maxLen);
   const dv = encodePairs(p.tokenizer, dev, maxLen);
   if (!tr.length) throw new Error('train-ppm: no training pair fits the context');
   const B = o.batchPairs ?? 16;
   const perEpoch = Math.ceil(tr.length / B);
-  const params = ppm.namedWeights();
+  const params = o.freezeBackbone ? ppm.headWeights() : ppm.namedWeights();
   const batchRows = (step: number) => {
     const e = Math.floor(step / perEpoch);
     const order = shuffle(tr.map((_, i) => i), mulberry32(hash32(`ppm-epoch${e}`, seed)));
@@ -120,7 +151,7 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
   const res = await runLoop<PairBatch>(
     {
       out: o.out, steps: o.steps, lr: o.lr ?? 5e-4, evalEvery: o.evalEvery ?? Math.max(1, Math.floor(o.steps / 10)),
-      resume: o.resume, label: 'train-ppm', higherIsBetter: true, quiet: o.quiet, weightDecay: 0.01,
+      resume: o.resume, label: 'train-ppm', higherIsBetter: true, quiet: o.quiet, weightDecay: o.weightDecay ?? 0.01, minLr: o.minLr,
     },
     {
       params,
@@ -128,7 +159,7 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
       tokens: (b) => b.tokens,
       dispose: (b) => { b.pos.dispose(); b.neg.dispose(); },
       loss: (b) => {
-        const r = ppm.pairLoss(b.pos, b.posLen, b.neg, b.negLen, { training: true });
+        const r = ppm.pairLoss(b.pos, b.posLen, b.neg, b.negLen, { training: true, posHost: b.posHost, negHost: b.negHost });
         r.correct.dispose();
         return r.loss;
       },
@@ -160,9 +191,11 @@ export async function loadPPM(dir: string): Promise<LoadedPPM> {
   const file = path.join(dir, 'config.json');
   if (cfg.kind !== 'ppm') throw new CheckpointError(`${file}: kind is ${cfg.kind}, expected ppm`);
   const lm = await buildLM(cfg.model, file);
-  const ppm = new PPM(lm);
-  assignWeights(dir, ppm.namedWeights(), readTensorFile(dir, 'weights'));
+  const stored = readTensorFile(dir, 'weights');
   const tokenizer = await loadTokenizer(path.join(dir, cfg.tokenizer.file));
+  // PPMs from before the likelihood input have no PPM_HEAD_A: they score from the hidden state alone
+  const ppm = new PPM(lm, undefined, ppmOptions(tokenizer, stored.has(PPM_HEAD_A)));
+  assignWeights(dir, ppm.namedWeights(), stored);
   if (tokenizer.sha256 !== cfg.tokenizer.sha256) throw new CheckpointError(`${path.join(dir, cfg.tokenizer.file)}: tokenizer file does not match the sha256 in config.json`);
   return { ppm, tokenizer, dir };
 }

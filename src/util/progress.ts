@@ -56,7 +56,7 @@ export class Progress {
     const pct = this.o.total > 0 ? ((100 * this.done) / this.o.total).toFixed(1) : '100.0';
     const unit = this.o.unit ?? 'it';
     const rateStr = rate >= 100 ? rate.toFixed(0) : rate.toFixed(2);
-    return `${this.o.label} ${this.done}/${this.o.total} (${pct}%) ${rateStr} ${unit}/s ` +
+    return `${this.o.label} ${Number.isInteger(this.done) ? this.done : this.done.toFixed(1)}/${this.o.total} (${pct}%) ${rateStr} ${unit}/s ` +
       `elapsed ${fmtTime(secs)} eta ${fmtTime(eta)}${this.extra ? ' | ' + this.extra : ''}`;
   }
 

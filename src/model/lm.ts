@@ -200,12 +200,21 @@ export interface CausalLM {
  * [B,T,V], targets int32 [B,T], mask [B,T]. log-sum-exp keeps it stable. Shared by every decoder.
  */
 export function maskedCrossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
+  const [B, T] = targets.shape;
+  return tf.tidy(() => {
+    const logp = tf.reshape(tokenLogProbs(logits, targets), [B * T]);
+    const m = tf.reshape(tf.cast(mask, 'float32'), [B * T]);
+    // negate the sum, not each token (same value, one scalar op)
+    return tf.neg(tf.div(tf.sum(tf.mul(logp, m)), tf.maximum(tf.sum(m), 1))) as tf.Scalar;
+  });
+}
+
+/** log p(targets[b,t]) under logits [B,T,V] → [B,T] (log-sum-exp keeps it stable). Also the PPM's ℓ. */
+export function tokenLogProbs(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Tensor2D {
   const [B, T, V] = logits.shape;
   return tf.tidy(() => {
     const flat = tf.reshape(logits, [B * T, V]);
     const picked = tf.sum(tf.mul(flat, tf.oneHot(tf.reshape(targets, [B * T]), V)), -1);
-    const nll = tf.sub(tf.logSumExp(flat, -1), picked);
-    const m = tf.reshape(tf.cast(mask, 'float32'), [B * T]);
-    return tf.div(tf.sum(tf.mul(nll, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;
+    return tf.reshape(tf.sub(picked, tf.logSumExp(flat, -1)), [B, T]) as tf.Tensor2D;
   });
 }

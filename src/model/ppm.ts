@@ -12,7 +12,7 @@
 // not expose. Still one backbone and one linear + tanh head, no second model; DPO's implicit reward
 // (a log-likelihood ratio) is the same idea. Checkpoints without `ppm.head.loglik` score as before.
 import * as tf from '@tensorflow/tfjs-core';
-import type { CausalLM } from './lm.ts';
+import { tokenLogProbs, type CausalLM } from './lm.ts';
 
 export const PPM_HEAD_W = 'ppm.head.weight';
 export const PPM_HEAD_B = 'ppm.head.bias';
@@ -112,11 +112,8 @@ export class PPM {
       }
       count[b] = Math.max(1, count[b]!);
     }
-    const logits = this.backbone.head(h);
-    const V = logits.shape[2];
-    const lse = tf.logSumExp(logits, -1); // [B,T]
-    const picked = tf.sum(tf.mul(logits, tf.oneHot(tf.tensor2d(targets, [B, T], 'int32'), V)), -1);
-    const lp = tf.mul(tf.sub(picked, lse), tf.tensor2d(mask, [B, T]));
+    const logp = tokenLogProbs(this.backbone.head(h), tf.tensor2d(targets, [B, T], 'int32'));
+    const lp = tf.mul(logp, tf.tensor2d(mask, [B, T]));
     return tf.div(tf.sum(lp, 1), tf.tensor1d(count)) as tf.Tensor1D;
   }
 

@@ -150,34 +150,38 @@ export function qVote(tree: SearchTree): string | null {
   return vote(terms.map((n) => n.answer), terms.map((n) => (n.q + 1) / 2)).answer;
 }
 
-/** Answer each problem in the chosen mode. */
+/**
+ * Answer each problem in the chosen mode. A question longer than the policy's context cannot be
+ * answered: it is scored wrong and counted in `tooLong`; the rest are evaluated.
+ */
 export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Partial<EvalOptions> = {}): Promise<EvalSummary> {
-  // a question longer than the policy's context cannot be answered: score it wrong, evaluate the rest
   const room = d.lm.maxPositions - 16;
   const fits = problems.map((p) => d.tok.encode(promptFor(p.question)).length <= room);
-  if (fits.some((f) => !f)) {
-    const s = await evaluate(problems.filter((_, i) => fits[i]), d, options);
-    const rows: EvalRowOut[] = [];
-    const qv: boolean[] = [];
-    let j = 0;
-    problems.forEach((p, i) => {
-      if (fits[i]) {
-        rows.push(s.rows[j]!);
-        if (s.correctQVote) qv.push(s.correctQVote[j]!);
-        j++;
-      } else {
-        rows.push({ problemId: p.id, question: p.question, gold: p.answer, predicted: '', correct: false, mode: s.mode, score: -1 });
-        qv.push(false);
-      }
-    });
-    const n = problems.length;
-    return {
-      ...s, n, rows, accuracy: s.correct / n, ci95: wilson(s.correct, n), tooLong: n - s.n,
-      coverage: s.coverage === undefined ? undefined : (s.coverage * s.n) / n,
-      correctQVote: s.correctQVote ? qv : undefined,
-      accuracyQVote: s.correctQVote ? qv.filter(Boolean).length / n : undefined,
-    };
-  }
+  if (fits.every(Boolean)) return evaluateFitting(problems, d, options);
+  const s = await evaluateFitting(problems.filter((_, i) => fits[i]), d, options);
+  const rows: EvalRowOut[] = [];
+  const qv: boolean[] = [];
+  let j = 0;
+  problems.forEach((p, i) => {
+    if (fits[i]) {
+      rows.push(s.rows[j]!);
+      if (s.correctQVote) qv.push(s.correctQVote[j]!);
+      j++;
+    } else {
+      rows.push({ problemId: p.id, question: p.question, gold: p.answer, predicted: '', correct: false, mode: s.mode, score: -1 });
+      qv.push(false);
+    }
+  });
+  const n = problems.length;
+  return {
+    ...s, n, rows, accuracy: s.correct / n, ci95: wilson(s.correct, n), tooLong: n - s.n,
+    coverage: s.coverage === undefined ? undefined : (s.coverage * s.n) / n,
+    correctQVote: s.correctQVote ? qv : undefined,
+    accuracyQVote: s.correctQVote ? qv.filter(Boolean).length / n : undefined,
+  };
+}
+
+async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Partial<EvalOptions>): Promise<EvalSummary> {
   const o: EvalOptions = { ...DEFAULT_EVAL, ...options, search: { ...DEFAULT_EVAL.search, ...options.search } };
   if ((o.mode === 'best-of-n' || o.mode === 'mcts') && !d.ppm) throw new Error(`eval --mode ${o.mode} needs a PPM (--ppm)`);
   const rows: EvalRowOut[] = [];

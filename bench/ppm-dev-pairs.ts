@@ -13,7 +13,7 @@ import { searchMany } from '../src/search/mcts.ts';
 import { PolicyProposer } from '../src/search/policy.ts';
 import { SandboxPool } from '../src/search/sandbox.ts';
 import { defaultEvalProblems } from '../src/search/solve.ts';
-import { encodePairs, loadPPM, pairAccuracy } from '../src/train/ppm.ts';
+import { encodePairs, encodePairsFor, loadPPM, pairAccuracy } from '../src/train/ppm.ts';
 import { PPM } from '../src/model/ppm.ts';
 import type { PairRow } from '../src/data/arrow.ts';
 
@@ -42,6 +42,7 @@ try {
 }
 console.log(`${problems.length} dev problems, terminal-guided MCTS with ${policyDir}: ${pairs.length} pairs from ${new Set(pairs.map((p) => p.problemId)).size} problems (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
 const prefs = pairs;
+if (flag('dump', '')) (await import('node:fs')).writeFileSync(flag('dump', ''), JSON.stringify(pairs, null, 1));
 // the policy's own ranking: a PPM whose score is exactly tanh(2ℓ + 0.5) (head weight zero)
 {
   const { ppmOptions } = await import('../src/train/ppm.ts');
@@ -53,8 +54,8 @@ const prefs = pairs;
 }
 for (const dir of flag('ppm', 'runs/default/round-4/ppm').split(',')) {
   const p = await loadPPM(dir);
-  const acc = await pairAccuracy(p.ppm, encodePairs(p.tokenizer, prefs, p.ppm.backbone.maxPositions));
-  console.log(`${dir} (${p.ppm.usesLoglik ? 'with' : 'without'} likelihood input): ${(100 * acc.accuracy).toFixed(1)}%`);
+  const acc = await pairAccuracy(p.ppm, await encodePairsFor(p.ppm, p.tokenizer, prefs));
+  console.log(`${dir} (${p.ppm.usesLoglik ? 'with' : 'without'} likelihood input, ${p.ppm.usesValues ? 'with' : 'without'} value input): ${(100 * acc.accuracy).toFixed(1)}%`);
   console.log(`RESULT ${JSON.stringify({ scorer: dir, loglik: p.ppm.usesLoglik, pairs: pairs.length, accuracy: acc.accuracy })}`);
   p.ppm.dispose();
 }

@@ -112,6 +112,7 @@ const cli = yargs(hideBin(process.argv))
         .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: folder without one' })
         .option('lr', { type: 'number', default: 1.5e-4 })
         .option('loglik', { type: 'boolean', default: true, describe: 'score with the step log-likelihood input too (--no-loglik: hidden state only)' })
+        .option('values', { type: 'boolean', default: true, describe: "read the sandbox value of each step too: negative / not an integer / none (--no-values: text only)" })
         .option('eval-every', { type: 'number', default: 25 })
         .option('resume', { type: 'boolean', default: false }),
     async (a) => {
@@ -127,7 +128,7 @@ const cli = yargs(hideBin(process.argv))
         pairs = corruptionPairs(b.train, a.seed);
       }
       const { train, dev } = splitPairs(pairs);
-      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume, tokenizer: a.tokenizer, loglik: a.loglik });
+      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume, tokenizer: a.tokenizer, loglik: a.loglik, values: a.values });
       console.log(JSON.stringify({ trainPairs: r.train, heldOutPairs: r.dev, steps: r.steps, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, finalAccuracy: r.lastMetric, best: r.bestDir }));
     },
   )

@@ -1,9 +1,9 @@
-// Evaluation helpers: the Wilson interval, majority vote over equivalent answers, and running a
+// Evaluation helpers: the Wilson interval, McNemar's exact test, majority vote over equivalent answers, and running a
 // written solution in the real sandbox.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerKey } from '../src/data/grade.ts';
 import { serializeSolution, serializeStep } from '../src/data/steps.ts';
-import { executeSolution, vote, wilson } from '../src/search/evaluate.ts';
+import { executeSolution, mcnemarExact, vote, wilson } from '../src/search/evaluate.ts';
 import { SandboxPool } from '../src/search/sandbox.ts';
 
 describe('wilson', () => {
@@ -183,5 +183,21 @@ describe('evaluate with questions longer than the policy context', () => {
       await sandbox.close();
       lm.dispose();
     }
+  });
+});
+
+describe('mcnemarExact', () => {
+  it('is the two-sided exact binomial p on the discordant problems', () => {
+    // 6 vs 9 discordant: 2 · Σ_{k≤6} C(15, k) / 2^15 = 2 · 9949 / 32768
+    expect(mcnemarExact(6, 9)).toBeCloseTo((2 * 9949) / 32768, 10);
+    expect(mcnemarExact(9, 6)).toBeCloseTo(mcnemarExact(6, 9), 12);
+    // 0 vs 10: 2 / 1024
+    expect(mcnemarExact(0, 10)).toBeCloseTo(2 / 1024, 12);
+    // no discordant problem, or a tie: no evidence either way
+    expect(mcnemarExact(0, 0)).toBe(1);
+    expect(mcnemarExact(5, 5)).toBe(1);
+    // a large, lopsided split is significant; the p-value falls as the split grows
+    expect(mcnemarExact(16, 40)).toBeLessThan(0.01);
+    expect(mcnemarExact(16, 40)).toBeLessThan(mcnemarExact(20, 36));
   });
 });

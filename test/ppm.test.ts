@@ -13,7 +13,7 @@ import { loadPolicyAny } from '../src/model/load.ts';
 import { lastStepStart, PPM, PPM_HEAD_A, PPM_HEAD_B, PPM_HEAD_W } from '../src/model/ppm.ts';
 import { MARK, promptFor, serializeStep } from '../src/data/steps.ts';
 import { corruptionPairs } from '../src/train/pairs.ts';
-import { encodePairs, loadPPM, pairAccuracy, ppmOptions, splitPairs, trainPPM } from '../src/train/ppm.ts';
+import { encodePairs, encodePairsFor, loadPPM, pairAccuracy, ppmOptions, splitPairs, trainPPM } from '../src/train/ppm.ts';
 
 let tok: Tokenizer;
 let cfg: GPTConfig;
@@ -78,7 +78,7 @@ describe('PPM scores', () => {
     for (const s of seqs) alone.push((await ppm.score([s]))[0]!);
     for (const budget of [4096, 100]) {
       // one padded batch, and many small ones (the order the rows come back in matters too)
-      const together = await ppm.score(seqs, budget);
+      const together = await ppm.score(seqs, { batchTokens: budget });
       for (let i = 0; i < seqs.length; i++) expect(Math.abs(together[i]! - alone[i]!), `row ${i} (len ${lens[i]}), budget ${budget}`).toBeLessThanOrEqual(1e-5);
     }
     // the differentiable path used in training: right-padded [B,T] + lengths
@@ -193,7 +193,7 @@ describe('trainPPM', () => {
     expect(evals.at(-1).devLoss).toBeLessThan(evals[0].devLoss - 0.2);
     // best/ is a PPM checkpoint whose held-out accuracy is bestMetric
     const best = await loadPPM(r.bestDir);
-    const acc = await pairAccuracy(best.ppm, encodePairs(best.tokenizer, dev, cfg.blockSize));
+    const acc = await pairAccuracy(best.ppm, await encodePairsFor(best.ppm, best.tokenizer, dev));
     expect(acc.accuracy).toBeCloseTo(r.bestMetric, 6);
     best.ppm.dispose();
   });
@@ -262,7 +262,7 @@ describe('PPM likelihood input', () => {
     expect(best.ppm.usesLoglik).toBe(true);
     const stored = JSON.parse(fs.readFileSync(path.join(r.bestDir, 'weights.json'), 'utf8'));
     expect(JSON.stringify(stored)).toContain(PPM_HEAD_A);
-    const acc = await pairAccuracy(best.ppm, encodePairs(best.tokenizer, dev, cfg.blockSize));
+    const acc = await pairAccuracy(best.ppm, await encodePairsFor(best.ppm, best.tokenizer, dev));
     expect(acc.accuracy).toBeCloseTo(r.bestMetric, 6);
     best.ppm.dispose();
     // a PPM saved without the likelihood weight scores from the hidden state alone

@@ -217,7 +217,13 @@ describe('self-evolve', () => {
     expect(second.stdout).toContain('| 1 |');
     const m = JSON.parse(fs.readFileSync(path.join(killed, 'round-1', 'metrics.json'), 'utf8'));
     const mRef = JSON.parse(fs.readFileSync(path.join(ref, 'round-1', 'metrics.json'), 'utf8'));
-    for (const k of ['problemsSearched', 'solved', 'sftTrajectories', 'pairs']) expect(m[k], k).toBe(mRef[k]);
+    for (const k of ['problemsSearched', 'solved', 'sftTrajectories', 'pairs', 'devPairs']) expect(m[k], k).toBe(mRef[k]);
+    // PPM-r1 is also scored on pairs of the dev problems (terminal-guided trees over them)
+    expect(md).toContain('PPM pair acc., unseen dev problems');
+    expect(fs.existsSync(path.join(killed, 'round-1', 'dev-pairs', 'shard-0.jsonl'))).toBe(true);
+    expect(m.devPairs).toBeGreaterThanOrEqual(0);
+    if (m.devPairs > 0) expect(m.ppmDevPairAccuracy).toBeGreaterThanOrEqual(0);
+    else expect(m.ppmDevPairAccuracy).toBeNull();
     for (const d of [killed, ref]) {
       expect(fs.existsSync(path.join(d, 'round-1', 'policy', 'config.json'))).toBe(true);
       expect(fs.existsSync(path.join(d, 'round-1', 'ppm', 'config.json'))).toBe(true);

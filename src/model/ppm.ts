@@ -11,16 +11,25 @@
 // the correctness signal is in the backbone's token probabilities, which a last-token readout does
 // not expose. Still one backbone and one linear + tanh head, no second model; DPO's implicit reward
 // (a log-likelihood ratio) is the same idea. Checkpoints without `ppm.head.loglik` score as before.
+//
+// Value input (since 2026-11-23, second session): the head also reads three features of the value the
+// newest step computed in the sandbox (src/search/values.ts: negative, not an integer, none):
+//   r = tanh(w · h_last + a · ℓ + u · φ(value) + b).
+// Checkpoints without `ppm.head.value` score without it.
 import * as tf from '@tensorflow/tfjs-core';
 import { tokenLogProbs, type CausalLM } from './lm.ts';
+import { VALUE_FEATURES, type ValueFeatures } from '../search/values.ts';
 
 export const PPM_HEAD_W = 'ppm.head.weight';
 export const PPM_HEAD_B = 'ppm.head.bias';
 export const PPM_HEAD_A = 'ppm.head.loglik';
+export const PPM_HEAD_V = 'ppm.head.value';
 
 export interface PPMOptions {
   /** Read the step log-likelihood too (see above). */
   loglik?: boolean;
+  /** Read features of the step's computed value too (see above). */
+  values?: boolean;
   /** Token ids after which a step starts (`<solution>`, `<end_of_step>`); the newline after one is skipped too. */
   boundaryIds?: number[];
   /** Id of "\n" (skipped after a boundary). */
@@ -45,6 +54,8 @@ export class PPM {
   readonly headB: tf.Variable;
   /** Weight of the step log-likelihood (null: a hidden-state-only PPM). */
   readonly headA: tf.Variable | null;
+  /** Weights of the value features (null: a PPM that reads text only). */
+  readonly headV: tf.Variable | null;
   private readonly boundary: Set<number>;
   private readonly newline: number;
 
@@ -57,12 +68,18 @@ export class PPM {
     // (ℓ ≈ -0.05 for a step it is sure of → 0.38; ℓ = -1 → -0.9)
     this.headB = tf.variable(o.loglik ? tf.tensor1d([0.5]) : tf.zeros([1]), true);
     this.headA = o.loglik ? tf.variable(tf.tensor1d([2]), true) : null;
+    // zero: no opinion about values until the pairs give one
+    this.headV = o.values ? tf.variable(tf.zeros([VALUE_FEATURES, 1]), true) : null;
     this.boundary = new Set((o.boundaryIds ?? []).filter((i) => i >= 0));
     this.newline = o.newlineId ?? -1;
   }
 
   get usesLoglik(): boolean {
     return this.headA !== null;
+  }
+
+  get usesValues(): boolean {
+    return this.headV !== null;
   }
 
   /** Backbone weights + head, under stable names (checkpoints). */
@@ -73,17 +90,20 @@ export class PPM {
   headWeights(): Map<string, tf.Variable> {
     const m = new Map([[PPM_HEAD_W, this.headW], [PPM_HEAD_B, this.headB]]);
     if (this.headA) m.set(PPM_HEAD_A, this.headA);
+    if (this.headV) m.set(PPM_HEAD_V, this.headV);
     return m;
   }
 
   /**
    * Scores for right-padded ids [B,T] whose real lengths are `lengths`: tanh(w · h[b, len_b - 1] + b),
    * plus a · ℓ_b with the likelihood input (`hostIds`: the same ids on the host, to find each row's
-   * last step). Differentiable (used by training).
+   * last step), plus u · φ with the value input (`values`: one feature row per sequence). Differentiable
+   * (used by training).
    */
-  scores(ids: tf.Tensor2D, lengths: number[], opts: { training?: boolean; hostIds?: ArrayLike<number> } = {}): tf.Tensor1D {
+  scores(ids: tf.Tensor2D, lengths: number[], opts: { training?: boolean; hostIds?: ArrayLike<number>; values?: ValueFeatures[] } = {}): tf.Tensor1D {
     const [B, T] = ids.shape;
     const host = this.headA ? (opts.hostIds ?? ids.dataSync()) : null;
+    if (this.headV && opts.values?.length !== B) throw new Error(`PPM.scores: this PPM reads step values; got ${opts.values?.length ?? 0} feature rows for ${B} sequences`);
     return tf.tidy(() => {
       const h = this.backbone.hidden(ids, opts);
       const flat = tf.reshape(h, [B * T, this.hiddenSize]) as tf.Tensor2D;
@@ -91,6 +111,7 @@ export class PPM {
       const last = tf.gather(flat, idx);
       let z = tf.add(tf.matMul(last, this.headW), this.headB);
       if (this.headA && host) z = tf.add(z, tf.mul(tf.reshape(this.stepLoglik(h, host, lengths, B, T), [B, 1]), this.headA));
+      if (this.headV) z = tf.add(z, tf.matMul(tf.tensor2d(opts.values!.flat(), [B, VALUE_FEATURES]), this.headV));
       return tf.reshape(tf.tanh(z), [B]) as tf.Tensor1D;
     });
   }
@@ -122,7 +143,9 @@ export class PPM {
    * batches of similar length (little padding). A sequence longer than the context is an error: the
    * question is at its start, so truncating would score something else.
    */
-  async score(seqs: number[][], batchTokens = 4096): Promise<number[]> {
+  async score(seqs: number[][], o: { batchTokens?: number; values?: ValueFeatures[] } = {}): Promise<number[]> {
+    const batchTokens = o.batchTokens ?? 4096;
+    if (this.headV && o.values?.length !== seqs.length) throw new Error(`PPM.score: this PPM reads step values; got ${o.values?.length ?? 0} for ${seqs.length} sequences`);
     const out = new Array<number>(seqs.length).fill(0);
     const order = seqs.map((s, i) => i).sort((a, b) => seqs[a]!.length - seqs[b]!.length);
     let i = 0;
@@ -142,7 +165,7 @@ export class PPM {
       const ids = new Int32Array(rows.length * T).fill(PAD);
       rows.forEach((r, b) => ids.set(seqs[r]!, b * T));
       const idsT = tf.tensor2d(ids, [rows.length, T], 'int32');
-      const s = this.scores(idsT, rows.map((r) => Math.max(1, seqs[r]!.length)), { hostIds: ids });
+      const s = this.scores(idsT, rows.map((r) => Math.max(1, seqs[r]!.length)), { hostIds: ids, values: o.values && rows.map((r) => o.values![r]!) });
       const vals = await s.data();
       idsT.dispose();
       s.dispose();
@@ -155,11 +178,11 @@ export class PPM {
   /** -mean log sigmoid(r+ - r-) over a batch of pairs, plus the r+ > r- count (accuracy). */
   pairLoss(
     pos: tf.Tensor2D, posLen: number[], neg: tf.Tensor2D, negLen: number[],
-    opts: { training?: boolean; posHost?: ArrayLike<number>; negHost?: ArrayLike<number> } = {},
+    opts: { training?: boolean; posHost?: ArrayLike<number>; negHost?: ArrayLike<number>; posValues?: ValueFeatures[]; negValues?: ValueFeatures[] } = {},
   ): { loss: tf.Scalar; correct: tf.Scalar } {
     return tf.tidy(() => {
-      const rp = this.scores(pos, posLen, { training: opts.training, hostIds: opts.posHost });
-      const rn = this.scores(neg, negLen, { training: opts.training, hostIds: opts.negHost });
+      const rp = this.scores(pos, posLen, { training: opts.training, hostIds: opts.posHost, values: opts.posValues });
+      const rn = this.scores(neg, negLen, { training: opts.training, hostIds: opts.negHost, values: opts.negValues });
       const d = tf.sub(rp, rn);
       // -log sigmoid(d) = softplus(-d), stable for large |d|
       const loss = tf.mean(tf.softplus(tf.neg(d))) as tf.Scalar;
@@ -173,5 +196,6 @@ export class PPM {
     this.headW.dispose();
     this.headB.dispose();
     this.headA?.dispose();
+    this.headV?.dispose();
   }
 }

@@ -443,6 +443,7 @@ export function adamwApplyFused(
   cfg: { beta1: number; beta2: number; eps: number; weightDecay: number; clip: number },
   step: number,
   lr: number,
+  lrScale?: Record<string, number>,
 ): tf.Scalar {
   const { beta1, beta2, eps, weightDecay, clip } = cfg;
   const bc1 = 1 - beta1 ** step;
@@ -455,7 +456,7 @@ export function adamwApplyFused(
       const g = grads.get(name);
       if (!g) continue;
       const wd = p.shape.length >= 2 ? weightDecay : 0;
-      adamwUpdate(p, m.get(name)!, v.get(name)!, g, scale as tf.Scalar, { lr, beta1, beta2, eps, bc1, bc2, weightDecay: wd });
+      adamwUpdate(p, m.get(name)!, v.get(name)!, g, scale as tf.Scalar, { lr: lr * (lrScale?.[name] ?? 1), beta1, beta2, eps, bc1, bc2, weightDecay: wd });
     }
     return tf.keep(norm) as tf.Scalar;
   });

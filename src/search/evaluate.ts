@@ -91,6 +91,26 @@ export function wilson(correct: number, n: number, z = 1.96): [number, number] {
   return [Math.max(0, c - h), Math.min(1, c + h)];
 }
 
+/** log C(n, k) */
+function logChoose(n: number, k: number): number {
+  let s = 0;
+  for (let i = 1; i <= k; i++) s += Math.log(n - k + i) - Math.log(i);
+  return s;
+}
+
+/**
+ * McNemar's exact test for two evaluations of the same problems: b problems right only under the
+ * first, c only under the second; the two-sided p of a split at least this lopsided under Bin(b + c, 1/2).
+ * On 314 problems a 2-point gap can be 6 vs 0 or 20 vs 14 discordant problems: only this tells which.
+ */
+export function mcnemarExact(b: number, c: number): number {
+  const n = b + c;
+  if (n === 0) return 1;
+  let tail = 0;
+  for (let k = 0; k <= Math.min(b, c); k++) tail += Math.exp(logChoose(n, k) - n * Math.log(2));
+  return Math.min(1, 2 * tail);
+}
+
 /** Run a whole written solution in the sandbox: ok + printed answer. */
 export async function executeSolution(sandbox: SandboxPool, question: string, text: string): Promise<Solution> {
   const { steps } = parseSolution(text);
@@ -197,7 +217,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
 
   if (o.mode === 'mcts') {
     const proposer = new PolicyProposer(d.lm, d.tok, { temperature: o.temperature, seed: o.seed });
-    const scorer = new PPMScorer(d.ppm!.ppm, d.ppm!.tok);
+    const scorer = new PPMScorer(d.ppm!.ppm, d.ppm!.tok, d.sandbox);
     const perRun: (string | null)[][] = problems.map(() => []);
     const perRunVote: (string | null)[][] = problems.map(() => []);
     const perRunQ: number[][] = problems.map(() => []);
@@ -236,7 +256,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
         if (sols.some((s) => s.answer !== null && gradeAnswer(s.answer, p.answer))) covered++;
         if (o.mode === 'best-of-n') {
           const full = sols.map((s) => promptFor(p.question) + s.steps.map((st, si) => serializeStep(st, si === s.steps.length - 1)).join(''));
-          const scores = await new PPMScorer(d.ppm!.ppm, d.ppm!.tok).score(full);
+          const scores = await new PPMScorer(d.ppm!.ppm, d.ppm!.tok, d.sandbox).score(full);
           let best = -1;
           sols.forEach((s, si) => {
             if (s.answer !== null && (best < 0 || scores[si]! > scores[best]!)) best = si;

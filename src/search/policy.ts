@@ -6,6 +6,8 @@ import { sampleMany } from '../model/generate.ts';
 import type { PPM } from '../model/ppm.ts';
 import { MARK } from '../data/steps.ts';
 import type { ProposeRequest, StepProposer, StepScorer } from './mcts.ts';
+import type { SandboxPool } from './sandbox.ts';
+import { stepValues, valueFeatures } from './values.ts';
 
 export interface ProposerOptions {
   temperature: number;
@@ -78,14 +80,19 @@ export class PolicyProposer implements StepProposer {
 
 export class PPMScorer implements StepScorer {
   scored = 0;
-  constructor(private readonly ppm: PPM, private readonly tok: TokenizerLike) {}
+  /** `sandbox`: needed by a PPM that reads step values (src/search/values.ts). */
+  constructor(private readonly ppm: PPM, private readonly tok: TokenizerLike, private readonly sandbox?: Pick<SandboxPool, 'runMany'>) {
+    if (ppm.usesValues && !sandbox) throw new Error('PPMScorer: this PPM reads step values and needs the sandbox');
+  }
 
   async score(texts: string[]): Promise<number[]> {
     this.scored += texts.length;
     const max = this.ppm.backbone.maxPositions;
     const seqs = texts.map((t) => this.tok.encode(t));
     const ok = seqs.map((s) => s.length <= max);
-    const scores = await this.ppm.score(seqs.filter((_, i) => ok[i]));
+    const kept = texts.filter((_, i) => ok[i]);
+    const values = this.ppm.usesValues ? (await stepValues(this.sandbox!, kept)).map(valueFeatures) : undefined;
+    const scores = await this.ppm.score(seqs.filter((_, i) => ok[i]), { values });
     let j = 0;
     // too long to score: the most pessimistic value
     return seqs.map((_, i) => (ok[i] ? scores[j++]! : -1));

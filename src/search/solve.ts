@@ -30,7 +30,7 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
   const sandbox = new SandboxPool({ workers: 1 });
   try {
     const proposer = new PolicyProposer(pol.lm, pol.tokenizer, { seed: o.seed });
-    const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer);
+    const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox);
     const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, seed: o.seed, concurrency: 1 });
     const sol = treeSolution(res!.tree);
     print(`Question: ${question}`);

@@ -20,6 +20,8 @@ export interface LoopOptions {
   warmup?: number;
   weightDecay?: number;
   clip?: number;
+  /** Per-parameter learning-rate multipliers (AdamWConfig.lrScale). */
+  lrScale?: Record<string, number>;
   evalEvery: number;
   /** Save `last` (for --resume) every this many steps; default = evalEvery. */
   saveEvery?: number;
@@ -81,7 +83,7 @@ export async function runLoop<B>(o: LoopOptions, h: LoopHooks<B>): Promise<LoopR
   const lastDir = path.join(o.out, 'last');
   const bestDir = path.join(o.out, 'best');
   const metricsFile = path.join(o.out, 'metrics.jsonl');
-  const cfg: Partial<AdamWConfig> = { lr: o.lr, weightDecay: o.weightDecay ?? 0.1, clip: o.clip ?? 1.0 };
+  const cfg: Partial<AdamWConfig> = { lr: o.lr, weightDecay: o.weightDecay ?? 0.1, clip: o.clip ?? 1.0, lrScale: o.lrScale };
   const opt = new AdamW(h.params, cfg);
   // no dev set (NaN metric): every evaluation counts as the best, i.e. best = latest
   const better = (a: number, b: number) => Number.isNaN(a) || (o.higherIsBetter ? a > b : a < b);

@@ -14,6 +14,9 @@ export interface AdamWConfig {
   clip: number;
   /** On webgpu, one fused kernel per parameter (default true); false = the op-by-op update. */
   fused?: boolean;
+  /** Per-parameter learning-rate multipliers by name (default 1): a few scalars that must move far in
+   * few steps (the PPM's value weights) next to a backbone that must not. */
+  lrScale?: Record<string, number>;
 }
 
 export const ADAMW_DEFAULTS: AdamWConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, clip: 1.0 };
@@ -49,7 +52,7 @@ export class AdamW {
     if (tf.getBackend() === 'webgpu' && this.cfg.fused !== false) {
       // one fused WGSL kernel per parameter instead of ~17 dispatches (src/model/webgpu.ts)
       this.step += 1;
-      return adamwApplyFused(this.params, this.m, this.v, g, this.cfg, this.step, lr);
+      return adamwApplyFused(this.params, this.m, this.v, g, this.cfg, this.step, lr, this.cfg.lrScale);
     }
     const { beta1, beta2, eps, weightDecay, clip } = this.cfg;
     this.step += 1;
@@ -71,8 +74,9 @@ export class AdamW {
         m.assign(m2);
         v.assign(v2);
         const upd = tf.div(tf.div(m2, bc1), tf.add(tf.sqrt(tf.div(v2, bc2)), eps));
-        const decayed = p.shape.length >= 2 && weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
-        p.assign(tf.sub(decayed, tf.mul(upd, lr)));
+        const lrP = lr * (this.cfg.lrScale?.[name] ?? 1);
+        const decayed = p.shape.length >= 2 && weightDecay > 0 ? tf.mul(p, 1 - lrP * weightDecay) : p;
+        p.assign(tf.sub(decayed, tf.mul(upd, lrP)));
       }
       return tf.keep(norm) as tf.Scalar;
     });

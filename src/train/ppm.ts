@@ -4,7 +4,9 @@
 // and keeps the checkpoint with the best one.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { PPM, PPM_HEAD_A, type PPMOptions } from '../model/ppm.ts';
+import { PPM, PPM_HEAD_A, PPM_HEAD_V, type PPMOptions } from '../model/ppm.ts';
+import { SandboxPool } from '../search/sandbox.ts';
+import { stepValues, valueFeatures, type ValueFeatures } from '../search/values.ts';
 import { MARK } from '../data/steps.ts';
 import { assignWeights, readCheckpointConfig, readTensorFile, saveCheckpoint, buildLM, CheckpointError } from '../model/checkpoint.ts';
 import { loadPolicyAny, loadTokenizer, type TokenizerLike } from '../model/load.ts';
@@ -15,6 +17,9 @@ import type { PreferencePair } from './pairs.ts';
 export interface EncodedPair {
   pos: number[];
   neg: number[];
+  /** Features of each step's computed value (PPMs with the value input). */
+  posV: ValueFeatures;
+  negV: ValueFeatures;
 }
 
 export interface PairBatch {
@@ -26,22 +31,42 @@ export interface PairBatch {
   /** The padded ids on the host (the likelihood input finds each row's last step in them). */
   posHost: Int32Array;
   negHost: Int32Array;
+  posValues: ValueFeatures[];
+  negValues: ValueFeatures[];
 }
 
 /** PPM options for a tokenizer: where steps start, for the step log-likelihood input. */
-export function ppmOptions(tok: TokenizerLike, loglik: boolean): PPMOptions {
-  return { loglik, boundaryIds: [tok.pieceId(MARK.solution), tok.pieceId(MARK.endStep)], newlineId: tok.pieceId('\n') };
+export function ppmOptions(tok: TokenizerLike, loglik: boolean, values = false): PPMOptions {
+  return { loglik, values, boundaryIds: [tok.pieceId(MARK.solution), tok.pieceId(MARK.endStep)], newlineId: tok.pieceId('\n') };
 }
 
-export function encodePairs(tok: TokenizerLike, pairs: PreferencePair[], maxLen: number): EncodedPair[] {
+/** Values of each pair's two steps (src/search/values.ts), computed in the sandbox. */
+export async function pairValues(pairs: PreferencePair[], sandbox?: SandboxPool): Promise<{ pos: number | null; neg: number | null }[]> {
+  const own = sandbox ? null : new SandboxPool({ workers: 1 });
+  try {
+    const v = await stepValues((sandbox ?? own)!, pairs.flatMap((p) => [p.prefix + p.positive, p.prefix + p.negative]));
+    return pairs.map((_, i) => ({ pos: v[2 * i]!, neg: v[2 * i + 1]! }));
+  } finally {
+    await own?.close();
+  }
+}
+
+/** Token ids of each pair's two sequences (+ value features when `values` is given), dropping pairs longer than the context. */
+export function encodePairs(tok: TokenizerLike, pairs: PreferencePair[], maxLen: number, values?: { pos: number | null; neg: number | null }[]): EncodedPair[] {
   const out: EncodedPair[] = [];
-  for (const p of pairs) {
+  pairs.forEach((p, i) => {
     const pre = tok.encode(p.prefix);
     const pos = [...pre, ...tok.encode(p.positive)];
     const neg = [...pre, ...tok.encode(p.negative)];
-    if (pos.length <= maxLen && neg.length <= maxLen) out.push({ pos, neg });
-  }
+    const v = values?.[i];
+    if (pos.length <= maxLen && neg.length <= maxLen) out.push({ pos, neg, posV: valueFeatures(v ? v.pos : null), negV: valueFeatures(v ? v.neg : null) });
+  });
   return out;
+}
+
+/** encodePairs with the values a PPM needs (computed only if it reads them). */
+export async function encodePairsFor(ppm: PPM, tok: TokenizerLike, pairs: PreferencePair[], sandbox?: SandboxPool): Promise<EncodedPair[]> {
+  return encodePairs(tok, pairs, ppm.backbone.maxPositions, ppm.usesValues ? await pairValues(pairs, sandbox) : undefined);
 }
 
 function pad(seqs: number[][]): { t: tf.Tensor2D; host: Int32Array } {
@@ -59,6 +84,7 @@ export function makePairBatch(enc: EncodedPair[], rows: number[]): PairBatch {
   return {
     pos: p.t, posLen: pos.map((s) => s.length), posHost: p.host,
     neg: n.t, negLen: neg.map((s) => s.length), negHost: n.host,
+    posValues: rows.map((r) => enc[r]!.posV), negValues: rows.map((r) => enc[r]!.negV),
     tokens: [...pos, ...neg].reduce((a, s) => a + s.length, 0),
   };
 }
@@ -70,7 +96,7 @@ export async function pairAccuracy(ppm: PPM, enc: EncodedPair[], batch = 32): Pr
   for (let i = 0; i < enc.length; i += batch) {
     const rows = enc.slice(i, i + batch).map((_, j) => i + j);
     const b = makePairBatch(enc, rows);
-    const r = ppm.pairLoss(b.pos, b.posLen, b.neg, b.negLen, { posHost: b.posHost, negHost: b.negHost });
+    const r = ppm.pairLoss(b.pos, b.posLen, b.neg, b.negLen, { posHost: b.posHost, negHost: b.negHost, posValues: b.posValues, negValues: b.negValues });
     correct += (await r.correct.data())[0]!;
     loss += (await r.loss.data())[0]! * rows.length;
     r.loss.dispose();
@@ -115,7 +141,15 @@ export interface TrainPPMOptions {
   minLr?: number;
   /** The step log-likelihood input (src/model/ppm.ts; default true). */
   loglik?: boolean;
+  /** The step-value input (src/search/values.ts; default true). */
+  values?: boolean;
+  /** Peak learning rate of the value weights (default VALUE_LR), on the same schedule. */
+  valueLr?: number;
 }
+
+/** Three scalars learned from a few hundred pairs: at the backbone's lr (1.5e-4 over 100 steps) they
+ * could move by about 0.015 in all (Adam's step is about lr per step), so they have their own. */
+export const VALUE_LR = 0.15;
 
 export interface TrainPPMResult extends LoopResult {
   bestDir: string;
@@ -126,7 +160,7 @@ export interface TrainPPMResult extends LoopResult {
 export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o: TrainPPMOptions): Promise<TrainPPMResult> {
   const seed = o.seed ?? 1234;
   const p = await loadPolicyAny(o.init, { allowPPM: true, tokenizer: o.tokenizer });
-  const ppm = new PPM(p.lm, seed, ppmOptions(p.tokenizer, o.loglik ?? true));
+  const ppm = new PPM(p.lm, seed, ppmOptions(p.tokenizer, o.loglik ?? true, o.values ?? true));
   if (o.headInitStd !== undefined && o.headInitStd !== 0.02) {
     const std = o.headInitStd;
     tf.tidy(() => ppm.headW.assign(std > 0 ? tf.randomNormal([ppm.hiddenSize, 1], 0, std, 'float32', seed) : tf.zeros([ppm.hiddenSize, 1])));
@@ -135,9 +169,8 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
     if (!('dropout' in p.lm.config)) throw new Error(`train-ppm: dropout is not supported for ${p.lm.config.arch} backbones`);
     (p.lm.config as { dropout?: number }).dropout = o.dropout;
   }
-  const maxLen = p.lm.maxPositions;
-  const tr = encodePairs(p.tokenizer, train, maxLen);
-  const dv = encodePairs(p.tokenizer, dev, maxLen);
+  const tr = await encodePairsFor(ppm, p.tokenizer, train);
+  const dv = await encodePairsFor(ppm, p.tokenizer, dev);
   if (!tr.length) throw new Error('train-ppm: no training pair fits the context');
   const B = o.batchPairs ?? 16;
   const perEpoch = Math.ceil(tr.length / B);
@@ -152,6 +185,7 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
     {
       out: o.out, steps: o.steps, lr: o.lr ?? 5e-4, evalEvery: o.evalEvery ?? Math.max(1, Math.floor(o.steps / 10)),
       resume: o.resume, label: 'train-ppm', higherIsBetter: true, quiet: o.quiet, weightDecay: o.weightDecay ?? 0.01, minLr: o.minLr,
+      lrScale: { [PPM_HEAD_V]: (o.valueLr ?? VALUE_LR) / (o.lr ?? 5e-4) },
     },
     {
       params,
@@ -159,7 +193,7 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
       tokens: (b) => b.tokens,
       dispose: (b) => { b.pos.dispose(); b.neg.dispose(); },
       loss: (b) => {
-        const r = ppm.pairLoss(b.pos, b.posLen, b.neg, b.negLen, { training: true, posHost: b.posHost, negHost: b.negHost });
+        const r = ppm.pairLoss(b.pos, b.posLen, b.neg, b.negLen, { training: true, posHost: b.posHost, negHost: b.negHost, posValues: b.posValues, negValues: b.negValues });
         r.correct.dispose();
         return r.loss;
       },
@@ -194,7 +228,7 @@ export async function loadPPM(dir: string): Promise<LoadedPPM> {
   const stored = readTensorFile(dir, 'weights');
   const tokenizer = await loadTokenizer(path.join(dir, cfg.tokenizer.file));
   // PPMs from before the likelihood input have no PPM_HEAD_A: they score from the hidden state alone
-  const ppm = new PPM(lm, undefined, ppmOptions(tokenizer, stored.has(PPM_HEAD_A)));
+  const ppm = new PPM(lm, undefined, ppmOptions(tokenizer, stored.has(PPM_HEAD_A), stored.has(PPM_HEAD_V)));
   assignWeights(dir, ppm.namedWeights(), stored);
   if (tokenizer.sha256 !== cfg.tokenizer.sha256) throw new CheckpointError(`${path.join(dir, cfg.tokenizer.file)}: tokenizer file does not match the sha256 in config.json`);
   return { ppm, tokenizer, dir };

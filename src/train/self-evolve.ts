@@ -26,7 +26,7 @@ import { PolicyProposer, PPMScorer } from '../search/policy.ts';
 import { evaluate, type EvalMode } from '../search/evaluate.ts';
 import { loadPolicyAny } from '../model/load.ts';
 import { trainPolicy, examplesFromTrajectories, type TrainPolicyOptions } from './sft.ts';
-import { trainPPM, splitPairs, loadPPM } from './ppm.ts';
+import { trainPPM, splitPairs, loadPPM, pairAccuracy, encodePairsFor } from './ppm.ts';
 import { corruptionPairs } from './pairs.ts';
 import type { GPTConfig } from '../model/gpt.ts';
 import { hash32 } from '../util/rng.ts';
@@ -125,8 +125,11 @@ export interface RoundMetrics {
   /** Dev accuracy of the same searches when terminals vote weighted by Q (evaluate.ts qVote). */
   devMctsQVote?: number | null;
   devN: number;
-  /** Held-out MCTS pair accuracy of PPM-rK. */
+  /** Held-out MCTS pair accuracy of PPM-rK (pairs of training problems kept out of PPM training). */
   ppmAccuracy?: number;
+  /** PPM-rK's accuracy on MCTS pairs of dev problems, which neither policy nor PPM trained on. */
+  ppmDevPairAccuracy?: number | null;
+  devPairs?: number;
   wallSeconds: number;
 }
 
@@ -251,7 +254,7 @@ export async function runSearchShard(jobFile: string): Promise<void> {
       return;
     }
     const proposer = new PolicyProposer(pol.lm, pol.tokenizer, { seed: job.seed });
-    const scorer = ppm ? new PPMScorer(ppm.ppm, ppm.tokenizer) : undefined;
+    const scorer = ppm ? new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox) : undefined;
     let tokensBefore = 0;
     await searchMany(todo, {
       proposer, scorer, sandbox, grade: gradeAnswer,
@@ -334,9 +337,9 @@ function fmtPct(x: number | null): string {
 }
 
 export function roundsTable(rows: RoundMetrics[]): string {
-  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | dev greedy | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | wall time |\n|---|---|---|---|---|---|---|---|---|---|';
+  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | wall time |\n|---|---|---|---|---|---|---|---|---|---|---|';
   const body = rows.map((r) =>
-    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${fmtTime(r.wallSeconds)} |`);
+    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${fmtTime(r.wallSeconds)} |`);
   return [head, ...body].join('\n');
 }
 
@@ -355,6 +358,27 @@ async function devAccuracy(dir: string, policy: string, ppm: string | undefined,
     acc: lines.filter((l) => l.correct).length / n,
     accQVote: lines.some((l) => l.correctQVote !== undefined) ? lines.filter((l) => l.correctQVote).length / n : null,
   };
+}
+
+/**
+ * PPM-rK on problems no model trained on: terminal-guided MCTS with policy-rK over the dev problems
+ * (their answers label the terminals, as in a training round) builds pairs exactly as a round does;
+ * the share PPM-rK ranks right. The held-out split of PPM training keeps problems out of the PPM's
+ * data but not out of the policy's SFT data, whose solutions the PPM's backbone has memorised.
+ */
+async function devPairAccuracy(dir: string, policy: string, ppm: string, dev: Problem[], o: SelfEvolveOptions, preset: Preset, seed: number): Promise<{ acc: number | null; pairs: number }> {
+  const files = await runSharded(dir, {
+    kind: 'search', policy, seed, round: 0,
+    search: { rollouts: preset.evalRollouts, k: preset.evalK, maxDepth: preset.maxDepth, mode: 'terminal', concurrency: 16 },
+  }, toJobProblems(dev), o.workers, 'dev pairs (terminal-guided MCTS)', o.backend, o.quiet);
+  const pairs = mergeShards<SearchLine>(files, dev).flatMap((l) => l.pairs);
+  const p = await loadPPM(ppm);
+  try {
+    const r = await pairAccuracy(p.ppm, await encodePairsFor(p.ppm, p.tokenizer, pairs));
+    return { acc: pairs.length ? r.accuracy : null, pairs: pairs.length };
+  } finally {
+    p.ppm.dispose();
+  }
 }
 
 export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string; rows: RoundMetrics[] }> {
@@ -489,10 +513,12 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     const devGreedy = (await devAccuracy(path.join(dir, 'eval-greedy'), policyDir(k), undefined, dev, 'greedy', o, preset, o.seed)).acc;
     const mcts = await devAccuracy(path.join(dir, 'eval-mcts'), policyDir(k), ppmDir(k), dev, 'mcts', o, preset, o.seed);
     const devMcts = mcts.acc;
+    const dp = await devPairAccuracy(path.join(dir, 'dev-pairs'), policyDir(k), ppmDir(k), dev, o, preset, o.seed + 17 * k);
     const m: RoundMetrics = {
       round: k, problemsSearched: summary.searched, solved: summary.solved,
       trainCoverage: summary.searched ? summary.solved / summary.searched : 0,
       sftTrajectories: sft.length, pairs: pairs.length, devGreedy, devMcts, devMctsQVote: mcts.accQVote, devN: dev.length,
+      ppmDevPairAccuracy: dp.acc, devPairs: dp.pairs,
       ppmAccuracy: fs.existsSync(path.join(dir, 'ppm-summary.json')) ? ((s) => s.finalAccuracy ?? s.bestAccuracy)(readJson<{ bestAccuracy: number; finalAccuracy?: number }>(path.join(dir, 'ppm-summary.json'))) : undefined,
       wallSeconds: stamp(),
     };

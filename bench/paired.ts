@@ -1,0 +1,41 @@
+// Paired comparison of two dev evaluations of a self-evolve run on the same problems: per problem,
+// right/wrong under A and under B; the discordant counts and McNemar's exact two-sided p-value (a
+// binomial test on the discordant problems, src/search/evaluate.ts).
+//   node --import tsx bench/paired.ts --run runs/default --a round-4/eval-greedy --b round-4/eval-mcts
+import fs from 'node:fs';
+import path from 'node:path';
+import { readShardLines, type EvalLine } from '../src/train/self-evolve.ts';
+import { mcnemarExact } from '../src/search/evaluate.ts';
+
+function flag(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : def;
+}
+
+function correctness(dir: string): Map<string, boolean> {
+  const m = new Map<string, boolean>();
+  for (const f of fs.readdirSync(dir).filter((f) => /^shard-\d+\.jsonl$/.test(f))) {
+    for (const l of readShardLines<EvalLine>(path.join(dir, f))) m.set(l.problemId, l.correct);
+  }
+  return m;
+}
+
+const run = flag('run', 'runs/default');
+const a = flag('a', 'round-4/eval-greedy');
+const b = flag('b', 'round-4/eval-mcts');
+const A = correctness(path.join(run, a));
+const B = correctness(path.join(run, b));
+const ids = [...A.keys()].filter((id) => B.has(id));
+let both = 0, onlyA = 0, onlyB = 0, neither = 0;
+for (const id of ids) {
+  const x = A.get(id)!, y = B.get(id)!;
+  if (x && y) both++;
+  else if (x) onlyA++;
+  else if (y) onlyB++;
+  else neither++;
+}
+const n = ids.length;
+const p = mcnemarExact(onlyA, onlyB);
+const pct = (k: number) => `${((100 * k) / n).toFixed(1)}%`;
+console.log(`${run}: ${n} problems; ${a} ${pct(both + onlyA)}, ${b} ${pct(both + onlyB)}; right under both ${both}, only ${a} ${onlyA}, only ${b} ${onlyB}, neither ${neither}; McNemar exact p = ${p.toPrecision(3)}`);
+console.log(`RESULT ${JSON.stringify({ run, a, b, n, accA: (both + onlyA) / n, accB: (both + onlyB) / n, both, onlyA, onlyB, neither, p })}`);

@@ -18,12 +18,21 @@
 // Checkpoints without `ppm.head.value` score without it.
 import * as tf from '@tensorflow/tfjs-core';
 import { tokenLogProbs, type CausalLM } from './lm.ts';
-import { VALUE_FEATURES, type ValueFeatures } from '../search/values.ts';
 
 export const PPM_HEAD_W = 'ppm.head.weight';
 export const PPM_HEAD_B = 'ppm.head.bias';
 export const PPM_HEAD_A = 'ppm.head.loglik';
 export const PPM_HEAD_V = 'ppm.head.value';
+
+/** Features of the value a step computed (src/search/values.ts): [negative, not an integer, no numeric value]. */
+export type ValueFeatures = [number, number, number];
+export const VALUE_FEATURES = 3;
+
+export function valueFeatures(v: number | null): ValueFeatures {
+  if (v === null || !Number.isFinite(v)) return [0, 0, 1];
+  return [v < 0 ? 1 : 0, Math.abs(v - Math.round(v)) > 1e-9 ? 1 : 0, 0];
+}
+
 
 export interface PPMOptions {
   /** Read the step log-likelihood too (see above). */

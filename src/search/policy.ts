@@ -3,11 +3,11 @@
 import type { CausalLM } from '../model/lm.ts';
 import type { TokenizerLike } from '../model/load.ts';
 import { sampleMany } from '../model/generate.ts';
-import type { PPM } from '../model/ppm.ts';
+import { valueFeatures, type PPM } from '../model/ppm.ts';
 import { MARK } from '../data/steps.ts';
 import type { ProposeRequest, StepProposer, StepScorer } from './mcts.ts';
 import type { SandboxPool } from './sandbox.ts';
-import { stepValues, valueFeatures } from './values.ts';
+import { stepValues } from './values.ts';
 
 export interface ProposerOptions {
   temperature: number;

@@ -6,18 +6,10 @@
 // counts and amounts). Reading the execution result is the code-augmented part of the PPM's input.
 //
 // The value is recomputed from the scored text itself (prompt + steps, exactly what the PPM sees), so
-// training pairs, MCTS nodes and best-of-N solutions all get it the same way.
+// training pairs, MCTS nodes and best-of-N solutions all get it the same way. What the PPM makes of a
+// value is `valueFeatures` in src/model/ppm.ts.
 import { MARK, isTerminal, numberPrelude, parseSolution } from '../data/steps.ts';
 import type { SandboxPool } from './sandbox.ts';
-
-/** Features of a step's value: [negative, not an integer, no numeric value]. */
-export type ValueFeatures = [number, number, number];
-export const VALUE_FEATURES = 3;
-
-export function valueFeatures(v: number | null): ValueFeatures {
-  if (v === null || !Number.isFinite(v)) return [0, 0, 1];
-  return [v < 0 ? 1 : 0, Math.abs(v - Math.round(v)) > 1e-9 ? 1 : 0, 0];
-}
 
 const DECLARED = /(?:^|[^\w$.])(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/g;
 

@@ -4,9 +4,9 @@
 // and keeps the checkpoint with the best one.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { PPM, PPM_HEAD_A, PPM_HEAD_V, type PPMOptions } from '../model/ppm.ts';
+import { PPM, PPM_HEAD_A, PPM_HEAD_V, valueFeatures, type PPMOptions, type ValueFeatures } from '../model/ppm.ts';
 import { SandboxPool } from '../search/sandbox.ts';
-import { stepValues, valueFeatures, type ValueFeatures } from '../search/values.ts';
+import { stepValues } from '../search/values.ts';
 import { MARK } from '../data/steps.ts';
 import { assignWeights, readCheckpointConfig, readTensorFile, saveCheckpoint, buildLM, CheckpointError } from '../model/checkpoint.ts';
 import { loadPolicyAny, loadTokenizer, type TokenizerLike } from '../model/load.ts';

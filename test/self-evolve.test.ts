@@ -23,7 +23,8 @@ import { loadDataset, splitDev } from '../src/data/datasets.ts';
 import { readPairs, readTrajectories, writeTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
 import { serializeStep } from '../src/data/steps.ts';
 import { hash32 } from '../src/util/rng.ts';
-import type { Preset, SearchLine } from '../src/train/self-evolve.ts';
+import { pairedCounts, type Preset, type SearchLine } from '../src/train/self-evolve.ts';
+import { mcnemarExact } from '../src/search/evaluate.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SELF_EVOLVE = path.join(REPO, 'src/train/self-evolve.ts');
@@ -222,6 +223,10 @@ describe('self-evolve', () => {
     expect(md).toContain('PPM pair acc., unseen dev problems');
     expect(fs.existsSync(path.join(killed, 'round-1', 'dev-pairs', 'shard-0.jsonl'))).toBe(true);
     expect(m.devPairs).toBeGreaterThanOrEqual(0);
+    // greedy vs MCTS + PPM, paired on the same dev problems
+    expect(md).toContain('McNemar p');
+    expect(m.mctsVsGreedy.onlyMcts + m.mctsVsGreedy.onlyGreedy).toBeLessThanOrEqual(m.devN);
+    expect(m.mctsVsGreedy).toEqual(mRef.mctsVsGreedy);
     if (m.devPairs > 0) expect(m.ppmDevPairAccuracy).toBeGreaterThanOrEqual(0);
     else expect(m.ppmDevPairAccuracy).toBeNull();
     for (const d of [killed, ref]) {
@@ -229,4 +234,12 @@ describe('self-evolve', () => {
       expect(fs.existsSync(path.join(d, 'round-1', 'ppm', 'config.json'))).toBe(true);
     }
   }, 240_000);
+});
+
+describe('pairedCounts', () => {
+  it('counts the problems right under only one of the two evaluations, on the problems both scored', () => {
+    const g = new Map([['a', true], ['b', true], ['c', false], ['d', false], ['e', true], ['f', false]]);
+    const m = new Map([['a', true], ['b', false], ['c', true], ['d', true], ['e', true]]); // f unscored
+    expect(pairedCounts(g, m)).toEqual({ onlyMcts: 2, onlyGreedy: 1, p: mcnemarExact(2, 1) });
+  });
 });

@@ -23,7 +23,7 @@ import { SandboxPool } from '../search/sandbox.ts';
 import { searchMany, type SearchOptions } from '../search/mcts.ts';
 import { extractTrajectories, selectSFT, buildPairs } from '../search/extract.ts';
 import { PolicyProposer, PPMScorer } from '../search/policy.ts';
-import { evaluate, type EvalMode } from '../search/evaluate.ts';
+import { evaluate, mcnemarExact, type EvalMode } from '../search/evaluate.ts';
 import { loadPolicyAny } from '../model/load.ts';
 import { trainPolicy, examplesFromTrajectories, type TrainPolicyOptions } from './sft.ts';
 import { trainPPM, splitPairs, loadPPM, pairAccuracy, encodePairsFor } from './ppm.ts';
@@ -130,6 +130,8 @@ export interface RoundMetrics {
   /** PPM-rK's accuracy on MCTS pairs of dev problems, which neither policy nor PPM trained on. */
   ppmDevPairAccuracy?: number | null;
   devPairs?: number;
+  /** Dev problems right only under MCTS + PPM / only under greedy, and McNemar's exact p. */
+  mctsVsGreedy?: { onlyMcts: number; onlyGreedy: number; p: number };
   wallSeconds: number;
 }
 
@@ -337,17 +339,30 @@ function fmtPct(x: number | null): string {
 }
 
 export function roundsTable(rows: RoundMetrics[]): string {
-  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | wall time |\n|---|---|---|---|---|---|---|---|---|---|---|';
+  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | right only under MCTS + PPM / only greedy (McNemar p) | wall time |\n|---|---|---|---|---|---|---|---|---|---|---|---|';
   const body = rows.map((r) =>
-    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${fmtTime(r.wallSeconds)} |`);
+    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–'} | ${fmtTime(r.wallSeconds)} |`);
   return [head, ...body].join('\n');
+}
+
+/** Paired comparison of two evaluations of the same problems (greedy vs MCTS + PPM). */
+export function pairedCounts(greedy: Map<string, boolean>, mcts: Map<string, boolean>): { onlyMcts: number; onlyGreedy: number; p: number } {
+  let onlyMcts = 0;
+  let onlyGreedy = 0;
+  for (const [id, g] of greedy) {
+    const m = mcts.get(id);
+    if (m === undefined || m === g) continue;
+    if (m) onlyMcts++;
+    else onlyGreedy++;
+  }
+  return { onlyMcts, onlyGreedy, p: mcnemarExact(onlyMcts, onlyGreedy) };
 }
 
 function toJobProblems(ps: Problem[]): ShardJob['problems'] {
   return ps.map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
 }
 
-async function devAccuracy(dir: string, policy: string, ppm: string | undefined, dev: Problem[], mode: EvalMode, o: SelfEvolveOptions, preset: Preset, seed: number): Promise<{ acc: number; accQVote: number | null }> {
+async function devAccuracy(dir: string, policy: string, ppm: string | undefined, dev: Problem[], mode: EvalMode, o: SelfEvolveOptions, preset: Preset, seed: number): Promise<{ acc: number; accQVote: number | null; correct: Map<string, boolean> }> {
   const files = await runSharded(dir, {
     kind: 'eval', policy, ppm, seed, round: 0, evalMode: mode,
     search: { rollouts: preset.evalRollouts, k: preset.evalK, maxDepth: preset.maxDepth, concurrency: 16 },
@@ -357,6 +372,7 @@ async function devAccuracy(dir: string, policy: string, ppm: string | undefined,
   return {
     acc: lines.filter((l) => l.correct).length / n,
     accQVote: lines.some((l) => l.correctQVote !== undefined) ? lines.filter((l) => l.correctQVote).length / n : null,
+    correct: new Map(lines.map((l) => [l.problemId, l.correct])),
   };
 }
 
@@ -510,15 +526,17 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
 
     stamp();
     // ---- dev accuracy: greedy (policy alone) and MCTS + PPM
-    const devGreedy = (await devAccuracy(path.join(dir, 'eval-greedy'), policyDir(k), undefined, dev, 'greedy', o, preset, o.seed)).acc;
+    const greedy = await devAccuracy(path.join(dir, 'eval-greedy'), policyDir(k), undefined, dev, 'greedy', o, preset, o.seed);
+    const devGreedy = greedy.acc;
     const mcts = await devAccuracy(path.join(dir, 'eval-mcts'), policyDir(k), ppmDir(k), dev, 'mcts', o, preset, o.seed);
     const devMcts = mcts.acc;
+    const paired = pairedCounts(greedy.correct, mcts.correct);
     const dp = await devPairAccuracy(path.join(dir, 'dev-pairs'), policyDir(k), ppmDir(k), dev, o, preset, o.seed + 17 * k);
     const m: RoundMetrics = {
       round: k, problemsSearched: summary.searched, solved: summary.solved,
       trainCoverage: summary.searched ? summary.solved / summary.searched : 0,
       sftTrajectories: sft.length, pairs: pairs.length, devGreedy, devMcts, devMctsQVote: mcts.accQVote, devN: dev.length,
-      ppmDevPairAccuracy: dp.acc, devPairs: dp.pairs,
+      ppmDevPairAccuracy: dp.acc, devPairs: dp.pairs, mctsVsGreedy: paired,
       ppmAccuracy: fs.existsSync(path.join(dir, 'ppm-summary.json')) ? ((s) => s.finalAccuracy ?? s.bestAccuracy)(readJson<{ bestAccuracy: number; finalAccuracy?: number }>(path.join(dir, 'ppm-summary.json'))) : undefined,
       wallSeconds: stamp(),
     };

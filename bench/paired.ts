@@ -4,8 +4,7 @@
 //   node --import tsx bench/paired.ts --run runs/default --a round-4/eval-greedy --b round-4/eval-mcts
 import fs from 'node:fs';
 import path from 'node:path';
-import { readShardLines, type EvalLine } from '../src/train/self-evolve.ts';
-import { mcnemarExact } from '../src/search/evaluate.ts';
+import { pairedCounts, readShardLines, type EvalLine } from '../src/train/self-evolve.ts';
 
 function flag(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,16 +25,11 @@ const b = flag('b', 'round-4/eval-mcts');
 const A = correctness(path.join(run, a));
 const B = correctness(path.join(run, b));
 const ids = [...A.keys()].filter((id) => B.has(id));
-let both = 0, onlyA = 0, onlyB = 0, neither = 0;
-for (const id of ids) {
-  const x = A.get(id)!, y = B.get(id)!;
-  if (x && y) both++;
-  else if (x) onlyA++;
-  else if (y) onlyB++;
-  else neither++;
-}
+// the round table's own paired comparison, with A in greedy's place
+const { onlyGreedy: onlyA, onlyMcts: onlyB, p } = pairedCounts(A, B);
+const both = ids.filter((id) => A.get(id) && B.get(id)).length;
 const n = ids.length;
-const p = mcnemarExact(onlyA, onlyB);
+const neither = n - both - onlyA - onlyB;
 const pct = (k: number) => `${((100 * k) / n).toFixed(1)}%`;
 console.log(`${run}: ${n} problems; ${a} ${pct(both + onlyA)}, ${b} ${pct(both + onlyB)}; right under both ${both}, only ${a} ${onlyA}, only ${b} ${onlyB}, neither ${neither}; McNemar exact p = ${p.toPrecision(3)}`);
 console.log(`RESULT ${JSON.stringify({ run, a, b, n, accA: (both + onlyA) / n, accB: (both + onlyB) / n, both, onlyA, onlyB, neither, p })}`);

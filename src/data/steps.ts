@@ -39,7 +39,8 @@ export function isTerminal(step: Step): boolean {
   return PRINT_CALL.test(stripComments(step.code));
 }
 
-function stripComments(code: string): string {
+/** Code without its `//` comments. */
+export function stripComments(code: string): string {
   return code.replace(/\/\/.*$/gm, '');
 }
 

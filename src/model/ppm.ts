@@ -154,7 +154,6 @@ export class PPM {
    */
   async score(seqs: number[][], o: { batchTokens?: number; values?: ValueFeatures[] } = {}): Promise<number[]> {
     const batchTokens = o.batchTokens ?? 4096;
-    if (this.headV && o.values?.length !== seqs.length) throw new Error(`PPM.score: this PPM reads step values; got ${o.values?.length ?? 0} for ${seqs.length} sequences`);
     const out = new Array<number>(seqs.length).fill(0);
     const order = seqs.map((s, i) => i).sort((a, b) => seqs[a]!.length - seqs[b]!.length);
     let i = 0;

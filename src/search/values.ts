@@ -8,7 +8,7 @@
 // The value is recomputed from the scored text itself (prompt + steps, exactly what the PPM sees), so
 // training pairs, MCTS nodes and best-of-N solutions all get it the same way. What the PPM makes of a
 // value is `valueFeatures` in src/model/ppm.ts.
-import { MARK, isTerminal, numberPrelude, parseSolution } from '../data/steps.ts';
+import { MARK, isTerminal, numberPrelude, parseSolution, stripComments } from '../data/steps.ts';
 import type { SandboxPool } from './sandbox.ts';
 
 const DECLARED = /(?:^|[^\w$.])(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/g;
@@ -29,7 +29,7 @@ export function valueProgram(text: string): string[] | null {
   const last = steps[steps.length - 1]!;
   const codes = steps.map((s) => s.code);
   if (!isTerminal(last)) {
-    const names = [...last.code.replace(/\/\/.*$/gm, '').matchAll(DECLARED)];
+    const names = [...stripComments(last.code).matchAll(DECLARED)];
     if (!names.length) return null;
     codes.push(`print(${names[names.length - 1]![1]});`);
   }

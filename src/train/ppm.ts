@@ -169,8 +169,16 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
     if (!('dropout' in p.lm.config)) throw new Error(`train-ppm: dropout is not supported for ${p.lm.config.arch} backbones`);
     (p.lm.config as { dropout?: number }).dropout = o.dropout;
   }
-  const tr = await encodePairsFor(ppm, p.tokenizer, train);
-  const dv = await encodePairsFor(ppm, p.tokenizer, dev);
+  // one sandbox for the values of both splits
+  const sandbox = ppm.usesValues ? new SandboxPool({ workers: 1 }) : undefined;
+  let tr: EncodedPair[];
+  let dv: EncodedPair[];
+  try {
+    tr = await encodePairsFor(ppm, p.tokenizer, train, sandbox);
+    dv = await encodePairsFor(ppm, p.tokenizer, dev, sandbox);
+  } finally {
+    await sandbox?.close();
+  }
   if (!tr.length) throw new Error('train-ppm: no training pair fits the context');
   const B = o.batchPairs ?? 16;
   const perEpoch = Math.ceil(tr.length / B);

@@ -2,9 +2,12 @@
 // right/wrong under A and under B; the discordant counts and McNemar's exact two-sided p-value (a
 // binomial test on the discordant problems, src/search/evaluate.ts).
 //   node --import tsx bench/paired.ts --run runs/default --a round-4/eval-greedy --b round-4/eval-mcts
+// --a / --b may also be `rstar eval --out` files (.arrow), e.g. the same policy with two PPMs:
+//   node --import tsx bench/paired.ts --run . --a x.arrow --b y.arrow
 import fs from 'node:fs';
 import path from 'node:path';
 import { pairedCounts, readShardLines, type EvalLine } from '../src/train/self-evolve.ts';
+import { readEvalRows } from '../src/data/arrow.ts';
 
 function flag(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -13,6 +16,10 @@ function flag(name: string, def: string): string {
 
 function correctness(dir: string): Map<string, boolean> {
   const m = new Map<string, boolean>();
+  if (dir.endsWith('.arrow')) {
+    for (const r of readEvalRows(dir)) m.set(r.problemId, r.correct);
+    return m;
+  }
   for (const f of fs.readdirSync(dir).filter((f) => /^shard-\d+\.jsonl$/.test(f))) {
     for (const l of readShardLines<EvalLine>(path.join(dir, f))) m.set(l.problemId, l.correct);
   }

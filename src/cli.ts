@@ -73,6 +73,7 @@ const cli = yargs(hideBin(process.argv))
         .option('width', { type: 'number', describe: 'GPT nEmbd (from scratch)' })
         .option('heads', { type: 'number', describe: 'GPT heads (from scratch)' })
         .option('context', { type: 'number', describe: 'GPT context length (from scratch)' })
+        .option('dropout', { type: 'number', describe: 'dropout rate while training (default: 0, or the --init checkpoint\'s)' })
         .option('workers', { type: 'number', default: 1, describe: 'data-parallel workers (2 uses both cores)' })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file (.model or tokenizer.json) for an hf: folder without one' })
         .option('resume', { type: 'boolean', default: false }),
@@ -93,7 +94,7 @@ const cli = yargs(hideBin(process.argv))
       const model = Object.fromEntries(Object.entries({ nLayer: a.layers, nEmbd: a.width, nHead: a.heads, blockSize: a.context }).filter(([, v]) => v !== undefined));
       const r = await trainPolicy(train, dev, {
         out: a.out, init: a.init, steps: a.steps, batchTokens: a.batchTokens, lr: a.lr, evalEvery: a.evalEvery,
-        seed: a.seed, resume: a.resume, model, workers: a.workers, tokenizer: a.tokenizer,
+        seed: a.seed, resume: a.resume, model, workers: a.workers, tokenizer: a.tokenizer, dropout: a.dropout,
       });
       console.log(JSON.stringify({ train: r.train, dev: r.dev, dropped: r.dropped, steps: r.steps, firstDevLoss: r.firstMetric, bestDevLoss: r.bestMetric, bestStep: r.bestStep, tokPerSec: Math.round(r.tokensPerSec), best: r.bestDir }));
     },

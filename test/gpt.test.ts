@@ -176,6 +176,25 @@ describe('GPT', () => {
     model.dispose();
   });
 
+  it('dropout: seeded masks repeat, other seeds differ, evaluation ignores it, rate is checked', () => {
+    const model = new GPT({ ...TINY, seed: 9, dropout: 0.3 });
+    const ids = tf.tensor2d([randomTokens(12, TINY.vocabSize, 4), randomTokens(12, TINY.vocabSize, 5)], [2, 12], 'int32');
+    const tg = tf.tensor2d([randomTokens(12, TINY.vocabSize, 6), randomTokens(12, TINY.vocabSize, 7)], [2, 12], 'int32');
+    const mask = tf.ones([2, 12]) as tf.Tensor2D;
+    const loss = (opts: { training?: boolean; dropoutSeed?: number }) => model.lmLoss(ids, tg, mask, opts).dataSync()[0]!;
+    const a = loss({ training: true, dropoutSeed: 42 });
+    expect(loss({ training: true, dropoutSeed: 42 })).toBe(a);
+    expect(Math.abs(loss({ training: true, dropoutSeed: 43 }) - a)).toBeGreaterThan(1e-4);
+    const evalLoss = loss({});
+    expect(Math.abs(evalLoss - a)).toBeGreaterThan(1e-4);
+    // without dropout the training forward is the evaluation forward
+    model.setDropout(0);
+    expect(loss({ training: true, dropoutSeed: 42 })).toBeCloseTo(evalLoss, 6);
+    expect(model.config.dropout).toBe(0);
+    expect(() => model.setDropout(1)).toThrow(/dropout must be in \[0, 1\)/);
+    model.dispose();
+  });
+
   it('namedWeights are stable, complete and seeded', () => {
     const cfg = { ...TINY, seed: 11 };
     const a = new GPT(cfg);

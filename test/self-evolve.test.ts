@@ -23,7 +23,7 @@ import { loadDataset, splitDev } from '../src/data/datasets.ts';
 import { readPairs, readTrajectories, writeTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
 import { serializeStep } from '../src/data/steps.ts';
 import { hash32 } from '../src/util/rng.ts';
-import { pairedCounts, type Preset, type SearchLine } from '../src/train/self-evolve.ts';
+import { crossFitPairs, foldOf, pairedCounts, PRESETS, type Preset, type SearchLine } from '../src/train/self-evolve.ts';
 import { mcnemarExact } from '../src/search/evaluate.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -234,6 +234,42 @@ describe('self-evolve', () => {
       expect(fs.existsSync(path.join(d, 'round-1', 'ppm', 'config.json'))).toBe(true);
     }
   }, 240_000);
+});
+
+describe('cross-fitted pairs', () => {
+  it('folds split the training problems about evenly, fixed by the seed', () => {
+    const ids = splitDev(loadDataset('mawps')).train.map((p) => p.id);
+    const zero = ids.filter((id) => foldOf(id, SEED) === 0).length;
+    expect(zero / ids.length).toBeGreaterThan(0.45);
+    expect(zero / ids.length).toBeLessThan(0.55);
+    expect(ids.map((id) => foldOf(id, SEED))).toEqual(ids.map((id) => foldOf(id, SEED)));
+    expect(ids.filter((id) => foldOf(id, SEED) !== foldOf(id, SEED + 1)).length).toBeGreaterThan(ids.length / 4);
+  });
+
+  it('each fold\'s policy searches only the other fold\'s problems; every problem once; pairs.arrow ends the stage', async () => {
+    const dir = path.join(root, 'cross-fit');
+    // the hand-built policy stands in for both half-data policies (their SFT is then skipped)
+    for (const f of [0, 1]) fs.cpSync(path.join(base, 'round-0', 'policy'), path.join(dir, `fold-${f}`, 'policy'), { recursive: true });
+    const train = splitDev(loadDataset('mawps')).train;
+    const problems = [...train].sort((a, b) => hash32(a.id, SEED) - hash32(b.id, SEED) || (a.id < b.id ? -1 : 1)).slice(0, 8);
+    expect(new Set(problems.map((p) => foldOf(p.id, SEED))).size).toBe(2);
+    const preset = { ...PRESETS.tiny, ...OVERRIDE };
+    const o = { out: root, rounds: 0, preset: 'tiny' as const, seed: SEED, backend: 'wasm', workers: 1, quiet: true };
+    const noSft = () => { throw new Error('fold policies exist: no SFT expected'); };
+    const pairs = await crossFitPairs(dir, { sftSteps: 1, rollouts: 4 }, [], [], problems, noSft, o, preset);
+    const searched = (f: number) => lines(path.join(dir, `search-${f}`, 'shard-0.jsonl')).map((l) => JSON.parse(l) as SearchLine);
+    for (const f of [0, 1]) for (const l of searched(f)) expect(foldOf(l.problemId, SEED), l.problemId).toBe(1 - f);
+    const ids = [...searched(0), ...searched(1)].map((l) => l.problemId).sort();
+    expect(ids).toEqual(problems.map((p) => p.id).sort());
+    const fromShards = [...searched(0), ...searched(1)].flatMap((l) => l.pairs);
+    expect(fromShards.length).toBeGreaterThan(0);
+    expect(pairs).toEqual(fromShards);
+    expect(readPairs(path.join(dir, 'pairs.arrow'))).toEqual(pairs);
+    // done: a second call reads pairs.arrow and searches nothing (the shards are gone)
+    for (const f of [0, 1]) fs.rmSync(path.join(dir, `search-${f}`), { recursive: true });
+    expect(await crossFitPairs(dir, { sftSteps: 1, rollouts: 4 }, [], [], problems, noSft, o, preset)).toEqual(pairs);
+    expect(fs.existsSync(path.join(dir, 'search-0'))).toBe(false);
+  }, 120_000);
 });
 
 describe('pairedCounts', () => {

@@ -6,7 +6,8 @@
 // the last axis is slow there), only 4-D transposes, GELU without `pow`, and the causal mask as one
 // cached additive constant per sequence length.
 import * as tf from '@tensorflow/tfjs-core';
-import { KVCache, maskedCrossEntropy, type CausalLM, type LMConfig, type StepOptions } from './lm.ts';
+import { KVCache, maskedCrossEntropy, type CausalLM, type ForwardOptions, type LMConfig, type StepOptions } from './lm.ts';
+import { hash32 } from '../util/rng.ts';
 
 export interface GPTConfig {
   vocabSize: number;
@@ -76,6 +77,7 @@ export class GPT implements CausalLM {
   private readonly causal = new Map<number, tf.Tensor2D>();
   /** folded inference weights, keyed by the variables' storage (see inferenceWeights) */
   private infer: InferWeights | null = null;
+  private dropoutCalls = 0;
 
   constructor(config: GPTConfig) {
     const { vocabSize: V, blockSize: P, nLayer: N, nHead: H, nEmbd: D } = config;
@@ -138,9 +140,23 @@ export class GPT implements CausalLM {
     return tf.mul(x, tf.sigmoid(z)) as tf.Tensor2D;
   }
 
-  private dropout<T extends tf.Tensor>(x: T, training: boolean): T {
+  /**
+   * Dropout for one forward pass, or the identity when not training. Masks are drawn from
+   * `dropoutSeed` + call index, so a training step is the same after --resume and in every worker
+   * replica (which is given its own seed); without a seed they continue a per-model counter.
+   */
+  private dropper(opts: ForwardOptions): (x: tf.Tensor2D) => tf.Tensor2D {
     const p = this.config.dropout ?? 0;
-    return training && p > 0 ? (tf.dropout(x, p) as T) : x;
+    if (!opts.training || p <= 0) return (x) => x;
+    const base = opts.dropoutSeed ?? hash32(`dropout${this.dropoutCalls++}`, this.config.seed ?? 0);
+    let call = 0;
+    return (x) => tf.dropout(x, p, undefined, hash32(`call${call++}`, base)) as tf.Tensor2D;
+  }
+
+  /** Change the dropout rate (training a loaded checkpoint with regularisation); saved with the config. */
+  setDropout(p: number): void {
+    if (!(p >= 0 && p < 1)) throw new Error(`dropout must be in [0, 1), got ${p}`);
+    this.config.dropout = p;
   }
 
   /** [B*T, D] → [B, H, T, hd] */
@@ -169,7 +185,7 @@ export class GPT implements CausalLM {
   }
 
   /** One block on the residual stream x [B*T, D] (training / full-sequence forward). */
-  private block(blk: Block, x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor2D, training: boolean): tf.Tensor2D {
+  private block(blk: Block, x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor2D, drop: (x: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
     const h = this.layerNorm(x, blk.ln1g, blk.ln1b);
     // 1/sqrt(hd) applied to q: the smallest tensor of the product
     const q = tf.mul(this.heads(this.linear(h, blk.wq, blk.bq), B, T), 1 / Math.sqrt(this.headDim));
@@ -177,9 +193,9 @@ export class GPT implements CausalLM {
     const v = this.heads(this.linear(h, blk.wv, blk.bv), B, T);
     const att = tf.softmax(tf.add(tf.matMul(q, k, false, true), mask));
     const y = this.merge(tf.matMul(att, v) as tf.Tensor4D, B, T);
-    x = tf.add(x, this.dropout(this.linear(y, blk.wo, blk.bo), training));
+    x = tf.add(x, drop(this.linear(y, blk.wo, blk.bo)));
     const m = this.gelu(this.linear(this.layerNorm(x, blk.ln2g, blk.ln2b), blk.wfc, blk.bfc));
-    return tf.add(x, this.dropout(this.linear(m, blk.wproj, blk.bproj), training));
+    return tf.add(x, drop(this.linear(m, blk.wproj, blk.bproj)));
   }
 
   // ---- inference fast path (KV-cached step) ----------------------------------------------------
@@ -265,17 +281,17 @@ export class GPT implements CausalLM {
 
   // ---- CausalLM --------------------------------------------------------------------------------
 
-  hidden(ids: tf.Tensor2D, opts: { training?: boolean } = {}): tf.Tensor3D {
+  hidden(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     const [B, T] = ids.shape;
     const { nEmbd: D } = this.config;
     if (T > this.maxPositions) throw new Error(`sequence length ${T} > blockSize ${this.maxPositions}`);
-    const training = opts.training ?? false;
+    const drop = this.dropper(opts);
     return tf.tidy(() => {
       const tok = tf.gather(this.wte, tf.reshape(ids, [B * T]));
       const pos = tf.tile(tf.slice(this.wpe, [0, 0], [T, D]), [B, 1]);
-      let x = this.dropout(tf.add(tok, pos) as tf.Tensor2D, training);
+      let x = drop(tf.add(tok, pos) as tf.Tensor2D);
       const mask = this.causalMask(T);
-      for (const blk of this.blocks) x = this.block(blk, x, B, T, mask, training);
+      for (const blk of this.blocks) x = this.block(blk, x, B, T, mask, drop);
       return tf.reshape(this.layerNorm(x, this.lnfg, this.lnfb), [B, T, D]);
     });
   }
@@ -287,7 +303,7 @@ export class GPT implements CausalLM {
     );
   }
 
-  logits(ids: tf.Tensor2D, opts: { training?: boolean } = {}): tf.Tensor3D {
+  logits(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     return tf.tidy(() => this.head(this.hidden(ids, opts)));
   }
 
@@ -295,7 +311,7 @@ export class GPT implements CausalLM {
    * Mean next-token cross-entropy over positions where mask = 1 (SFT masks the question).
    * ids, targets: int32 [B,T]; mask: float32 [B,T]. log-sum-exp keeps it stable.
    */
-  lmLoss(ids: tf.Tensor2D, targets: tf.Tensor2D, mask: tf.Tensor2D, opts: { training?: boolean } = {}): tf.Scalar {
+  lmLoss(ids: tf.Tensor2D, targets: tf.Tensor2D, mask: tf.Tensor2D, opts: ForwardOptions = {}): tf.Scalar {
     return tf.tidy(() => maskedCrossEntropy(this.logits(ids, opts), targets, mask));
   }
 

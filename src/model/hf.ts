@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { KVCache, maskedCrossEntropy, type CausalLM, type LMConfig, type StepOptions } from './lm.ts';
+import { KVCache, maskedCrossEntropy, type CausalLM, type ForwardOptions, type LMConfig, type StepOptions } from './lm.ts';
 import { WeightStore } from './safetensors.ts';
 
 export type HFArch = 'llama' | 'qwen2' | 'phi3';
@@ -438,7 +438,7 @@ export class HFModel implements CausalLM {
 
   // ---- CausalLM --------------------------------------------------------------------------------
 
-  hidden(ids: tf.Tensor2D, _opts: { training?: boolean } = {}): tf.Tensor3D {
+  hidden(ids: tf.Tensor2D, _opts: ForwardOptions = {}): tf.Tensor3D {
     const [B, T] = ids.shape;
     const D = this.config.hiddenSize;
     if (T > this.maxPositions) throw new Error(`sequence length ${T} > max_position_embeddings ${this.maxPositions}`);
@@ -465,12 +465,12 @@ export class HFModel implements CausalLM {
     return tf.tidy(() => tf.reshape(tf.matMul(tf.reshape(hidden, [B * T, D]), this.lmHead), [B, T, this.vocabSize]));
   }
 
-  logits(ids: tf.Tensor2D, opts: { training?: boolean } = {}): tf.Tensor3D {
+  logits(ids: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     return tf.tidy(() => this.head(this.hidden(ids, opts)));
   }
 
   /** Mean next-token cross-entropy where mask = 1 (same contract as GPT.lmLoss). */
-  lmLoss(ids: tf.Tensor2D, targets: tf.Tensor2D, mask: tf.Tensor2D, opts: { training?: boolean } = {}): tf.Scalar {
+  lmLoss(ids: tf.Tensor2D, targets: tf.Tensor2D, mask: tf.Tensor2D, opts: ForwardOptions = {}): tf.Scalar {
     return tf.tidy(() => maskedCrossEntropy(this.logits(ids, opts), targets, mask));
   }
 

@@ -19,6 +19,14 @@ export interface LMConfig {
 }
 
 /** Options for one incremental forward. */
+/** Options of a whole-sequence forward. */
+export interface ForwardOptions {
+  /** Enables dropout. */
+  training?: boolean;
+  /** Seed of this forward's dropout masks (repeatable training steps). */
+  dropoutSeed?: number;
+}
+
 export interface StepOptions {
   /**
    * Which new tokens are real, row-major [B*T] (1 real, 0 padding). Padding must come before the real
@@ -172,11 +180,11 @@ export interface CausalLM {
    * [B,T,D]. Positions are 0..T-1; sequences may be right-padded (causality keeps padding out of
    * earlier positions). `training` enables dropout.
    */
-  hidden(ids: tf.Tensor2D, opts?: { training?: boolean }): tf.Tensor3D;
+  hidden(ids: tf.Tensor2D, opts?: ForwardOptions): tf.Tensor3D;
   /** Output projection: hidden [B,T,D] → logits [B,T,V]. */
   head(hidden: tf.Tensor3D): tf.Tensor3D;
   /** `head(hidden(ids))`. */
-  logits(ids: tf.Tensor2D, opts?: { training?: boolean }): tf.Tensor3D;
+  logits(ids: tf.Tensor2D, opts?: ForwardOptions): tf.Tensor3D;
 
   /** An empty KV cache for `batch` rows and at most `capacity` slots (padding included). */
   newCache(batch: number, capacity: number): KVCache;

@@ -52,7 +52,8 @@ export function getLoss(name: string): LossSpec {
 // 'lm': masked next-token cross-entropy of our GPT; batch {ids, targets, mask} all [B,T].
 registerLoss<GPT>('lm', {
   build: (config) => new GPT(config as GPTConfig),
-  loss: (model, b) => model.lmLoss(b.ids as tf.Tensor2D, b.targets as tf.Tensor2D, b.mask as tf.Tensor2D, { training: true }),
+  // dropoutSeed [B]: row r's seed; a shard uses its first row's, so replicas draw different masks
+  loss: (model, b) => model.lmLoss(b.ids as tf.Tensor2D, b.targets as tf.Tensor2D, b.mask as tf.Tensor2D, { training: true, dropoutSeed: b.dropoutSeed?.dataSync()[0] }),
   weight: (b) => {
     let s = 0;
     for (const v of b.mask!.data) s += v;

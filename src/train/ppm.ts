@@ -165,10 +165,9 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
     const std = o.headInitStd;
     tf.tidy(() => ppm.headW.assign(std > 0 ? tf.randomNormal([ppm.hiddenSize, 1], 0, std, 'float32', seed) : tf.zeros([ppm.hiddenSize, 1])));
   }
-  if (o.dropout !== undefined) {
-    if (!('dropout' in p.lm.config)) throw new Error(`train-ppm: dropout is not supported for ${p.lm.config.arch} backbones`);
-    (p.lm.config as { dropout?: number }).dropout = o.dropout;
-  }
+  // no dropout unless asked: a policy checkpoint carries its SFT rate, which is not the PPM's
+  if ('dropout' in p.lm.config) (p.lm.config as { dropout?: number }).dropout = o.dropout ?? 0;
+  else if (o.dropout) throw new Error(`train-ppm: dropout is not supported for ${p.lm.config.arch} backbones`);
   // one sandbox for the values of both splits
   const sandbox = ppm.usesValues ? new SandboxPool({ workers: 1 }) : undefined;
   let tr: EncodedPair[];

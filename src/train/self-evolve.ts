@@ -66,6 +66,9 @@ export interface Preset {
   evalK: number;
   /** Bootstrap trajectories per source kept in round-0 SFT (0 = all). */
   bootstrapLimit: number;
+  /** Cross-fitted PPM pairs (see crossFitPairs): SFT steps of each half-data policy and rollouts of
+   *  its terminal-guided search over the other half; null = none. */
+  crossFit: { sftSteps: number; rollouts: number } | null;
 }
 
 const ROUNDS: RoundPlan[] = [
@@ -81,13 +84,14 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, evalRollouts: 16, evalK: 8, bootstrapLimit: 0,
+    crossFit: { sftSteps: 500, rollouts: 16 },
   },
   demo: {
     datasets: ['mawps'], searchProblems: 300, devProblems: 100,
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 200, sftSteps: 60, sftLr: 1e-3, ppmSteps: 20, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
-    evalRollouts: 8, evalK: 4, bootstrapLimit: 0,
+    evalRollouts: 8, evalK: 4, bootstrapLimit: 0, crossFit: null,
   },
   // for tests: seconds, not minutes
   tiny: {
@@ -95,7 +99,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     model: { blockSize: 192, nLayer: 1, nHead: 2, nEmbd: 32 },
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
-    evalRollouts: 2, evalK: 2, bootstrapLimit: 40,
+    evalRollouts: 2, evalK: 2, bootstrapLimit: 40, crossFit: null,
   },
 };
 
@@ -397,6 +401,44 @@ async function devPairAccuracy(dir: string, policy: string, ppm: string, dev: Pr
   }
 }
 
+/** Fold (0 or 1) of a training problem for cross-fitting, fixed by the run's seed. */
+export function foldOf(problemId: string, seed: number): 0 | 1 {
+  return (hash32(`fold:${problemId}`, seed) & 1) as 0 | 1;
+}
+
+/**
+ * Cross-fitted PPM pairs. A round's trees grow on problems its policy was fine-tuned on, so the wrong
+ * branches there are not the mistakes the policy makes on a new problem, which are what the PPM must
+ * rank at test time. Here two half-data policies, each fine-tuned on one fold's bootstrap
+ * trajectories, search the other fold's problems (terminal-guided, answers known as in a round); the
+ * pairs of those trees join every round's PPM training. Resumable: each fold's SFT resumes, the
+ * search shards skip finished problems, and `pairs.arrow` (written last) marks the stage done.
+ */
+export async function crossFitPairs(
+  dir: string, cf: NonNullable<Preset['crossFit']>, bootTrain: TrajectoryRow[], bootDev: ReturnType<typeof examplesFromTrajectories>,
+  problems: Problem[], sft: (fold: number, out: string) => TrainPolicyOptions, o: SelfEvolveOptions, preset: Preset,
+): Promise<PairRow[]> {
+  const file = path.join(dir, 'pairs.arrow');
+  if (fs.existsSync(file)) return readPairs(file);
+  const policy = (f: number) => path.join(dir, `fold-${f}`, 'policy');
+  for (const f of [0, 1]) {
+    if (fs.existsSync(path.join(policy(f), 'config.json'))) continue;
+    const mine = bootTrain.filter((t) => foldOf(t.problemId, o.seed) === f);
+    if (!o.quiet) console.error(`cross-fit: SFT fold-${f} policy on ${mine.length} bootstrap trajectories`);
+    const r = await trainPolicy(examplesFromTrajectories(mine), bootDev, sft(f, path.join(dir, `fold-${f}`, 'sft-train')));
+    copyDir(path.join(path.dirname(r.bestDir), 'last'), policy(f));
+  }
+  const pairs: PairRow[] = [];
+  for (const f of [0, 1]) {
+    const other = problems.filter((p) => foldOf(p.id, o.seed) !== f);
+    const search: Partial<SearchOptions> = { rollouts: cf.rollouts, k: preset.k, maxDepth: preset.maxDepth, mode: 'terminal', concurrency: 16 };
+    const files = await runSharded(path.join(dir, `search-${f}`), { kind: 'search', policy: policy(f), seed: o.seed * 1000 + 500 + f, round: 0, search }, toJobProblems(other), o.workers, `cross-fit: fold-${f} policy searches fold ${1 - f}`, o.backend, o.quiet);
+    pairs.push(...mergeShards<SearchLine>(files, other).flatMap((l) => l.pairs));
+  }
+  await writePairs(file, pairs);
+  return pairs;
+}
+
 export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string; rows: RoundMetrics[] }> {
   const preset = { ...PRESETS[o.preset], ...o.override };
   fs.mkdirSync(o.out, { recursive: true });
@@ -427,13 +469,21 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     out: path.join(o.out, `round-${k}`, 'sft-train'), init, steps: k === 0 ? preset.sft0Steps : preset.sftSteps,
     lr: k === 0 ? 2e-3 : preset.sftLr, batchTokens: preset.batchTokens, seed: o.seed + k, resume: true,
     evalEvery: Math.max(1, Math.floor((k === 0 ? preset.sft0Steps : preset.sftSteps) / 5)), model: preset.model, quiet: o.quiet,
-    meta: { round: k }, workers: o.workers,
+    meta: { round: k }, workers: o.workers, dropout: preset.model.dropout,
   });
   if (!fs.existsSync(path.join(policyDir(0), 'config.json'))) {
     log(`round 0: SFT policy-r0 on ${bootTrain.length} bootstrap trajectories`);
     const t0 = Date.now();
     const r = await trainPolicy(examplesFromTrajectories(bootTrain), examplesFromTrajectories(boot.dev), sftOpts(0));
     copyDir(r.bestDir, policyDir(0));
+    addWall(r0, (Date.now() - t0) / 1000);
+  }
+
+  // ---- cross-fitted pairs for every round's PPM (part of round 0's wall time)
+  let crossPairs: PairRow[] = [];
+  if (preset.crossFit) {
+    const t0 = Date.now();
+    crossPairs = await crossFitPairs(path.join(r0, 'cross-fit'), preset.crossFit, bootTrain, examplesFromTrajectories(boot.dev), searchSet, (f, out) => ({ ...sftOpts(0), out, steps: preset.crossFit!.sftSteps, seed: o.seed + 100 + f, evalEvery: Math.max(1, Math.floor(preset.crossFit!.sftSteps / 5)) }), o, preset);
     addWall(r0, (Date.now() - t0) / 1000);
   }
 
@@ -510,12 +560,12 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     // on both sides.
     if (!fs.existsSync(path.join(ppmDir(k), 'config.json'))) {
       // pairs of every round so far: a small PPM is data-starved, and older pairs stay valid preferences
-      const allPairs = dedupePairs(Array.from({ length: k }, (_, j) => readPairs(path.join(o.out, `round-${j + 1}`, 'pairs.arrow'))).flat());
+      const allPairs = dedupePairs([...crossPairs, ...Array.from({ length: k }, (_, j) => readPairs(path.join(o.out, `round-${j + 1}`, 'pairs.arrow'))).flat()]);
       const { train: mctsTrain, dev: held } = splitPairs(allPairs);
       const heldIds = new Set(held.map((p) => p.problemId));
       const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), o.seed + k, k);
       const train = [...mctsTrain, ...extra.slice(0, Math.max(0, 200 - mctsTrain.length))];
-      log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}), ${held.length} held-out MCTS pairs`);
+      log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}${crossPairs.length ? ' and cross-fitted trees' : ''}), ${held.length} held-out MCTS pairs`);
       const r = await trainPPM(train, held, { init: policyDir(k), out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, lr: preset.ppmLr, evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });
       // the final weights: with the likelihood input the PPM starts at the policy's own ranking, and
       // training lowers the held-out pair loss (better-scaled Q) while accuracy moves within noise;

@@ -33,6 +33,8 @@ export interface SFTBatch {
   targets: tf.Tensor2D;
   mask: tf.Tensor2D;
   tokens: number;
+  /** Dropout seed of row 0 (row r: + r, so data-parallel shards draw their own masks). */
+  dropoutSeed?: number;
 }
 
 export const DEFAULT_POLICY: Omit<GPTConfig, 'vocabSize'> = { blockSize: 384, nLayer: 4, nHead: 4, nEmbd: 128 };
@@ -115,7 +117,7 @@ export function batchAt(batches: number[][], step: number, seed: number): number
   return batches[order[step % batches.length]!]!;
 }
 
-export function makeBatch(enc: Encoded[], rows: number[], maxT?: number): SFTBatch {
+export function makeBatch(enc: Encoded[], rows: number[], maxT?: number, dropoutSeed?: number): SFTBatch {
   const T = maxT ?? padLen(Math.max(...rows.map((r) => enc[r]!.ids.length - 1)));
   const B = rows.length;
   const ids = new Int32Array(B * T);
@@ -138,6 +140,7 @@ export function makeBatch(enc: Encoded[], rows: number[], maxT?: number): SFTBat
     targets: tf.tensor2d(tg, [B, T], 'int32'),
     mask: tf.tensor2d(mask, [B, T], 'float32'),
     tokens,
+    dropoutSeed,
   };
 }
 
@@ -149,7 +152,7 @@ export function disposeBatch(b: SFTBatch): void {
 
 /** Mean masked cross-entropy of `lm` on a batch (every decoder: lm.ts maskedCrossEntropy). */
 export function lmLoss(lm: CausalLM, b: SFTBatch, training = false): tf.Scalar {
-  return tf.tidy(() => maskedCrossEntropy(lm.logits(b.ids, { training }), b.targets, b.mask));
+  return tf.tidy(() => maskedCrossEntropy(lm.logits(b.ids, { training, dropoutSeed: b.dropoutSeed }), b.targets, b.mask));
 }
 
 /** Dev loss over all dev examples (token-weighted mean). */
@@ -188,6 +191,8 @@ export interface TrainPolicyOptions {
   meta?: Record<string, unknown>;
   /** Data-parallel gradient workers (2 = both cores). */
   workers?: number;
+  /** Dropout rate while training (GPT only; also changes a loaded checkpoint's). */
+  dropout?: number;
 }
 
 export interface TrainPolicyResult extends LoopResult {
@@ -212,6 +217,10 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
     tok = await loadTokenizer(tokFile);
     lm = new GPT({ ...DEFAULT_POLICY, vocabSize: tok.vocabSize, seed, ...o.model });
   }
+  if (o.dropout !== undefined) {
+    if (!(lm instanceof GPT)) throw new Error('train-policy: --dropout needs a GPT policy');
+    lm.setDropout(o.dropout);
+  }
   const maxLen = lm.maxPositions;
   const tr = encodeExamples(tok, train, maxLen);
   const dv = encodeExamples(tok, dev, maxLen);
@@ -231,7 +240,7 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
     },
     {
       params,
-      batch: (step) => makeBatch(tr.enc, batchAt(batches, step, seed)),
+      batch: (step) => makeBatch(tr.enc, batchAt(batches, step, seed), undefined, hash32(`dropout${step}`, seed)),
       tokens: (b) => b.tokens,
       dispose: disposeBatch,
       loss: (b) => lmLoss(lm, b, true),
@@ -240,6 +249,7 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
             ids: { data: b.ids.dataSync() as Int32Array, shape: b.ids.shape, dtype: 'int32' },
             targets: { data: b.targets.dataSync() as Int32Array, shape: b.targets.shape, dtype: 'int32' },
             mask: { data: b.mask.dataSync() as Float32Array, shape: b.mask.shape, dtype: 'float32' },
+            dropoutSeed: { data: Int32Array.from({ length: b.ids.shape[0] }, (_, r) => (b.dropoutSeed ?? 0) + r), shape: [b.ids.shape[0]], dtype: 'int32' },
           })
         : undefined,
       evaluate: async () => ({ metric: dv.enc.length ? await devLoss(lm, dv.enc, batchTokens) : NaN }),

@@ -38,7 +38,7 @@ const stderrLines = (r: Run) => r.stderr.split('\n').filter((l) => l.trim() !== 
 const COMMANDS: Record<string, string[]> = {
   tokenizer: ['--out', '--vocab-size'],
   bootstrap: ['--out', '--datasets', '--limit'],
-  'train-policy': ['--out', '--data', '--dev-data', '--init', '--steps', '--batch-tokens', '--lr', '--eval-every', '--layers', '--width', '--heads', '--context', '--workers', '--resume', '--backend', '--seed'],
+  'train-policy': ['--out', '--data', '--dev-data', '--init', '--steps', '--batch-tokens', '--lr', '--eval-every', '--layers', '--width', '--heads', '--context', '--dropout', '--workers', '--resume', '--backend', '--seed'],
   'train-ppm': ['--out', '--init', '--pairs', '--steps', '--batch-pairs', '--lr', '--eval-every', '--resume', '--backend', '--seed'],
   solve: ['question', '--policy', '--ppm', '--rollouts', '-k', '--backend', '--seed'],
   eval: ['--data', '--mode', '--policy', '--ppm', '-n', '--runs', '--rollouts', '-k', '--limit', '--out', '--json', '--backend', '--seed'],

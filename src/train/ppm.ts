@@ -9,6 +9,7 @@ import { SandboxPool } from '../search/sandbox.ts';
 import { stepValues } from '../search/values.ts';
 import { MARK } from '../data/steps.ts';
 import { assignWeights, readCheckpointConfig, readTensorFile, saveCheckpoint, buildLM, CheckpointError } from '../model/checkpoint.ts';
+import { GPT } from '../model/gpt.ts';
 import { loadPolicyAny, loadTokenizer, type TokenizerLike } from '../model/load.ts';
 import { hash32, mulberry32, shuffle } from '../util/rng.ts';
 import { runLoop, type LoopResult } from './loop.ts';
@@ -166,7 +167,7 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
     tf.tidy(() => ppm.headW.assign(std > 0 ? tf.randomNormal([ppm.hiddenSize, 1], 0, std, 'float32', seed) : tf.zeros([ppm.hiddenSize, 1])));
   }
   // no dropout unless asked: a policy checkpoint carries its SFT rate, which is not the PPM's
-  if ('dropout' in p.lm.config) (p.lm.config as { dropout?: number }).dropout = o.dropout ?? 0;
+  if (p.lm instanceof GPT) p.lm.setDropout(o.dropout ?? 0);
   else if (o.dropout) throw new Error(`train-ppm: dropout is not supported for ${p.lm.config.arch} backbones`);
   // one sandbox for the values of both splits
   const sandbox = ppm.usesValues ? new SandboxPool({ workers: 1 }) : undefined;

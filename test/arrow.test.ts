@@ -41,7 +41,7 @@ function traj(i: number): TrajectoryRow {
   };
 }
 function pair(i: number): PairRow {
-  return { problemId: `p${i}`, prefix: `<question>Q ${i} é<solution>\n`, positive: 'print(1);', negative: '', qPos: 0.5, qNeg: -1, round: 2 };
+  return { problemId: `p${i}`, question: `Q ${i} é`, prefix: `<question>Q ${i} é<solution>\n`, positive: 'print(1);', negative: '', qPos: 0.5, qNeg: -1, round: 2 };
 }
 const problem = (i: number): ProblemRow => ({ id: `id-${i}`, question: `q ${i} π`, answer: `${i}`, source: 'math', split: i % 10 === 0 ? 'dev' : 'train' });
 const evalRow = (i: number): EvalRow => ({ problemId: `p${i}`, question: 'q', gold: '1', predicted: i % 2 ? '1' : '', correct: i % 2 === 1, mode: 'greedy', score: Math.fround(i / 3) });
@@ -155,7 +155,7 @@ describe('atomicity and validation', () => {
     );
   });
   it('typed readers check the schema', async () => {
-    expect(() => readTrajectories(at('pairs.arrow'))).toThrow(/expected a trajectories table with column "question" of type Utf8, got no such column/);
+    expect(() => readTrajectories(at('pairs.arrow'))).toThrow(/expected a trajectories table with column "steps" of type List<Utf8>, got no such column/);
     fs.writeFileSync(at('junk.arrow'), 'not arrow');
     expect(() => readPairs(at('junk.arrow'))).toThrow(/junk\.arrow: expected an Arrow IPC file/);
     expect(() => readPairs(at('missing.arrow'))).toThrow(/missing\.arrow: expected a readable Arrow file/);

@@ -171,7 +171,7 @@ describe('buildPairs', () => {
     ]);
     const pairs = buildPairs(tree, 3);
     expect(pairs.map((p) => `${name(p.positive)}>${name(p.negative)}`)).toEqual(['p1>n1', 'p1>n2', 'p2>n1']); // p2 0.8 ≯ n2 0.85
-    expect(pairs[1]).toMatchObject({ qPos: 0.9, qNeg: 0.85, prefix: tree.prompt });
+    expect(pairs[1]).toMatchObject({ qPos: 0.9, qNeg: 0.85, prefix: tree.prompt, question: tree.question });
   });
 
   it('1 vs 4: a single positive meets the 4 lowest-Q negatives (still only when Q⁺ > Q⁻)', () => {

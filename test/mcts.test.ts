@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { MARK, parseSolution } from '../src/data/steps.ts';
+import { MARK, parseSolution, promptFor } from '../src/data/steps.ts';
 import {
   BatchCoordinator,
   addNode,
@@ -50,9 +50,11 @@ class ScriptedPolicy implements StepProposer {
 /** Fixed PPM: score by the code of the scored (last) step. */
 class FixedPPM implements StepScorer {
   calls: string[][] = [];
+  questions: (string[] | undefined)[] = [];
   constructor(private readonly scores: Record<string, number>) {}
-  async score(texts: string[]): Promise<number[]> {
+  async score(texts: string[], questions?: string[]): Promise<number[]> {
     this.calls.push(texts);
+    this.questions.push(questions);
     return texts.map((t) => {
       const codes = keyOf(t).split(' | ');
       const s = this.scores[codes[codes.length - 1]!];
@@ -405,6 +407,10 @@ describe('searchMany', () => {
     // PPM texts per tree: root (a, b) and a (a2) → 3 texts per tree, 9 in all, at most 2 per call.
     expect(ppm.calls.flat()).toHaveLength(9);
     expect(Math.max(...ppm.calls.map((c) => c.length))).toBeLessThanOrEqual(2);
+    // each text travels with its own tree's question, through the batching too
+    const textsWithQuestion = (f: FixedPPM) => f.calls.flatMap((c, i) => c.map((t, j) => [t, f.questions[i]?.[j]] as const));
+    for (const [t, q] of textsWithQuestion(ppm)) expect(t.startsWith(promptFor(q!))).toBe(true);
+    expect(new Set(textsWithQuestion(ppm).map(([, q]) => q)).size).toBe(3);
 
     const ppm2 = new FixedPPM({ 'const a = 2;': 0.1, 'const b = 4;': 0.3, 'const a2 = a * 2;': 0.2 });
     await searchMany(problems, deps(new ScriptedPolicy(script), { scorer: ppm2, sandbox: new FakeSandbox(delayByTree) }), {
@@ -412,6 +418,7 @@ describe('searchMany', () => {
       concurrency: 3,
     });
     expect(ppm2.calls.map((c) => c.length)).toEqual([6, 3]); // all roots' children, then all a's
+    for (const [t, q] of textsWithQuestion(ppm2)) expect(t.startsWith(promptFor(q!))).toBe(true);
   });
 
   it('runs at most `concurrency` trees at once; the next problem starts as a tree finishes', async () => {

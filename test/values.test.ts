@@ -76,6 +76,19 @@ describe('step values', () => {
     ];
     expect(await stepValues(sandbox, texts)).toEqual([-6, -3.5, 1.5, null, null, null, null, 30, null]);
   });
+
+  it('takes the numbers\' values from the question when given, so a prompt need not spell them', async () => {
+    const question = 'Ann has 15 pears and gives 9 away.';
+    // a prompt naming the numbers without their values (`n0`, not `n0=15`)
+    const masked = promptFor(question).replace(/(?<![\w.])(n\d+)=\d+/g, '$1');
+    expect(masked).not.toMatch(/15|9/);
+    const texts = [masked + step('const r1 = n0 - n1;'), promptFor(question) + step('print(n1 * 2);')];
+    expect(valueProgram(texts[0]!)).toEqual(['const r1 = n0 - n1;', 'print(r1);']); // no prelude: n0 undefined
+    expect(valueProgram(texts[0]!, question)).toEqual(programOf(question, ['const r1 = n0 - n1;', 'print(r1);']));
+    expect(await stepValues(sandbox, texts)).toEqual([null, 18]);
+    expect(await stepValues(sandbox, texts, [question, question])).toEqual([6, 18]);
+    await expect(stepValues(sandbox, texts, [question])).rejects.toThrow(/2 texts but 1 questions/);
+  });
 });
 
 describe('PPM value input', () => {
@@ -99,6 +112,11 @@ describe('PPM value input', () => {
     const s = await scorer.score(texts);
     expect(s[0]).toBeCloseTo(Math.tanh(0.25 - 2), 6);
     expect(s[1]).toBeCloseTo(Math.tanh(0.25), 6);
+    // with the question beside it, a prompt without the values scores the same
+    const unspelled = texts.map((t) => t.replace(/(?<![\w.])(n\d+)=\d+/g, '$1'));
+    const s2 = await scorer.score(unspelled, unspelled.map(() => 'Ann has 4 cats and 9 dogs.'));
+    expect(s2[0]).toBeCloseTo(Math.tanh(0.25 - 2), 6);
+    expect(s2[1]).toBeCloseTo(Math.tanh(0.25), 6);
     ppm.dispose();
   });
 
@@ -118,15 +136,19 @@ describe('PPM value input', () => {
     const lm = new GPT({ ...cfg, seed: 8 });
     await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256 });
     lm.dispose();
-    // the same two texts win and lose: only the sandbox values tell the winner (the positive number)
+    // the same two texts win and lose: only the sandbox values tell the winner (the positive number),
+    // and the texts do not spell the numbers
     const pairs: PreferencePair[] = Array.from({ length: 48 }, (_, i) => {
       const big = 20 + i;
       const small = 3 + (i % 7);
       const swap = i % 2 === 0;
       const [x, y] = swap ? [small, big] : [big, small];
+      const question = `Ann has ${x} pens and Bob has ${y}. How many more?`;
       return {
         problemId: `p${i}`,
-        prefix: promptFor(`Ann has ${x} pens and Bob has ${y}. How many more?`),
+        question,
+        // the prompt names the numbers without their values: those come from the question column
+        prefix: promptFor(question).replace(/(?<![\w.])(n\d+)=\d+/g, '$1'),
         positive: step(swap ? 'print(n1 - n0);' : 'print(n0 - n1);'),
         negative: step(swap ? 'print(n0 - n1);' : 'print(n1 - n0);'),
         qPos: 1, qNeg: -1, round: 1,

@@ -55,6 +55,8 @@ export interface TrajectoryRow {
 
 export interface PairRow {
   problemId: string;
+  /** The question itself: the values of its numbers, which a prompt need not spell (PPM value input). */
+  question: string;
   /** Question prompt + the steps so far: what the PPM scores a candidate step after. */
   prefix: string;
   positive: string;
@@ -103,7 +105,7 @@ export const TABLES: { [K in TableName]: Schema } = {
     finalAnswer: utf8, round: i32, source: utf8,
   }),
   pairs: schemaOf<PairRow>({
-    problemId: utf8, prefix: utf8, positive: utf8, negative: utf8, qPos: f32, qNeg: f32, round: i32,
+    problemId: utf8, question: utf8, prefix: utf8, positive: utf8, negative: utf8, qPos: f32, qNeg: f32, round: i32,
   }),
   eval: schemaOf<EvalRow>({
     problemId: utf8, question: utf8, gold: utf8, predicted: utf8, correct: bool, mode: utf8, score: f32,

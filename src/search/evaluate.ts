@@ -256,7 +256,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
         if (sols.some((s) => s.answer !== null && gradeAnswer(s.answer, p.answer))) covered++;
         if (o.mode === 'best-of-n') {
           const full = sols.map((s) => promptFor(p.question) + s.steps.map((st, si) => serializeStep(st, si === s.steps.length - 1)).join(''));
-          const scores = await new PPMScorer(d.ppm!.ppm, d.ppm!.tok, d.sandbox).score(full);
+          const scores = await new PPMScorer(d.ppm!.ppm, d.ppm!.tok, d.sandbox).score(full, full.map(() => p.question));
           let best = -1;
           sols.forEach((s, si) => {
             if (s.answer !== null && (best < 0 || scores[si]! > scores[best]!)) best = si;

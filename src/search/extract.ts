@@ -117,6 +117,7 @@ export function buildPairs(tree: SearchTree, round: number): PairRow[] {
         prefix ??= prefixOf(tree, node.id);
         pairs.push({
           problemId: tree.problemId,
+          question: tree.question,
           prefix,
           positive: p.text,
           negative: q.text,

@@ -55,7 +55,15 @@ export interface StepProposer {
 
 /** The PPM: one score in [−1, 1] per text (prefix + step). */
 export interface StepScorer {
-  score(texts: string[]): Promise<number[]>;
+  /** `questions[i]`: the question `texts[i]` answers (the values of its numbers come from it, not from
+   *  the prompt text, which need not spell them). */
+  score(texts: string[], questions?: string[]): Promise<number[]>;
+}
+
+/** One PPM request: "prompt + steps" text and the question it answers. */
+interface ScoreRequest {
+  text: string;
+  question?: string;
 }
 
 /** What src/search/sandbox.ts returns for one trajectory (only these fields are read here). */
@@ -403,7 +411,7 @@ export class BatchCoordinator {
   readonly proposeStats: QueueStats;
   readonly scoreStats: QueueStats;
   private readonly proposeQueue: BatchQueue<ProposeRequest, string[]>;
-  private readonly scoreQueue: BatchQueue<string, number>;
+  private readonly scoreQueue: BatchQueue<ScoreRequest, number>;
   private proposeInner: StepProposer | null = null;
   private scoreInner: StepScorer | null = null;
 
@@ -413,9 +421,10 @@ export class BatchCoordinator {
       if (!this.proposeInner) throw new Error('BatchCoordinator: no proposer bound');
       return this.proposeInner.propose(reqs);
     });
-    this.scoreQueue = new BatchQueue<string, number>(this, (texts) => {
+    this.scoreQueue = new BatchQueue<ScoreRequest, number>(this, (reqs) => {
       if (!this.scoreInner) throw new Error('BatchCoordinator: no scorer bound');
-      return this.scoreInner.score(texts);
+      const questions = reqs.map((r) => r.question);
+      return this.scoreInner.score(reqs.map((r) => r.text), questions.every((q) => q !== undefined) ? (questions as string[]) : undefined);
     });
     this.queues.push(this.proposeQueue as BatchQueue<unknown, unknown>, this.scoreQueue as BatchQueue<unknown, unknown>);
     this.proposeStats = this.proposeQueue.stats;
@@ -460,9 +469,9 @@ export class BatchingProposer implements StepProposer {
 
 export class BatchingScorer implements StepScorer {
   /** @internal made by BatchCoordinator.scorer */
-  constructor(private readonly queue: BatchQueue<string, number>) {}
-  score(texts: string[]): Promise<number[]> {
-    return this.queue.submit(texts);
+  constructor(private readonly queue: BatchQueue<ScoreRequest, number>) {}
+  score(texts: string[], questions?: string[]): Promise<number[]> {
+    return this.queue.submit(texts.map((text, i) => ({ text, question: questions?.[i] })));
   }
 }
 
@@ -595,7 +604,7 @@ class TreeSearch {
     }
     if (toScore.length > 0) {
       if (!this.scorer) throw new Error('PPM-augmented MCTS needs a scorer');
-      const scores = await this.scorer.score(toScore.map((ch) => prefix + ch.text));
+      const scores = await this.scorer.score(toScore.map((ch) => prefix + ch.text), toScore.map(() => this.tree.question));
       toScore.forEach((ch, i) => {
         const s = scores[i]!;
         if (ch.terminal) value.set(ch.id, s);

@@ -85,13 +85,13 @@ export class PPMScorer implements StepScorer {
     if (ppm.usesValues && !sandbox) throw new Error('PPMScorer: this PPM reads step values and needs the sandbox');
   }
 
-  async score(texts: string[]): Promise<number[]> {
+  async score(texts: string[], questions?: string[]): Promise<number[]> {
     this.scored += texts.length;
     const max = this.ppm.backbone.maxPositions;
     const seqs = texts.map((t) => this.tok.encode(t));
     const ok = seqs.map((s) => s.length <= max);
     const kept = texts.filter((_, i) => ok[i]);
-    const values = this.ppm.usesValues ? (await stepValues(this.sandbox!, kept)).map(valueFeatures) : undefined;
+    const values = this.ppm.usesValues ? (await stepValues(this.sandbox!, kept, questions?.filter((_, i) => ok[i]))).map(valueFeatures) : undefined;
     const scores = await this.ppm.score(seqs.filter((_, i) => ok[i]), { values });
     let j = 0;
     // too long to score: the most pessimistic value

@@ -44,7 +44,7 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
     // PPM score of every prefix of the chosen trajectory
     let prefix = res!.tree.prompt;
     const texts = res!.tree.nodes.length ? sol.steps.map((_, i) => (prefix += textOf(sol.text, i))) : [];
-    const scores = await scorer.score(texts);
+    const scores = await scorer.score(texts, texts.map(() => question));
     sol.steps.forEach((s, i) => {
       print(`\nStep ${i + 1}  (PPM ${scores[i]!.toFixed(3)})`);
       for (const c of s.comment) print(`  // ${c}`);

@@ -18,12 +18,13 @@ const DECLARED = /(?:^|[^\w$.])(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/g;
  * number prelude, every step's code, then (for a step that does not print) a print of the name it
  * bound last. Null when the text has no step or the newest step binds nothing.
  */
-export function valueProgram(text: string): string[] | null {
+export function valueProgram(text: string, question?: string): string[] | null {
   const q0 = text.indexOf(MARK.question);
   const s0 = text.indexOf(MARK.solution);
   if (q0 < 0 || s0 < q0) return null;
-  // the prompt tags numbers as `n0=56`; untagged, it gives the same prelude MCTS runs
-  const question = text.slice(q0 + MARK.question.length, s0).replace(/(?<![\w.])n\d+=(?=\d)/g, '');
+  // the numbers' values: from the question when the caller has it; otherwise from the prompt, which
+  // tags them as `n0=56` (untagged, it gives the same prelude MCTS runs)
+  const q = question ?? text.slice(q0 + MARK.question.length, s0).replace(/(?<![\w.])n\d+=(?=\d)/g, '');
   const { steps } = parseSolution(text.slice(s0 + MARK.solution.length));
   if (!steps.length) return null;
   const last = steps[steps.length - 1]!;
@@ -33,13 +34,14 @@ export function valueProgram(text: string): string[] | null {
     if (!names.length) return null;
     codes.push(`print(${names[names.length - 1]![1]});`);
   }
-  const pre = numberPrelude(question);
+  const pre = numberPrelude(q);
   return pre ? [pre, ...codes] : codes;
 }
 
 /** The newest step's numeric value for each text (null: none, not a number, or the code failed). */
-export async function stepValues(sandbox: Pick<SandboxPool, 'runMany'>, texts: string[]): Promise<(number | null)[]> {
-  const progs = texts.map(valueProgram);
+export async function stepValues(sandbox: Pick<SandboxPool, 'runMany'>, texts: string[], questions?: string[]): Promise<(number | null)[]> {
+  if (questions && questions.length !== texts.length) throw new Error(`stepValues: ${texts.length} texts but ${questions.length} questions`);
+  const progs = texts.map((t, i) => valueProgram(t, questions?.[i]));
   const idx = progs.flatMap((p, i) => (p ? [i] : []));
   const res = idx.length ? await sandbox.runMany(idx.map((i) => progs[i]!)) : [];
   const out = new Array<number | null>(texts.length).fill(null);

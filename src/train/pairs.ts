@@ -73,7 +73,7 @@ export function corruptionPairs(
       if (st) {
         const bad = corruptCode(st.code, rand);
         if (bad !== null && bad !== st.code) {
-          out.push({ problemId: t.problemId, prefix, positive: text, negative: serializeStep({ ...st, code: bad }, terminal), qPos: 1, qNeg: -1, round });
+          out.push({ problemId: t.problemId, question: t.question, prefix, positive: text, negative: serializeStep({ ...st, code: bad }, terminal), qPos: 1, qNeg: -1, round });
         }
       }
       prefix += t.steps[k];

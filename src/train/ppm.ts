@@ -45,7 +45,7 @@ export function ppmOptions(tok: TokenizerLike, loglik: boolean, values = false):
 export async function pairValues(pairs: PreferencePair[], sandbox?: SandboxPool): Promise<{ pos: number | null; neg: number | null }[]> {
   const own = sandbox ? null : new SandboxPool({ workers: 1 });
   try {
-    const v = await stepValues((sandbox ?? own)!, pairs.flatMap((p) => [p.prefix + p.positive, p.prefix + p.negative]));
+    const v = await stepValues((sandbox ?? own)!, pairs.flatMap((p) => [p.prefix + p.positive, p.prefix + p.negative]), pairs.flatMap((p) => [p.question, p.question]));
     return pairs.map((_, i) => ({ pos: v[2 * i]!, neg: v[2 * i + 1]! }));
   } finally {
     await own?.close();

@@ -36,7 +36,7 @@ try {
     onDone: (res) => {
       pairs.push(...buildPairs(res.tree, 0));
     },
-  }, { rollouts: Number(flag('rollouts', '16')), k: Number(flag('k', '8')), maxDepth: 8, mode: 'terminal', seed: 77 });
+  }, { rollouts: Number(flag('rollouts', '16')), k: Number(flag('k', '8')), maxDepth: 8, mode: 'terminal', seed: 77, promptNumbers: pol.promptNumbers });
 } finally {
   await sandbox.close();
 }

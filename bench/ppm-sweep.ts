@@ -20,7 +20,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend, type BackendName } from '../src/model/backend.ts';
 import { readPairs, readTrajectories, type PairRow, type TrajectoryRow } from '../src/data/arrow.ts';
 import { parseStep } from '../src/data/steps.ts';
-import { loadPolicyAny } from '../src/model/load.ts';
+import { loadPolicyAny, promptNumbersOf } from '../src/model/load.ts';
+import { readCheckpointConfig } from '../src/model/checkpoint.ts';
 import { corruptionPairs } from '../src/train/pairs.ts';
 import { splitPairs, trainPPM, type TrainPPMOptions } from '../src/train/ppm.ts';
 import { dedupe, dedupePairs } from '../src/train/self-evolve.ts';
@@ -54,7 +55,8 @@ export function roundSplit(run = RUN, k = K, seed = SEED) {
   const heldIds = new Set(held.map((p) => p.problemId));
   const sft = readTrajectories(path.join(run, `round-${k}`, 'sft.arrow'));
   const bootTrain = readTrajectories(path.join(run, 'round-0', 'bootstrap-train.arrow'));
-  const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), seed + k, k);
+  const policy = path.join(run, `round-${k}`, 'policy');
+  const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), seed + k, k, promptNumbersOf(readCheckpointConfig(policy), policy));
   const corrupted = extra.slice(0, Math.max(mctsTrain.length, 1000));
   return { mctsTrain, held, corrupted, train: [...mctsTrain, ...corrupted] };
 }

@@ -389,6 +389,10 @@ describe('searchMany', () => {
       'Problem n0=1',
       'Problem n0=2',
     ]);
+    // a policy trained on prompts without the values gets them so
+    const named = new ScriptedPolicy(script);
+    await searchMany(problems, deps(named, { sandbox: new FakeSandbox(delayByTree) }), { concurrency: 3, rollouts: 8, promptNumbers: 'names' });
+    expect(named.calls[0]!.map((r) => r.prefix)).toEqual(problems.map((p) => `${MARK.question}Problem n0: twice two?${MARK.solution}\n`));
     expect(coordinator.proposeStats).toEqual({ calls: 4, requests: 12, largest: 3 });
     for (const r of results) expect(r.stats.expanded).toBe(4);
   });

@@ -13,7 +13,7 @@ import { loadPolicyAny } from '../src/model/load.ts';
 import { lastStepStart, PPM, PPM_HEAD_A, PPM_HEAD_B, PPM_HEAD_W } from '../src/model/ppm.ts';
 import { MARK, promptFor, serializeStep } from '../src/data/steps.ts';
 import { corruptionPairs } from '../src/train/pairs.ts';
-import { encodePairs, encodePairsFor, loadPPM, pairAccuracy, ppmOptions, splitPairs, trainPPM } from '../src/train/ppm.ts';
+import { checkPromptNumbers, encodePairs, encodePairsFor, loadPPM, pairAccuracy, ppmOptions, splitPairs, trainPPM } from '../src/train/ppm.ts';
 
 let tok: Tokenizer;
 let cfg: GPTConfig;
@@ -195,6 +195,11 @@ describe('trainPPM', () => {
     const best = await loadPPM(r.bestDir);
     const acc = await pairAccuracy(best.ppm, await encodePairsFor(best.ppm, best.tokenizer, dev));
     expect(acc.accuracy).toBeCloseTo(r.bestMetric, 6);
+    // it keeps its policy's prompt style (a checkpoint without the field: 'values'), and refuses a
+    // policy trained on the other
+    expect(best.promptNumbers).toBe('values');
+    expect(() => checkPromptNumbers({ spec: 'p', promptNumbers: 'values' }, best)).not.toThrow();
+    expect(() => checkPromptNumbers({ spec: 'p', promptNumbers: 'names' }, best)).toThrow(/PPM trained on prompts with numbers as "values", policy p on "names"/);
     best.ppm.dispose();
   });
 });

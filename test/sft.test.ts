@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../src/model/backend.ts';
 import { Tokenizer } from '../src/model/tokenizer.ts';
-import { loadPolicy } from '../src/model/checkpoint.ts';
+import { loadPolicy, readCheckpointConfig } from '../src/model/checkpoint.ts';
+import { loadPolicyAny } from '../src/model/load.ts';
 import { promptFor, serializeStep } from '../src/data/steps.ts';
 import {
   batchAt, bucketBatches, devLoss, disposeBatch, encodeExamples, makeBatch, readSFTFile, trainPolicy, type SFTExample,
@@ -163,13 +164,34 @@ describe('trainPolicy', () => {
     expect(r.bestMetric).toBeLessThan(r.firstMetric - 0.2);
     // best/ holds the weights that scored bestMetric
     const best = await loadPolicy(r.bestDir);
-    const { enc } = encodeExamples(tok, dev, 128);
+    // a new policy's prompts name the numbers without their values, and its checkpoint says so
+    expect(best.cfg.meta.promptNumbers).toBe('names');
+    expect(encodeExamples(tok, dev, 128, 'names').enc[0]!.ids).not.toEqual(encodeExamples(tok, dev, 128, 'values').enc[0]!.ids);
+    const { enc } = encodeExamples(tok, dev, 128, 'names');
     expect(await devLoss(best.lm, enc, 1024)).toBeCloseTo(r.bestMetric, 4);
     expect(best.cfg.meta.step).toBe(r.bestStep);
     best.lm.dispose();
     const metrics = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(metrics.filter((m) => m.kind === 'train').map((m) => m.step)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     expect(metrics.filter((m) => m.kind === 'eval').map((m) => m.step)).toEqual([0, 8, 16]);
+
+    // a checkpoint without the field is an older one, trained on prompts with values; fine-tuning
+    // keeps the init's style, and asking for another one is refused
+    const old = path.join(root, 'old-policy');
+    fs.cpSync(r.bestDir, old, { recursive: true });
+    const cfgFile = path.join(old, 'config.json');
+    const cfg = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
+    delete cfg.meta.promptNumbers;
+    fs.writeFileSync(cfgFile, JSON.stringify(cfg));
+    const h = await loadPolicyAny(old);
+    expect(h.promptNumbers).toBe('values');
+    h.lm.dispose();
+    const small = { steps: 2, evalEvery: 2, batchTokens: 1024, quiet: true };
+    await expect(trainPolicy(train, dev, { ...small, out: path.join(root, 'ft-bad'), init: old, promptNumbers: 'names' })).rejects.toThrow(/trained with prompt numbers "values", not "names"/);
+    const ft = await trainPolicy(train, dev, { ...small, out: path.join(root, 'ft'), init: old });
+    expect(readCheckpointConfig(ft.bestDir).meta.promptNumbers).toBe('values');
+    fs.writeFileSync(cfgFile, JSON.stringify({ ...cfg, meta: { ...cfg.meta, promptNumbers: 'digits' } }));
+    await expect(loadPolicyAny(old)).rejects.toThrow(`${cfgFile}: meta.promptNumbers: expected "values" or "names", got "digits"`);
   });
 });
 

@@ -80,6 +80,7 @@ describe("the question's numbers as names", () => {
       ['n0', '56', 56], ['n1', '9', 9], ['n2', '1,200', 1200], ['n3', '0.5', 0.5], ['n4', '56', 56],
     ]);
     expect(tagQuestion(q)).toBe('Bryan has n0=56 books in each of his n1=9 shelves, n2=1,200 pages and n3=0.5 kg . He read n4=56 of them.');
+    expect(tagQuestion(q, 'names')).toBe('Bryan has n0 books in each of his n1 shelves, n2 pages and n3 kg . He read n4 of them.');
     expect(numberPrelude(q)).toBe('const n0 = 56, n1 = 9, n2 = 1200, n3 = 0.5, n4 = 56;');
     expect(numberPrelude('no numbers here')).toBe('');
     expect(programOf('no numbers', ['a'])).toEqual(['a']);

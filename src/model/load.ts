@@ -3,7 +3,8 @@
 import path from 'node:path';
 import type { CausalLM } from './lm.ts';
 import { Tokenizer } from './tokenizer.ts';
-import { loadPolicy, readCheckpointConfig } from './checkpoint.ts';
+import { loadPolicy, readCheckpointConfig, CheckpointError, type CheckpointConfig } from './checkpoint.ts';
+import { isPromptNumbers, PROMPT_NUMBERS_NEW, type PromptNumbers } from '../data/steps.ts';
 
 /** What the rest of the system needs of a tokenizer (ours, or a checkpoint's HF tokenizer). */
 export interface TokenizerLike {
@@ -20,6 +21,16 @@ export interface PolicyHandle {
   tokenizerFile: string;
   /** Where it came from (for metadata). */
   spec: string;
+  /** How its prompts show the question's numbers (steps.ts PromptNumbers). */
+  promptNumbers: PromptNumbers;
+}
+
+/** The prompt style a checkpoint was trained with: meta.promptNumbers, 'values' for older checkpoints. */
+export function promptNumbersOf(cfg: CheckpointConfig, dir: string): PromptNumbers {
+  const v = cfg.meta?.promptNumbers;
+  if (v === undefined) return 'values';
+  if (!isPromptNumbers(v)) throw new CheckpointError(`${path.join(dir, 'config.json')}: meta.promptNumbers: expected "values" or "names", got ${JSON.stringify(v)}`);
+  return v;
 }
 
 /** Tokenizer by file: SentencePiece .model (ours) or a Hugging Face tokenizer.json / folder. */
@@ -46,14 +57,14 @@ export async function loadPolicyAny(spec: string, o: { allowPPM?: boolean; token
       lm.dispose();
       throw new Error(`${o.tokenizer ?? folder}: tokenizer has ${tokenizer.vocabSize} ids, the model ${spec} only ${lm.vocabSize}`);
     }
-    return { lm, tokenizer, tokenizerFile: tokenizer.file, spec };
+    return { lm, tokenizer, tokenizerFile: tokenizer.file, spec, promptNumbers: PROMPT_NUMBERS_NEW };
   }
-  readCheckpointConfig(spec); // clear error first if it isn't a checkpoint
+  const promptNumbers = promptNumbersOf(readCheckpointConfig(spec), spec); // clear error first if it isn't a checkpoint
   const p = await loadPolicy(spec, { allowPPM: o.allowPPM });
   const tokenizer = await loadTokenizer(p.tokenizerFile);
   if (tokenizer.sha256 !== p.cfg.tokenizer.sha256) {
     p.lm.dispose();
     throw new Error(`${path.join(spec, p.cfg.tokenizer.file)}: tokenizer file does not match the sha256 in config.json`);
   }
-  return { lm: p.lm, tokenizer, tokenizerFile: p.tokenizerFile, spec };
+  return { lm: p.lm, tokenizer, tokenizerFile: p.tokenizerFile, spec, promptNumbers };
 }

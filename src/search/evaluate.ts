@@ -7,7 +7,7 @@ import type { CausalLM } from '../model/lm.ts';
 import type { TokenizerLike } from '../model/load.ts';
 import type { PPM } from '../model/ppm.ts';
 import { generate, sampleMany } from '../model/generate.ts';
-import { parseSolution, programOf, promptFor, serializeStep, type Step } from '../data/steps.ts';
+import { parseSolution, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
 import { answerKey, gradeAnswer } from '../data/grade.ts';
 import type { SandboxPool } from './sandbox.ts';
 import type { EvalRow } from '../data/arrow.ts';
@@ -60,6 +60,8 @@ export interface EvalDeps {
   tok: TokenizerLike;
   sandbox: SandboxPool;
   ppm?: { ppm: PPM; tok: TokenizerLike };
+  /** The policy's prompt style (its checkpoint's; default 'values'). */
+  promptNumbers?: PromptNumbers;
 }
 
 export interface EvalOptions {
@@ -121,7 +123,7 @@ export async function executeSolution(sandbox: SandboxPool, question: string, te
 
 /** Sample (or greedily decode) whole solutions for many questions at once. */
 export async function writeSolutions(d: EvalDeps, questions: string[], k: number, o: { temperature: number; maxTokens: number; seed: number }): Promise<string[][]> {
-  const prompts = questions.map((q) => d.tok.encode(promptFor(q)));
+  const prompts = questions.map((q) => d.tok.encode(promptFor(q, d.promptNumbers)));
   const endSol = stopSequences(d.tok)[1]!;
   const room = d.lm.maxPositions;
   const maxNew = Math.max(1, Math.min(o.maxTokens, room - Math.max(...prompts.map((p) => p.length))));
@@ -176,7 +178,7 @@ export function qVote(tree: SearchTree): string | null {
  */
 export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Partial<EvalOptions> = {}): Promise<EvalSummary> {
   const room = d.lm.maxPositions - 16;
-  const fits = problems.map((p) => d.tok.encode(promptFor(p.question)).length <= room);
+  const fits = problems.map((p) => d.tok.encode(promptFor(p.question, d.promptNumbers)).length <= room);
   if (fits.every(Boolean)) return evaluateFitting(problems, d, options);
   const s = await evaluateFitting(problems.filter((_, i) => fits[i]), d, options);
   const rows: EvalRowOut[] = [];
@@ -225,7 +227,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
       const res = await searchMany(
         problems.map((p) => ({ id: p.id, question: p.question })),
         { proposer, scorer, sandbox: d.sandbox, grade: gradeAnswer, onDone: () => prog?.tick(1 / o.runs) },
-        { ...o.search, mode: 'ppm', seed: o.seed + r },
+        { ...o.search, mode: 'ppm', seed: o.seed + r, promptNumbers: d.promptNumbers ?? 'values' },
       );
       res.forEach((x, i) => {
         const s = treeSolution(x.tree);
@@ -255,7 +257,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
         ran += sols.filter((s) => s.ok && s.answer !== null).length;
         if (sols.some((s) => s.answer !== null && gradeAnswer(s.answer, p.answer))) covered++;
         if (o.mode === 'best-of-n') {
-          const full = sols.map((s) => promptFor(p.question) + s.steps.map((st, si) => serializeStep(st, si === s.steps.length - 1)).join(''));
+          const full = sols.map((s) => promptFor(p.question, d.promptNumbers) + s.steps.map((st, si) => serializeStep(st, si === s.steps.length - 1)).join(''));
           const scores = await new PPMScorer(d.ppm!.ppm, d.ppm!.tok, d.sandbox).score(full, full.map(() => p.question));
           let best = -1;
           sols.forEach((s, si) => {

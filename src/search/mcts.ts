@@ -29,7 +29,7 @@
 // decodes many expansions in one batch; the sandbox runs of one expansion go out together and overlap
 // with the other trees' decoding.
 
-import { isTerminal, parseStep, programOf, promptFor, serializeStep, type Step } from '../data/steps.ts';
+import { isPromptNumbers, isTerminal, parseStep, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
 import { hash32 } from '../util/rng.ts';
 import type { RunResult as SandboxRunResult } from './sandbox.ts';
 
@@ -94,6 +94,8 @@ export interface SearchOptions {
   concurrency: number;
   /** Most requests in one policy/PPM call (a policy call decodes k sequences per request). */
   maxBatch: number;
+  /** The prompt style the policy was trained with (its checkpoint's; steps.ts PromptNumbers). */
+  promptNumbers: PromptNumbers;
 }
 
 export const DEFAULT_SEARCH: SearchOptions = {
@@ -105,6 +107,7 @@ export const DEFAULT_SEARCH: SearchOptions = {
   seed: 0,
   concurrency: 8,
   maxBatch: 64,
+  promptNumbers: 'values',
 };
 
 export interface SearchProblem {
@@ -193,11 +196,11 @@ export interface SearchResult {
   stats: SearchStats;
 }
 
-export function createTree(problem: SearchProblem, mode: SearchMode): SearchTree {
+export function createTree(problem: SearchProblem, mode: SearchMode, numbers: PromptNumbers = 'values'): SearchTree {
   const tree: SearchTree = {
     problemId: problem.id,
     question: problem.question,
-    prompt: promptFor(problem.question),
+    prompt: promptFor(problem.question, numbers),
     gold: problem.answer ?? null,
     mode,
     nodes: [],
@@ -501,7 +504,7 @@ class TreeSearch {
     private readonly sandbox: SandboxLike,
     private readonly grade: Grader,
   ) {
-    this.tree = createTree(problem, opts.mode);
+    this.tree = createTree(problem, opts.mode, opts.promptNumbers);
   }
 
   async run(): Promise<SearchResult> {
@@ -635,6 +638,7 @@ function resolveOptions(options: Partial<SearchOptions>): SearchOptions {
     if (!Number.isInteger(opts[key]) || opts[key] < 1) throw new Error(`MCTS option ${key} must be a positive integer, got ${opts[key]}`);
   }
   if (!(opts.c >= 0)) throw new Error(`MCTS option c must be ≥ 0, got ${opts.c}`);
+  if (!isPromptNumbers(opts.promptNumbers)) throw new Error(`MCTS option promptNumbers must be values or names, got ${String(opts.promptNumbers)}`);
   if (opts.mode !== 'terminal' && opts.mode !== 'ppm') throw new Error(`MCTS mode must be terminal or ppm, got ${String(opts.mode)}`);
   return opts;
 }

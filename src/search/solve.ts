@@ -1,7 +1,7 @@
 // `rstar solve` and `rstar eval`: load policy (+ PPM), run the chosen mode, print / write results.
 import fs from 'node:fs';
 import { loadPolicyAny } from '../model/load.ts';
-import { loadPPM } from '../train/ppm.ts';
+import { checkPromptNumbers, loadPPM } from '../train/ppm.ts';
 import { loadDataset, loadProblems, splitDev } from '../data/datasets.ts';
 import { writeEvalRows } from '../data/arrow.ts';
 import { gradeAnswer } from '../data/grade.ts';
@@ -27,11 +27,12 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
   const print = o.print ?? ((l: string) => console.log(l));
   const pol = await loadPolicyAny(o.policy, { tokenizer: o.tokenizer });
   const ppm = await loadPPM(o.ppm);
+  checkPromptNumbers(pol, ppm);
   const sandbox = new SandboxPool({ workers: 1 });
   try {
     const proposer = new PolicyProposer(pol.lm, pol.tokenizer, { seed: o.seed });
     const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox);
-    const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, seed: o.seed, concurrency: 1 });
+    const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers });
     const sol = treeSolution(res!.tree);
     print(`Question: ${question}`);
     // the sandbox defines the question's numbers before the steps (steps.ts questionNumbers)
@@ -99,9 +100,10 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
   const needPPM = o.mode === 'best-of-n' || o.mode === 'mcts';
   if (needPPM && !fs.existsSync(o.ppm)) throw new Error(`${o.ppm}: no PPM checkpoint (eval --mode ${o.mode} needs --ppm)`);
   const ppm = needPPM ? await loadPPM(o.ppm) : null;
+  checkPromptNumbers(pol, ppm);
   const sandbox = new SandboxPool({ workers: 1 });
   try {
-    const s = await evaluate(problems, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined }, {
+    const s = await evaluate(problems, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined, promptNumbers: pol.promptNumbers }, {
       mode: o.mode, n: o.n, runs: o.runs, seed: o.seed, quiet: o.quiet,
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
       search: { rollouts: o.rollouts, k: o.k },

@@ -1,7 +1,7 @@
 // Preference pairs for the PPM that need no search: a correct step vs the same step with one
 // operation or number corrupted. Used before MCTS pairs exist (round 0) and as a sanity check that
 // the PPM learns step quality; MCTS pairs come from src/search/extract.ts (buildPairs).
-import { parseStep, promptFor, serializeStep } from '../data/steps.ts';
+import { parseStep, promptFor, serializeStep, type PromptNumbers } from '../data/steps.ts';
 import { hash32, mulberry32 } from '../util/rng.ts';
 import type { PairRow } from '../data/arrow.ts';
 
@@ -62,11 +62,13 @@ export function corruptionPairs(
   trajs: { problemId: string; question: string; steps: string[] }[],
   seed = 1234,
   round = 0,
+  /** The prompt style of the policy the PPM starts from. */
+  numbers: PromptNumbers = 'values',
 ): PreferencePair[] {
   const out: PreferencePair[] = [];
   for (const t of trajs) {
     const rand = mulberry32(hash32(t.problemId, seed));
-    let prefix = promptFor(t.question);
+    let prefix = promptFor(t.question, numbers);
     t.steps.forEach((text, k) => {
       const st = parseStep(text);
       const terminal = text.includes('<end_of_solution>');

@@ -10,7 +10,8 @@ import { stepValues } from '../search/values.ts';
 import { MARK } from '../data/steps.ts';
 import { assignWeights, readCheckpointConfig, readTensorFile, saveCheckpoint, buildLM, CheckpointError } from '../model/checkpoint.ts';
 import { GPT } from '../model/gpt.ts';
-import { loadPolicyAny, loadTokenizer, type TokenizerLike } from '../model/load.ts';
+import { loadPolicyAny, loadTokenizer, promptNumbersOf, type TokenizerLike } from '../model/load.ts';
+import type { PromptNumbers } from '../data/steps.ts';
 import { hash32, mulberry32, shuffle } from '../util/rng.ts';
 import { runLoop, type LoopResult } from './loop.ts';
 import type { PreferencePair } from './pairs.ts';
@@ -212,7 +213,7 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
       save: (dir, meta, optimizer) =>
         saveCheckpoint(dir, p.lm, {
           kind: 'ppm', tokenizerFile: p.tokenizerFile, tokenizerSha256: p.tokenizer.sha256,
-          extra: ppm.headWeights(), meta: { init: o.init, ...o.meta, ...meta }, optimizer,
+          extra: ppm.headWeights(), meta: { init: o.init, ...o.meta, ...meta, promptNumbers: p.promptNumbers }, optimizer,
         }),
       restore: async (dir) => assignWeights(dir, params),
     },
@@ -225,6 +226,15 @@ export interface LoadedPPM {
   ppm: PPM;
   tokenizer: TokenizerLike;
   dir: string;
+  /** The prompt style of the policy it was initialised from (steps.ts PromptNumbers). */
+  promptNumbers: PromptNumbers;
+}
+
+/** A PPM reads texts in its policy's prompt style: refuse a policy and a PPM trained on different ones. */
+export function checkPromptNumbers(policy: { spec: string; promptNumbers: PromptNumbers }, ppm: LoadedPPM | null): void {
+  if (ppm && ppm.promptNumbers !== policy.promptNumbers) {
+    throw new Error(`${ppm.dir}: PPM trained on prompts with numbers as "${ppm.promptNumbers}", policy ${policy.spec} on "${policy.promptNumbers}"`);
+  }
 }
 
 /** Load a PPM checkpoint (kind 'ppm'). */
@@ -239,5 +249,5 @@ export async function loadPPM(dir: string): Promise<LoadedPPM> {
   const ppm = new PPM(lm, undefined, ppmOptions(tokenizer, stored.has(PPM_HEAD_A), stored.has(PPM_HEAD_V)));
   assignWeights(dir, ppm.namedWeights(), stored);
   if (tokenizer.sha256 !== cfg.tokenizer.sha256) throw new CheckpointError(`${path.join(dir, cfg.tokenizer.file)}: tokenizer file does not match the sha256 in config.json`);
-  return { ppm, tokenizer, dir };
+  return { ppm, tokenizer, dir, promptNumbers: promptNumbersOf(cfg, dir) };
 }

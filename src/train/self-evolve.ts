@@ -24,9 +24,10 @@ import { searchMany, type SearchOptions } from '../search/mcts.ts';
 import { extractTrajectories, selectSFT, buildPairs } from '../search/extract.ts';
 import { PolicyProposer, PPMScorer } from '../search/policy.ts';
 import { evaluate, mcnemarExact, type EvalMode } from '../search/evaluate.ts';
-import { loadPolicyAny } from '../model/load.ts';
+import { loadPolicyAny, promptNumbersOf } from '../model/load.ts';
+import { readCheckpointConfig } from '../model/checkpoint.ts';
 import { trainPolicy, examplesFromTrajectories, type TrainPolicyOptions } from './sft.ts';
-import { trainPPM, splitPairs, loadPPM, pairAccuracy, encodePairsFor } from './ppm.ts';
+import { trainPPM, splitPairs, loadPPM, checkPromptNumbers, pairAccuracy, encodePairsFor } from './ppm.ts';
 import { corruptionPairs } from './pairs.ts';
 import type { GPTConfig } from '../model/gpt.ts';
 import { hash32 } from '../util/rng.ts';
@@ -245,6 +246,7 @@ export async function runSearchShard(jobFile: string): Promise<void> {
   if (!todo.length) return;
   const pol = await loadPolicyAny(job.policy);
   const ppm = job.ppm ? await loadPPM(job.ppm) : null;
+  checkPromptNumbers(pol, ppm);
   const sandbox = new SandboxPool({ workers: 1 });
   const append = (o: unknown) => fs.appendFileSync(job.out, JSON.stringify(o) + '\n');
   const source = new Map(job.problems.map((p) => [p.id, p.source]));
@@ -252,7 +254,7 @@ export async function runSearchShard(jobFile: string): Promise<void> {
     if (job.kind === 'eval') {
       for (let i = 0; i < todo.length; i += 16) {
         const chunk = todo.slice(i, i + 16);
-        const s = await evaluate(chunk, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined }, {
+        const s = await evaluate(chunk, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined, promptNumbers: pol.promptNumbers }, {
           mode: job.evalMode ?? 'greedy', seed: job.seed + i, quiet: true, search: job.search,
         });
         s.rows.forEach((r, j) => append({ problemId: r.problemId, predicted: r.predicted, correct: r.correct, correctQVote: s.correctQVote?.[j] } satisfies EvalLine));
@@ -279,7 +281,7 @@ export async function runSearchShard(jobFile: string): Promise<void> {
         tokensBefore = proposer.generatedTokens;
         append(line);
       },
-    }, { ...job.search, seed: job.seed });
+    }, { ...job.search, seed: job.seed, promptNumbers: pol.promptNumbers });
   } finally {
     await sandbox.close();
     pol.lm.dispose();
@@ -563,7 +565,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
       const allPairs = dedupePairs([...crossPairs, ...Array.from({ length: k }, (_, j) => readPairs(path.join(o.out, `round-${j + 1}`, 'pairs.arrow'))).flat()]);
       const { train: mctsTrain, dev: held } = splitPairs(allPairs);
       const heldIds = new Set(held.map((p) => p.problemId));
-      const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), o.seed + k, k);
+      const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), o.seed + k, k, promptNumbersOf(readCheckpointConfig(policyDir(k)), policyDir(k)));
       const train = [...mctsTrain, ...extra.slice(0, Math.max(0, 200 - mctsTrain.length))];
       log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}${crossPairs.length ? ' and cross-fitted trees' : ''}), ${held.length} held-out MCTS pairs`);
       const r = await trainPPM(train, held, { init: policyDir(k), out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, lr: preset.ppmLr, evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });

@@ -10,7 +10,7 @@ import { maskedCrossEntropy, type CausalLM } from '../model/lm.ts';
 import { DEFAULT_MODEL } from '../model/tokenizer.ts';
 import { saveCheckpoint, assignWeights } from '../model/checkpoint.ts';
 import { loadPolicyAny, loadTokenizer, type TokenizerLike } from '../model/load.ts';
-import { promptFor } from '../data/steps.ts';
+import { promptFor, PROMPT_NUMBERS_NEW, type PromptNumbers } from '../data/steps.ts';
 import { readTrajectories, type TrajectoryRow } from '../data/arrow.ts';
 import { hash32, mulberry32, shuffle } from '../util/rng.ts';
 import { runLoop, type LoopResult } from './loop.ts';
@@ -64,11 +64,11 @@ export async function readSFTFile(file: string): Promise<SFTExample[]> {
   return out;
 }
 
-export function encodeExamples(tok: TokenizerLike, xs: SFTExample[], maxLen: number): { enc: Encoded[]; dropped: number } {
+export function encodeExamples(tok: TokenizerLike, xs: SFTExample[], maxLen: number, numbers: PromptNumbers = 'values'): { enc: Encoded[]; dropped: number } {
   const enc: Encoded[] = [];
   let dropped = 0;
   for (const x of xs) {
-    const p = tok.encode(promptFor(x.question));
+    const p = tok.encode(promptFor(x.question, numbers));
     const s = tok.encode(x.solution);
     // a truncated solution would teach the policy to stop mid-step: drop over-long examples
     if (p.length + s.length > maxLen + 1) {
@@ -189,6 +189,8 @@ export interface TrainPolicyOptions {
   /** Tokenizer model file (default: the shipped one, or the init checkpoint's; overrides an hf: folder's). */
   tokenizer?: string;
   meta?: Record<string, unknown>;
+  /** How a new policy's prompts show the question's numbers (default 'names'); a fine-tuned one keeps its own. */
+  promptNumbers?: PromptNumbers;
   /** Data-parallel gradient workers (2 = both cores). */
   workers?: number;
   /** Dropout rate while training (GPT only; also changes a loaded checkpoint's). */
@@ -207,11 +209,18 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
   let lm: CausalLM;
   let tokFile: string;
   let tok: TokenizerLike;
+  // a fine-tuned policy keeps the prompt style it was trained with; a new one gets o.promptNumbers
+  let numbers: PromptNumbers = o.promptNumbers ?? PROMPT_NUMBERS_NEW;
   if (o.init) {
     const p = await loadPolicyAny(o.init, { tokenizer: o.tokenizer });
     lm = p.lm;
     tokFile = p.tokenizerFile;
     tok = p.tokenizer;
+    if (o.promptNumbers && o.promptNumbers !== p.promptNumbers) {
+      lm.dispose();
+      throw new Error(`train-policy: ${o.init} was trained with prompt numbers "${p.promptNumbers}", not "${o.promptNumbers}"`);
+    }
+    numbers = p.promptNumbers;
   } else {
     tokFile = o.tokenizer ?? DEFAULT_MODEL;
     tok = await loadTokenizer(tokFile);
@@ -222,8 +231,8 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
     lm.setDropout(o.dropout);
   }
   const maxLen = lm.maxPositions;
-  const tr = encodeExamples(tok, train, maxLen);
-  const dv = encodeExamples(tok, dev, maxLen);
+  const tr = encodeExamples(tok, train, maxLen, numbers);
+  const dv = encodeExamples(tok, dev, maxLen, numbers);
   if (tr.enc.length === 0) throw new Error('train-policy: no training example fits the context');
   const batchTokens = o.batchTokens ?? 4096;
   const batches = bucketBatches(tr.enc, batchTokens, seed);
@@ -254,7 +263,7 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
         : undefined,
       evaluate: async () => ({ metric: dv.enc.length ? await devLoss(lm, dv.enc, batchTokens) : NaN }),
       save: (dir, meta, optimizer) =>
-        saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: tokFile, tokenizerSha256: tok.sha256, meta: { ...o.meta, ...meta }, optimizer }),
+        saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: tokFile, tokenizerSha256: tok.sha256, meta: { ...o.meta, ...meta, promptNumbers: numbers }, optimizer }),
       restore: async (dir) => assignWeights(dir, params),
     },
   );

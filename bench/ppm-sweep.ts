@@ -20,8 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend, type BackendName } from '../src/model/backend.ts';
 import { readPairs, readTrajectories, type PairRow, type TrajectoryRow } from '../src/data/arrow.ts';
 import { parseStep } from '../src/data/steps.ts';
-import { loadPolicyAny, promptNumbersOf } from '../src/model/load.ts';
-import { readCheckpointConfig } from '../src/model/checkpoint.ts';
+import { loadPolicyAny, promptNumbersAt } from '../src/model/load.ts';
 import { corruptionPairs } from '../src/train/pairs.ts';
 import { splitPairs, trainPPM, type TrainPPMOptions } from '../src/train/ppm.ts';
 import { dedupe, dedupePairs } from '../src/train/self-evolve.ts';
@@ -56,7 +55,7 @@ export function roundSplit(run = RUN, k = K, seed = SEED) {
   const sft = readTrajectories(path.join(run, `round-${k}`, 'sft.arrow'));
   const bootTrain = readTrajectories(path.join(run, 'round-0', 'bootstrap-train.arrow'));
   const policy = path.join(run, `round-${k}`, 'policy');
-  const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), seed + k, k, promptNumbersOf(readCheckpointConfig(policy), policy));
+  const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), seed + k, k, promptNumbersAt(policy));
   const corrupted = extra.slice(0, Math.max(mctsTrain.length, 1000));
   return { mctsTrain, held, corrupted, train: [...mctsTrain, ...corrupted] };
 }

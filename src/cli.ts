@@ -126,10 +126,8 @@ const cli = yargs(hideBin(process.argv))
       if (a.pairs) pairs = listOf(a.pairs, []).flatMap((f) => readPairs(f));
       else {
         const b = await bootstrapSplits(path.join(a.out, 'bootstrap'), listOf(a.datasets, []));
-        const { promptNumbersOf } = await import('./model/load.ts');
-        const { readCheckpointConfig } = await import('./model/checkpoint.ts');
-        // hf: folders start with the new style
-        pairs = corruptionPairs(b.train, a.seed, 0, a.init.startsWith('hf:') ? 'names' : promptNumbersOf(readCheckpointConfig(a.init), a.init));
+        const { promptNumbersAt } = await import('./model/load.ts');
+        pairs = corruptionPairs(b.train, a.seed, 0, promptNumbersAt(a.init));
       }
       const { train, dev } = splitPairs(pairs);
       const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume, tokenizer: a.tokenizer, loglik: a.loglik, values: a.values });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../src/model/backend.ts';
 import { Tokenizer } from '../src/model/tokenizer.ts';
 import { loadPolicy, readCheckpointConfig } from '../src/model/checkpoint.ts';
-import { loadPolicyAny } from '../src/model/load.ts';
+import { loadPolicyAny, promptNumbersAt } from '../src/model/load.ts';
 import { promptFor, serializeStep } from '../src/data/steps.ts';
 import {
   batchAt, bucketBatches, devLoss, disposeBatch, encodeExamples, makeBatch, readSFTFile, trainPolicy, type SFTExample,
@@ -185,6 +185,9 @@ describe('trainPolicy', () => {
     fs.writeFileSync(cfgFile, JSON.stringify(cfg));
     const h = await loadPolicyAny(old);
     expect(h.promptNumbers).toBe('values');
+    expect(promptNumbersAt(old)).toBe('values');
+    expect(promptNumbersAt(r.bestDir)).toBe('names');
+    expect(promptNumbersAt('hf:/no/such/folder')).toBe('names'); // pretrained models read names, no file needed
     h.lm.dispose();
     const small = { steps: 2, evalEvery: 2, batchTokens: 1024, quiet: true };
     await expect(trainPolicy(train, dev, { ...small, out: path.join(root, 'ft-bad'), init: old, promptNumbers: 'names' })).rejects.toThrow(/trained with prompt numbers "values", not "names"/);
@@ -192,6 +195,7 @@ describe('trainPolicy', () => {
     expect(readCheckpointConfig(ft.bestDir).meta.promptNumbers).toBe('values');
     fs.writeFileSync(cfgFile, JSON.stringify({ ...cfg, meta: { ...cfg.meta, promptNumbers: 'digits' } }));
     await expect(loadPolicyAny(old)).rejects.toThrow(`${cfgFile}: meta.promptNumbers: expected "values" or "names", got "digits"`);
+    expect(() => promptNumbersAt(old)).toThrow(`${cfgFile}: meta.promptNumbers: expected "values" or "names", got "digits"`);
   });
 });
 

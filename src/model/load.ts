@@ -33,6 +33,12 @@ export function promptNumbersOf(cfg: CheckpointConfig, dir: string): PromptNumbe
   return v;
 }
 
+/** The prompt style of the policy at `spec` (a checkpoint folder or `hf:<folder>`; pretrained models read names). */
+export function promptNumbersAt(spec: string): PromptNumbers {
+  if (spec.startsWith('hf:')) return 'names';
+  return promptNumbersOf(readCheckpointConfig(spec), spec);
+}
+
 /** Tokenizer by file: SentencePiece .model (ours) or a Hugging Face tokenizer.json / folder. */
 export async function loadTokenizer(file: string): Promise<TokenizerLike> {
   if (file.endsWith('.json')) {
@@ -59,7 +65,7 @@ export async function loadPolicyAny(spec: string, o: { allowPPM?: boolean; token
     }
     return { lm, tokenizer, tokenizerFile: tokenizer.file, spec, promptNumbers: PROMPT_NUMBERS_NEW };
   }
-  const promptNumbers = promptNumbersOf(readCheckpointConfig(spec), spec); // clear error first if it isn't a checkpoint
+  const promptNumbers = promptNumbersAt(spec); // clear error first if it isn't a checkpoint
   const p = await loadPolicy(spec, { allowPPM: o.allowPPM });
   const tokenizer = await loadTokenizer(p.tokenizerFile);
   if (tokenizer.sha256 !== p.cfg.tokenizer.sha256) {

@@ -35,7 +35,7 @@ export function promptNumbersOf(cfg: CheckpointConfig, dir: string): PromptNumbe
 
 /** The prompt style of the policy at `spec` (a checkpoint folder or `hf:<folder>`; pretrained models read names). */
 export function promptNumbersAt(spec: string): PromptNumbers {
-  if (spec.startsWith('hf:')) return 'names';
+  if (spec.startsWith('hf:')) return PROMPT_NUMBERS_NEW;
   return promptNumbersOf(readCheckpointConfig(spec), spec);
 }
 

@@ -201,6 +201,7 @@ describe('terminal-guided MCTS', () => {
       candidates: 7,
       unparseable: 0,
       duplicates: 0,
+      contradictions: 0,
       sandboxFailures: 0,
       deadEnds: 0,
       depthLimited: 0,

@@ -197,3 +197,35 @@ export function parseSolution(text: string): { steps: Step[]; complete: boolean 
 export function codeOf(steps: Step[]): string[] {
   return steps.map((s) => s.code);
 }
+
+// ------------------------------------------------------------------------------------------------
+// Comment ↔ code agreement. The bootstrap writes each arithmetic step as one operation phrase over
+// two operands ("Subtract n1 from n0." over `const r1 = n0 - n1;`). A small policy often writes the
+// right phrase over the wrong code or the reverse (measured on the names run's cross-fit trees: 53 %
+// of wrong trajectories had such a step, 18 % of correct ones, mostly lucky: `n2 + n2` equal to
+// `n1 + n2`). The sandbox cannot see it; this check can, for steps written in that grammar only.
+
+const OPERAND = String.raw`([A-Za-z_$][\w$]*|\d+(?:\.\d+)?)`;
+const PHRASE = new RegExp(String.raw`^(Add|Subtract|Multiply|Divide) ${OPERAND} (and|from|by) ${OPERAND}\.$`);
+const BINARY = new RegExp(String.raw`^const [A-Za-z_$][\w$]* = ${OPERAND} ([-+*/]) ${OPERAND};$`);
+
+/**
+ * True when the step's last comment line is an operation phrase of the bootstrap grammar and its
+ * code does not compute exactly that operation (first code line `const x = a op b;`, operands in
+ * the phrase's order; + and * either way). Steps whose comment is not such a phrase are never judged.
+ */
+export function commentContradictsCode(step: Step): boolean {
+  const m = PHRASE.exec((step.comment[step.comment.length - 1] ?? '').trim());
+  if (!m) return false;
+  const [, verb, a, link, b] = m;
+  const want = ({ Add: ['+', 'and'], Subtract: ['-', 'from'], Multiply: ['*', 'by'], Divide: ['/', 'by'] } as const)[verb as 'Add'];
+  if (link !== want[1]) return true;
+  const c = BINARY.exec(step.code.split('\n')[0]!.trim());
+  if (!c) return true;
+  const [, x, op, y] = c;
+  if (op !== want[0]) return true;
+  // "Subtract a from b" is b - a; "Divide a by b" is a / b; sums and products in either order
+  if (verb === 'Subtract') return !(x === b && y === a);
+  if (verb === 'Divide') return !(x === a && y === b);
+  return !((x === a && y === b) || (x === b && y === a));
+}

@@ -1,9 +1,10 @@
 // Monte Carlo tree search over code-augmented CoT steps, as rStar-Math does it.
 //
 // A node is one step (root = the question). A rollout walks down from the root:
-//   - at a node not yet expanded, the policy proposes k candidate next steps; unparseable ones and
-//     duplicates (normalised comment + code) are dropped, the rest run in the sandbox together with the
-//     code of their ancestors, and failing ones are dropped. No survivor → the node is a dead end,
+//   - at a node not yet expanded, the policy proposes k candidate next steps; unparseable ones,
+//     duplicates (normalised comment + code) and steps whose code contradicts their operation comment
+//     (checkComments) are dropped, the rest run in the sandbox together with the code of their
+//     ancestors, and failing ones are dropped. No survivor → the node is a dead end,
 //     scored −1 and backed up.
 //   - new children are evaluated at once (rStar-Math's create_child/eval_final_answer):
 //       terminal (prints the answer): +1 / −1 against the known answer (terminal-guided, and PPM mode
@@ -29,7 +30,7 @@
 // decodes many expansions in one batch; the sandbox runs of one expansion go out together and overlap
 // with the other trees' decoding.
 
-import { isPromptNumbers, isTerminal, parseStep, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
+import { commentContradictsCode, isPromptNumbers, isTerminal, parseStep, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
 import { hash32 } from '../util/rng.ts';
 import type { RunResult as SandboxRunResult } from './sandbox.ts';
 
@@ -96,6 +97,8 @@ export interface SearchOptions {
   maxBatch: number;
   /** The prompt style the policy was trained with (its checkpoint's; steps.ts PromptNumbers). */
   promptNumbers: PromptNumbers;
+  /** Drop candidates whose operation comment the code contradicts (steps.ts commentContradictsCode). */
+  checkComments: boolean;
 }
 
 export const DEFAULT_SEARCH: SearchOptions = {
@@ -108,6 +111,7 @@ export const DEFAULT_SEARCH: SearchOptions = {
   concurrency: 8,
   maxBatch: 64,
   promptNumbers: 'values',
+  checkComments: true,
 };
 
 export interface SearchProblem {
@@ -183,6 +187,8 @@ export interface SearchStats {
   candidates: number;
   unparseable: number;
   duplicates: number;
+  /** Candidates dropped because their code contradicts their comment (checkComments). */
+  contradictions: number;
   sandboxFailures: number;
   deadEnds: number;
   depthLimited: number;
@@ -489,6 +495,7 @@ class TreeSearch {
     candidates: 0,
     unparseable: 0,
     duplicates: 0,
+    contradictions: 0,
     sandboxFailures: 0,
     deadEnds: 0,
     depthLimited: 0,
@@ -548,6 +555,10 @@ class TreeSearch {
         continue;
       }
       seen.add(key);
+      if (opts.checkComments && commentContradictsCode(step)) {
+        stats.contradictions += 1;
+        continue;
+      }
       steps.push(step);
     }
 

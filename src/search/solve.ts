@@ -86,6 +86,8 @@ export interface RunEvalOptions {
   tokenizer?: string;
   /** Sampling temperature (maj, best-of-n, MCTS expansions); default DEFAULT_EVAL's. */
   temperature?: number;
+  /** MCTS: drop steps whose code contradicts their comment (default true, mcts.ts checkComments). */
+  checkComments?: boolean;
 }
 
 /** Default eval data: the fixed dev split of a dataset (MAWPS/ASDiv-A unless named). */
@@ -106,7 +108,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
     const s = await evaluate(problems, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined, promptNumbers: pol.promptNumbers }, {
       mode: o.mode, n: o.n, runs: o.runs, seed: o.seed, quiet: o.quiet,
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
-      search: { rollouts: o.rollouts, k: o.k },
+      search: { rollouts: o.rollouts, k: o.k, ...(o.checkComments === undefined ? {} : { checkComments: o.checkComments }) },
     });
     if (o.out) await writeEvalRows(o.out, s.rows);
     return s;

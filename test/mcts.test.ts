@@ -262,6 +262,27 @@ describe('terminal-guided MCTS', () => {
     expect(policy.calls[0]![0]!.k).toBe(8);
   });
 
+  it('drops a candidate whose code contradicts its operation comment before the sandbox (checkComments), keeps it when off', async () => {
+    const script = {
+      '': [
+        step('Subtract n1 from n0.', 'const answer = n1 - n0;\nprint(answer);'), // contradicts: n0 - n1
+        step('Subtract n1 from n0.', 'const answer = n0 - n1;\nprint(answer);'),
+        step('Add n0 and n1.', 'const answer = n1 + n0;\nprint(answer);'), // sums either way
+        step('Take the difference.', 'const answer = n1 - n0;\nprint(answer);'), // not the grammar: not judged
+      ],
+    };
+    const Q = { id: 'p2', question: 'Had 7, gave 3?', answer: '4' };
+    const on = new FakeSandbox();
+    const a = await runMCTS(Q, deps(new ScriptedPolicy(script), { sandbox: on }), { rollouts: 1, maxDepth: 1, promptNumbers: 'names' });
+    expect(a.tree.nodes[0]!.children.map((id) => a.tree.nodes[id]!.step!.code.split('\n')[0])).toEqual([
+      'const answer = n0 - n1;', 'const answer = n1 + n0;', 'const answer = n1 - n0;',
+    ]);
+    expect(a.stats).toMatchObject({ candidates: 4, contradictions: 1, sandboxFailures: 0, terminals: 3, correct: 1 });
+    expect(on.runs).toBe(3);
+    const off = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 1, maxDepth: 1, promptNumbers: 'names', checkComments: false });
+    expect(off.stats).toMatchObject({ candidates: 4, contradictions: 0, terminals: 4, correct: 1 });
+  });
+
   it('a non-terminal step at maxDepth scores −1; a terminal there is graded normally', async () => {
     const policy = new ScriptedPolicy({
       '': [step('a', 'const a = 2;')],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MARK, isTerminal, maskNumbers, numberPrelude, parseSolution, parseStep, programOf, promptFor, questionNumbers,
+  MARK, commentContradictsCode, isTerminal, maskNumbers, numberPrelude, parseSolution, parseStep, programOf, promptFor, questionNumbers,
   serializeSolution, serializeStep, serializeTrajectory, tagQuestion, type Step,
 } from '../src/data/steps.ts';
 import { convertProblem } from '../src/data/bootstrap.ts';
@@ -105,5 +105,50 @@ describe("the question's numbers as names", () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe('commentContradictsCode', () => {
+  const c = (comment: string, code: string) => commentContradictsCode({ comment: [comment], code });
+  it('judges operation phrases against the first code line: order matters for - and /, not for + and *', () => {
+    expect(c('Subtract n1 from n0.', 'const r1 = n0 - n1;')).toBe(false);
+    expect(c('Subtract n1 from n0.', 'const r1 = n1 - n0;')).toBe(true);
+    expect(c('Divide n0 by n1.', 'const answer = n0 / n1;\nprint(answer);')).toBe(false);
+    expect(c('Divide n0 by n1.', 'const answer = n1 / n0;\nprint(answer);')).toBe(true);
+    expect(c('Add n0 and n2.', 'const r1 = n2 + n0;')).toBe(false);
+    expect(c('Add n0 and n2.', 'const r1 = n0 + n1;')).toBe(true); // the wrong operand
+    expect(c('Multiply r1 by 0.01.', 'const r2 = 0.01 * r1;')).toBe(false);
+    expect(c('Multiply r1 by 0.01.', 'const r2 = r1 * 1;')).toBe(true);
+    expect(c('Multiply n0 by n1.', 'const r1 = n0 + n1;')).toBe(true); // the wrong operator
+    expect(c('Add r1 and n0.', 'const answer = r1 + n0 + n0;')).toBe(true); // more than the phrase says
+    expect(c('Add n0 by n1.', 'const r1 = n0 + n1;')).toBe(true); // the wrong link word
+  });
+  it('leaves steps outside the grammar alone (other datasets, free text, malformed phrases)', () => {
+    expect(c('Natalia sold 48/2 clips in May.', 'const may = 48 / 2;')).toBe(false);
+    expect(c('Add the apples and pears.', 'const x = 1;')).toBe(false);
+    expect(c('Add n0.', 'const answer = n0 + r1;')).toBe(false);
+    expect(commentContradictsCode({ comment: [], code: 'const x = 1;' })).toBe(false);
+    // only the last comment line is the phrase
+    expect(commentContradictsCode({ comment: ['Subtract n1 from n0.', 'Then halve it.'], code: 'const r1 = n1 - n0;' })).toBe(false);
+  });
+  it('never fires on the bootstrap trajectories of any dataset', () => {
+    let swapped = 0;
+    for (const name of ['mawps', 'gsm8k', 'deepmind']) {
+      let judged = 0;
+      for (const p of loadDataset(name).slice(0, 400)) {
+        for (const s of convertProblem(p) ?? []) {
+          expect(commentContradictsCode(s), `${p.id}: ${s.comment.join(' / ')} | ${s.code}`).toBe(false);
+          judged++;
+          // and the check is live on MAWPS's (the grammar's source): swapping the operands of a difference or quotient fires it
+          const m = /^(const \w+ = )(\w+(?:\.\d+)?) ([-/]) (\w+(?:\.\d+)?);/.exec(s.code);
+          if (name === 'mawps' && m && m[2] !== m[4]) {
+            expect(commentContradictsCode({ ...s, code: s.code.replace(m[0], `${m[1]}${m[4]} ${m[3]} ${m[2]};`) })).toBe(true);
+            swapped++;
+          }
+        }
+      }
+      expect(judged).toBeGreaterThan(100);
+    }
+    expect(swapped).toBeGreaterThan(50);
   });
 });

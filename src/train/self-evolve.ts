@@ -89,7 +89,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
   demo: {
     datasets: ['mawps'], searchProblems: 300, devProblems: 100,
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
-    sft0Steps: 160, sftSteps: 50, sftLr: 1e-3, ppmSteps: 20, ppmLr: 1.5e-4, batchTokens: 4096,
+    sft0Steps: 200, sftSteps: 60, sftLr: 1e-3, ppmSteps: 20, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
     evalRollouts: 8, evalK: 4, bootstrapLimit: 0, crossFit: null,
   },

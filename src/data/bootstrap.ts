@@ -7,7 +7,7 @@
 //   MAWPS     infix equation over the question's numbers → one step per binary operation
 //   DeepMind  arithmetic and linear-equation modules → templates
 
-import { MARKERS, maskNumbers, programOf, questionNumbers, serializeStep, type Step } from './steps.ts';
+import { MARKERS, maskNumbers, opPhrase, programOf, questionNumbers, serializeStep, type BinOp, type Step } from './steps.ts';
 import type { Problem } from './datasets.ts';
 import type { TrajectoryRow } from './arrow.ts';
 
@@ -21,7 +21,7 @@ export type Expr =
   | { t: 'var'; name: string }
   | { t: 'neg'; e: Expr }
   | { t: 'bin'; op: BinOp; l: Expr; r: Expr };
-export type BinOp = '+' | '-' | '*' | '/' | '%' | '**';
+export type { BinOp } from './steps.ts';
 
 type Tok = { k: 'num'; v: number } | { k: 'id'; s: string } | { k: 'op'; s: string };
 
@@ -476,23 +476,6 @@ const OP_WORD: Record<BinOp, string> = {
   '%': 'remainder',
   '**': 'power',
 };
-
-function opPhrase(op: BinOp, l: string, r: string): string {
-  switch (op) {
-    case '+':
-      return `Add ${l} and ${r}.`;
-    case '-':
-      return `Subtract ${r} from ${l}.`;
-    case '*':
-      return `Multiply ${l} by ${r}.`;
-    case '/':
-      return `Divide ${l} by ${r}.`;
-    case '%':
-      return `Take ${l} modulo ${r}.`;
-    case '**':
-      return `Raise ${l} to the power ${r}.`;
-  }
-}
 
 /** Sentences, then clauses, of a question. */
 function sentencesOf(text: string): string[] {

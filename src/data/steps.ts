@@ -205,27 +205,44 @@ export function codeOf(steps: Step[]): string[] {
 // of wrong trajectories had such a step, 18 % of correct ones, mostly lucky: `n2 + n2` equal to
 // `n1 + n2`). The sandbox cannot see it; this check can, for steps written in that grammar only.
 
+/** Binary operators of reference equations (bootstrap.ts parses them). */
+export type BinOp = '+' | '-' | '*' | '/' | '%' | '**';
+
+/** The bootstrap's comment for `l op r`: the one place its operation grammar is written. */
+export function opPhrase(op: BinOp, l: string, r: string): string {
+  switch (op) {
+    case '+':
+      return `Add ${l} and ${r}.`;
+    case '-':
+      return `Subtract ${r} from ${l}.`;
+    case '*':
+      return `Multiply ${l} by ${r}.`;
+    case '/':
+      return `Divide ${l} by ${r}.`;
+    case '%':
+      return `Take ${l} modulo ${r}.`;
+    case '**':
+      return `Raise ${l} to the power ${r}.`;
+  }
+}
+
 const OPERAND = String.raw`([A-Za-z_$][\w$]*|\d+(?:\.\d+)?)`;
 const PHRASE = new RegExp(String.raw`^(Add|Subtract|Multiply|Divide) ${OPERAND} (and|from|by) ${OPERAND}\.$`);
 const BINARY = new RegExp(String.raw`^const [A-Za-z_$][\w$]* = ${OPERAND} ([-+*/]) ${OPERAND};$`);
 
 /**
  * True when the step's last comment line is an operation phrase of the bootstrap grammar and its
- * code does not compute exactly that operation (first code line `const x = a op b;`, operands in
- * the phrase's order; + and * either way). Steps whose comment is not such a phrase are never judged.
+ * code does not compute exactly that operation: the first code line must be `const x = a op b;` with
+ * opPhrase(op, a, b) equal to the comment (or opPhrase(op, b, a) for + and *). Steps whose comment is
+ * not such a phrase are never judged.
  */
 export function commentContradictsCode(step: Step): boolean {
-  const m = PHRASE.exec((step.comment[step.comment.length - 1] ?? '').trim());
-  if (!m) return false;
-  const [, verb, a, link, b] = m;
-  const want = ({ Add: ['+', 'and'], Subtract: ['-', 'from'], Multiply: ['*', 'by'], Divide: ['/', 'by'] } as const)[verb as 'Add'];
-  if (link !== want[1]) return true;
+  const phrase = (step.comment[step.comment.length - 1] ?? '').trim();
+  if (!PHRASE.test(phrase)) return false;
   const c = BINARY.exec(step.code.split('\n')[0]!.trim());
   if (!c) return true;
-  const [, x, op, y] = c;
-  if (op !== want[0]) return true;
-  // "Subtract a from b" is b - a; "Divide a by b" is a / b; sums and products in either order
-  if (verb === 'Subtract') return !(x === b && y === a);
-  if (verb === 'Divide') return !(x === a && y === b);
-  return !((x === a && y === b) || (x === b && y === a));
+  const [, x = '', sym, y = ''] = c;
+  const op = sym as BinOp;
+  if (opPhrase(op, x, y) === phrase) return false;
+  return !((op === '+' || op === '*') && opPhrase(op, y, x) === phrase);
 }

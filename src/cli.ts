@@ -191,11 +191,13 @@ const cli = yargs(hideBin(process.argv))
         .option('out', { type: 'string', default: 'runs/default' })
         .option('preset', { choices: ['default', 'demo', 'tiny'] as const, default: 'default' as const })
         .option('workers', { type: 'number', default: 2, describe: 'search/training processes (cores)' })
-        .option('ship', { type: 'string', describe: 'copy the final policy, PPM and rounds.md here (e.g. checkpoints)' }),
+        .option('ship', { type: 'string', describe: 'copy the final policy, PPM and rounds.md here (e.g. checkpoints)' })
+        .option('distractors', { type: 'number', describe: "share of training problems also trained on with an irrelevant sentence added (default: the preset's)" }),
     async (a) => {
+      if (a.distractors !== undefined && !(a.distractors >= 0 && a.distractors <= 1)) throw new Error(`self-evolve: --distractors must be in [0, 1], got ${a.distractors}`);
       await backend(a.backend);
       const { selfEvolve } = await import('./train/self-evolve.ts');
-      const r = await selfEvolve({ out: a.out, rounds: a.rounds, preset: a.preset, seed: a.seed, backend: a.backend, workers: a.workers, ship: a.ship });
+      const r = await selfEvolve({ out: a.out, rounds: a.rounds, preset: a.preset, seed: a.seed, backend: a.backend, workers: a.workers, ship: a.ship, ...(a.distractors === undefined ? {} : { override: { distractors: a.distractors } }) });
       console.log(r.table);
     },
   )

@@ -478,7 +478,7 @@ const OP_WORD: Record<BinOp, string> = {
 };
 
 /** Sentences, then clauses, of a question. */
-function sentencesOf(text: string): string[] {
+export function sentencesOf(text: string): string[] {
   return text
     .replace(/\s+/g, ' ')
     .split(/(?<!\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|vs|etc)\.)(?<=[.?!])\s+(?=\S)/)
@@ -498,7 +498,7 @@ function nounAfter(question: string, v: number): string | undefined {
 }
 
 /** What the question asks for: `how many books …` → books. */
-function askedNoun(question: string): string | undefined {
+export function askedNoun(question: string): string | undefined {
   const m = /how (?:many|much)\s+((?:[A-Za-z-]+\s+){0,2}[A-Za-z-]+)/i.exec(question);
   if (!m) return undefined;
   return contentWords(m[1]!)[0];

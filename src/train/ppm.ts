@@ -13,6 +13,7 @@ import { GPT } from '../model/gpt.ts';
 import { loadPolicyAny, loadTokenizer, promptNumbersOf, type TokenizerLike } from '../model/load.ts';
 import type { PromptNumbers } from '../data/steps.ts';
 import { hash32, mulberry32, shuffle } from '../util/rng.ts';
+import { baseProblemId } from '../data/synth.ts';
 import { runLoop, type LoopResult } from './loop.ts';
 import type { PreferencePair } from './pairs.ts';
 
@@ -113,7 +114,8 @@ export async function pairAccuracy(ppm: PPM, enc: EncodedPair[], batch = 32): Pr
 export function splitPairs(pairs: PreferencePair[], frac = 0.1, seed = 99): { train: PreferencePair[]; dev: PreferencePair[] } {
   const train: PreferencePair[] = [];
   const dev: PreferencePair[] = [];
-  for (const p of pairs) ((hash32(p.problemId, seed) / 2 ** 32) < frac ? dev : train).push(p);
+  // a distractor variant (synth.ts) goes with its original: held out together or not at all
+  for (const p of pairs) ((hash32(baseProblemId(p.problemId), seed) / 2 ** 32) < frac ? dev : train).push(p);
   return { train, dev };
 }
 

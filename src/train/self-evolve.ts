@@ -19,6 +19,7 @@ import { loadDataset, splitDev, type Problem } from '../data/datasets.ts';
 import { readPairs, readTrajectories, writePairs, writeTrajectories, type PairRow, type TrajectoryRow } from '../data/arrow.ts';
 import { gradeAnswer } from '../data/grade.ts';
 import { bootstrap } from '../data/bootstrap.ts';
+import { baseProblemId, donorSentences, synthesizeDistractors, withDistractor } from '../data/synth.ts';
 import { SandboxPool } from '../search/sandbox.ts';
 import { searchMany, type SearchOptions } from '../search/mcts.ts';
 import { extractTrajectories, selectSFT, buildPairs } from '../search/extract.ts';
@@ -69,6 +70,9 @@ export interface Preset {
   /** Cross-fitted PPM pairs (see crossFitPairs): SFT steps of each half-data policy and rollouts of
    *  its terminal-guided search over the other half; null = none. */
   crossFit: { sftSteps: number; rollouts: number } | null;
+  /** Share of training problems that also appear with an irrelevant sentence added (src/data/synth.ts):
+   *  bootstrapped, searched and trained on like the others. 0 = none. */
+  distractors: number;
 }
 
 const ROUNDS: RoundPlan[] = [
@@ -84,14 +88,14 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, evalRollouts: 16, evalK: 8, bootstrapLimit: 0,
-    crossFit: { sftSteps: 500, rollouts: 16 },
+    crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5,
   },
   demo: {
     datasets: ['mawps'], searchProblems: 300, devProblems: 100,
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 200, sftSteps: 60, sftLr: 1e-3, ppmSteps: 20, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
-    evalRollouts: 8, evalK: 4, bootstrapLimit: 0, crossFit: null,
+    evalRollouts: 8, evalK: 4, bootstrapLimit: 0, crossFit: null, distractors: 0.5,
   },
   // for tests: seconds, not minutes
   tiny: {
@@ -99,7 +103,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     model: { blockSize: 192, nLayer: 1, nHead: 2, nEmbd: 32 },
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
-    evalRollouts: 2, evalK: 2, bootstrapLimit: 40, crossFit: null,
+    evalRollouts: 2, evalK: 2, bootstrapLimit: 40, crossFit: null, distractors: 0,
   },
 };
 
@@ -125,6 +129,8 @@ export interface RoundMetrics {
   sftTrajectories: number;
   pairs: number;
   devGreedy: number;
+  /** Greedy on the dev problems with an irrelevant sentence added (synth.ts; donors from training problems). */
+  devGreedyDistractor?: number | null;
   devMcts: number | null;
   /** Dev accuracy of the same searches when terminals vote weighted by Q (evaluate.ts qVote). */
   devMctsQVote?: number | null;
@@ -142,14 +148,22 @@ export interface RoundMetrics {
 // ------------------------------------------------------------------------------------------------
 // Data
 
-function loadProblemsFor(datasets: string[]): { train: Problem[]; dev: Problem[] } {
+/**
+ * Training problems (plus their distractor variants for a seeded share `distractors`), the MAWPS dev
+ * split, and the dev problems with a distractor added (robustness; their donors are training problems).
+ */
+export function loadProblemsFor(datasets: string[], distractors = 0, seed = 1234): { train: Problem[]; synthetic: Problem[]; dev: Problem[]; devDistractor: Problem[] } {
   const train: Problem[] = [];
   for (const d of datasets) train.push(...splitDev(loadDataset(d)).train);
-  return { train, dev: splitDev(loadDataset('mawps')).dev };
+  const dev = splitDev(loadDataset('mawps')).dev;
+  const synthetic = distractors > 0 ? synthesizeDistractors(train, distractors, seed) : [];
+  const donors = donorSentences(train);
+  const devDistractor = dev.flatMap((p) => withDistractor(p, donors, seed + 1) ?? []);
+  return { train: [...train, ...synthetic], synthetic, dev, devDistractor };
 }
 
 /** Round-0 data: bootstrap trajectories of the train and dev splits, cached as Arrow in `dir`. */
-export async function bootstrapSplits(dir: string, datasets: string[], quiet = false): Promise<{ train: TrajectoryRow[]; dev: TrajectoryRow[] }> {
+export async function bootstrapSplits(dir: string, datasets: string[], quiet = false, extraTrain: Problem[] = []): Promise<{ train: TrajectoryRow[]; dev: TrajectoryRow[] }> {
   const trFile = path.join(dir, 'bootstrap-train.arrow');
   const dvFile = path.join(dir, 'bootstrap-dev.arrow');
   if (fs.existsSync(trFile) && fs.existsSync(dvFile)) return { train: readTrajectories(trFile), dev: readTrajectories(dvFile) };
@@ -160,6 +174,7 @@ export async function bootstrapSplits(dir: string, datasets: string[], quiet = f
     train.push(...s.train);
     dev.push(...s.dev);
   }
+  train.push(...extraTrain);
   const pool = new SandboxPool();
   try {
     const prog = quiet ? null : new Progress({ label: 'bootstrap', total: train.length + dev.length, unit: 'problem' });
@@ -344,9 +359,9 @@ function fmtPct(x: number | null): string {
 }
 
 export function roundsTable(rows: RoundMetrics[]): string {
-  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | right only under MCTS + PPM / only greedy (McNemar p) | wall time |\n|---|---|---|---|---|---|---|---|---|---|---|---|';
+  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev greedy, one irrelevant sentence added | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | right only under MCTS + PPM / only greedy (McNemar p) | wall time |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|';
   const body = rows.map((r) =>
-    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–'} | ${fmtTime(r.wallSeconds)} |`);
+    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devGreedyDistractor ?? null)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–'} | ${fmtTime(r.wallSeconds)} |`);
   return [head, ...body].join('\n');
 }
 
@@ -404,7 +419,8 @@ async function devPairAccuracy(dir: string, policy: string, ppm: string, dev: Pr
 
 /** Fold (0 or 1) of a training problem for cross-fitting, fixed by the run's seed. */
 export function foldOf(problemId: string, seed: number): 0 | 1 {
-  return (hash32(`fold:${problemId}`, seed) & 1) as 0 | 1;
+  // a distractor variant goes with its original: a fold policy must not have trained on either
+  return (hash32(`fold:${baseProblemId(problemId)}`, seed) & 1) as 0 | 1;
 }
 
 /**
@@ -454,15 +470,16 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
   }
   writeJsonAtomic(cfgFile, runCfg);
   const log = (s: string) => { if (!o.quiet) console.error(s); };
-  const { train: allTrain, dev: allDev } = loadProblemsFor(preset.datasets);
+  const { train: allTrain, synthetic, dev: allDev, devDistractor: allDevD } = loadProblemsFor(preset.datasets, preset.distractors, o.seed);
   // a seeded order: round K searches the same first-N problems, whichever order the files are in
   const order = [...allTrain].sort((a, b) => hash32(a.id, o.seed) - hash32(b.id, o.seed) || (a.id < b.id ? -1 : 1));
   const searchSet = preset.searchProblems ? order.slice(0, preset.searchProblems) : order;
   const dev = preset.devProblems ? allDev.slice(0, preset.devProblems) : allDev;
+  const devD = allDevD.filter((p) => dev.some((d) => `${d.id}-d` === p.id));
 
   // ---- round 0: bootstrap + policy-r0
   const r0 = path.join(o.out, 'round-0');
-  const boot = await bootstrapSplits(r0, preset.datasets, o.quiet);
+  const boot = await bootstrapSplits(r0, preset.datasets, o.quiet, synthetic);
   const bootTrain = preset.bootstrapLimit ? limitPerSource(boot.train, preset.bootstrapLimit) : boot.train;
   const policyDir = (k: number) => path.join(o.out, `round-${k}`, 'policy');
   const ppmDir = (k: number) => path.join(o.out, `round-${k}`, 'ppm');
@@ -579,6 +596,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     // ---- dev accuracy: greedy (policy alone) and MCTS + PPM
     const greedy = await devAccuracy(path.join(dir, 'eval-greedy'), policyDir(k), undefined, dev, 'greedy', o, preset, o.seed);
     const devGreedy = greedy.acc;
+    const devGreedyDistractor = devD.length ? (await devAccuracy(path.join(dir, 'eval-greedy-distractor'), policyDir(k), undefined, devD, 'greedy', o, preset, o.seed)).acc : null;
     const mcts = await devAccuracy(path.join(dir, 'eval-mcts'), policyDir(k), ppmDir(k), dev, 'mcts', o, preset, o.seed);
     const devMcts = mcts.acc;
     const paired = pairedCounts(greedy.correct, mcts.correct);
@@ -586,7 +604,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     const m: RoundMetrics = {
       round: k, problemsSearched: summary.searched, solved: summary.solved,
       trainCoverage: summary.searched ? summary.solved / summary.searched : 0,
-      sftTrajectories: sft.length, pairs: pairs.length, devGreedy, devMcts, devMctsQVote: mcts.accQVote, devN: dev.length,
+      sftTrajectories: sft.length, pairs: pairs.length, devGreedy, devGreedyDistractor, devMcts, devMctsQVote: mcts.accQVote, devN: dev.length,
       ppmDevPairAccuracy: dp.acc, devPairs: dp.pairs, mctsVsGreedy: paired,
       ppmAccuracy: fs.existsSync(path.join(dir, 'ppm-summary.json')) ? ((s) => s.finalAccuracy ?? s.bestAccuracy)(readJson<{ bestAccuracy: number; finalAccuracy?: number }>(path.join(dir, 'ppm-summary.json'))) : undefined,
       wallSeconds: stamp(),

@@ -119,6 +119,14 @@ describe('bad input', () => {
     expect(stderrLines(none)).toEqual([expect.stringMatching(/command/)]);
   });
 
+  it('self-evolve --distractors outside [0, 1] fails with one line before anything is written', async () => {
+    const out = path.join(root, 'never');
+    const r = await rstar(['self-evolve', '--distractors', '2', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(stderrLines(r)).toEqual([expect.stringMatching(/--distractors must be in \[0, 1\], got 2/)]);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('an invalid choice is refused', async () => {
     const r = await rstar(['eval', '--mode', 'psychic']);
     expect(r.code).not.toBe(0);

@@ -23,7 +23,9 @@ import { loadDataset, splitDev } from '../src/data/datasets.ts';
 import { readPairs, readTrajectories, writeTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
 import { serializeStep } from '../src/data/steps.ts';
 import { hash32 } from '../src/util/rng.ts';
-import { crossFitPairs, foldOf, pairedCounts, PRESETS, type Preset, type SearchLine } from '../src/train/self-evolve.ts';
+import { crossFitPairs, foldOf, loadProblemsFor, pairedCounts, PRESETS, type Preset, type SearchLine } from '../src/train/self-evolve.ts';
+import { splitPairs } from '../src/train/ppm.ts';
+import { questionNumbers } from '../src/data/steps.ts';
 import { mcnemarExact } from '../src/search/evaluate.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -234,6 +236,46 @@ describe('self-evolve', () => {
       expect(fs.existsSync(path.join(d, 'round-1', 'ppm', 'config.json'))).toBe(true);
     }
   }, 240_000);
+});
+
+describe('training problems with distractors', () => {
+  it('adds a seeded share of variants to the training problems, none to dev; dev variants for the robustness column', () => {
+    const none = loadProblemsFor(['mawps'], 0, SEED);
+    const half = loadProblemsFor(['mawps'], 0.5, SEED);
+    expect(none.synthetic).toEqual([]);
+    expect(half.train.slice(0, none.train.length)).toEqual(none.train);
+    const added = half.train.slice(none.train.length);
+    expect(added).toEqual(half.synthetic);
+    expect(added.length / none.train.length).toBeGreaterThan(0.4);
+    expect(added.length / none.train.length).toBeLessThan(0.55);
+    const trainIds = new Set(none.train.map((p) => p.id));
+    for (const p of added) {
+      expect(trainIds.has(p.id.replace(/-d$/, ''))).toBe(true);
+      expect(p.id.endsWith('-d')).toBe(true);
+    }
+    expect(half.dev).toEqual(none.dev);
+    // a variant of (nearly) every dev problem, with exactly one number more and the same answer
+    expect(half.devDistractor.length).toBeGreaterThan(0.9 * half.dev.length);
+    const devById = new Map(half.dev.map((p) => [p.id, p]));
+    for (const p of half.devDistractor) {
+      const d = devById.get(p.id.replace(/-d$/, ''))!;
+      expect(p.answer).toBe(d.answer);
+      expect(questionNumbers(p.question).length).toBe(questionNumbers(d.question).length + 1);
+    }
+    expect(loadProblemsFor(['mawps'], 0.5, SEED)).toEqual(half);
+    expect(loadProblemsFor(['mawps'], 0.5, SEED + 1).synthetic.map((p) => p.id)).not.toEqual(half.synthetic.map((p) => p.id));
+  });
+
+  it('a variant shares its original\'s cross-fit fold and PPM held-out side', () => {
+    const { synthetic } = loadProblemsFor(['mawps'], 0.5, SEED);
+    for (const p of synthetic) expect(foldOf(p.id, SEED)).toBe(foldOf(p.id.replace(/-d$/, ''), SEED));
+    const pair = (problemId: string) => ({ problemId, question: '', prefix: '', positive: 'a', negative: 'b', qPos: 1, qNeg: -1, round: 1 });
+    const pairs = synthetic.flatMap((p) => [pair(p.id), pair(p.id.replace(/-d$/, ''))]);
+    const { dev } = splitPairs(pairs);
+    expect(dev.length).toBeGreaterThan(0);
+    const held = new Set(dev.map((p) => p.problemId));
+    for (const p of synthetic) expect(held.has(p.id)).toBe(held.has(p.id.replace(/-d$/, '')));
+  });
 });
 
 describe('cross-fitted pairs', () => {

@@ -74,6 +74,18 @@ describe('distractor synthesis', () => {
     expect(withDistractor(P('t4', 'Tom walks 3 miles a day . How many miles does he walk in a week ?', '3 * 17', '51'), donors, 1)).toBeNull();
   });
 
+  it('someone else holding the asked-for thing goes first, only when the question names whose count it asks for', () => {
+    const donors = donorSentences([P('x', 'Kimberly has 12 eggs .', '12', '12')]);
+    expect(donors[0]!.owner).toBe('Kimberly');
+    const named = withDistractor(P('t1', 'Bruce has 5 eggs . He loses 3 . How many eggs will Bruce have ?', '5 - 3', '2'), donors, 1)!;
+    expect(named.question).toBe('Kimberly has 12 eggs . Bruce has 5 eggs . He loses 3 . How many eggs will Bruce have ?');
+    // a total would count Kimberly's eggs too; "he" does not say whose: refused (and the donor is about the asked noun)
+    expect(withDistractor(P('t2', 'Bruce has 5 eggs . Ann has 3 eggs . How many eggs do they have in all ?', '5 + 3', '8'), donors, 1)).toBeNull();
+    expect(withDistractor(P('t3', 'Bruce has 5 eggs . He loses 3 . How many eggs does he have ?', '5 - 3', '2'), donors, 1)).toBeNull();
+    // a Kimberly already in the question is not someone else
+    expect(withDistractor(P('t4', 'Kimberly has 5 eggs . She gives Bruce 3 . How many eggs does Kimberly have ?', '5 - 3', '2'), donors, 1)).toBeNull();
+  });
+
   it('is seeded: the same seed gives the same problems, another seed others', () => {
     const a = synthesizeDistractors(train.slice(0, 200), 0.5, 1);
     expect(synthesizeDistractors(train.slice(0, 200), 0.5, 1)).toEqual(a);

@@ -1,17 +1,20 @@
 // Synthesised training problems: a training problem with an irrelevant quantity added.
 //
 // Why: in MAWPS/ASDiv-A nearly every number of a question is used (2,528 of 2,824 training problems),
-// so the policy and, more so, the PPM learn "a solution uses every number". On the 35 dev problems
-// with a number the answer does not use, round-4 greedy was right on 48.6 % and MCTS + PPM on 37.1 %
-// (77 % on the rest): the PPM ranked the trajectory that also used the extra number first. rStar-Math
-// synthesises new problems each round with a large LLM; with none here, this is the variation we can
-// make with a known answer: the reference equation is unchanged, so the problem stays verified.
+// so a policy learns "a solution uses every number, n0 first". One irrelevant sentence added to each
+// dev problem took a round-0 policy from 67 % greedy to 11 % (round 4: 74 % → 12 %); the same round-0
+// SFT with half the training problems also present with a distractor kept 66 % on plain dev and got
+// 41 % with one added (README). rStar-Math synthesises new problems each round with a large LLM; with
+// none here, this is the variation we can make with a known answer: the reference equation is
+// unchanged, so the problem stays verified.
 //
-// A distractor is a declarative sentence with exactly one number taken from another training
-// problem, about something other than what the question asks for, whose number does not occur in the
-// question (so the masked names n0, n1, … of the reference still point at the right numbers). It goes
-// right before the asking sentence when that sentence has no pronoun (a new subject there would
-// capture "he"/"she"), else at the start.
+// A distractor is a declarative sentence with exactly one number taken from another training problem
+// whose number occurs neither in the question nor in the reference (whose literals are masked as
+// names by their written form). Preferred, SVAMP's hard case: someone else holding the asked-for
+// thing ("Kimberly has 12 eggs." before "… How many eggs will Bruce have?"), placed first, when the
+// question names whose count it asks for and does not aggregate. Otherwise a sentence about something
+// else, right before the asking sentence when that has no pronoun (a new subject there would capture
+// "he"/"she"), else at the start.
 import type { Problem } from './datasets.ts';
 import { askedNoun, contentWords, sentencesOf } from './bootstrap.ts';
 import { questionNumbers } from './steps.ts';

@@ -23,7 +23,7 @@ import { loadDataset, splitDev } from '../src/data/datasets.ts';
 import { readPairs, readTrajectories, writeTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
 import { serializeStep } from '../src/data/steps.ts';
 import { hash32 } from '../src/util/rng.ts';
-import { crossFitPairs, foldOf, loadProblemsFor, pairedCounts, PRESETS, type Preset, type SearchLine } from '../src/train/self-evolve.ts';
+import { bootstrapSplits, crossFitPairs, foldOf, loadProblemsFor, pairedCounts, PRESETS, type Preset, type SearchLine } from '../src/train/self-evolve.ts';
 import { splitPairs } from '../src/train/ppm.ts';
 import { questionNumbers } from '../src/data/steps.ts';
 import { mcnemarExact } from '../src/search/evaluate.ts';
@@ -264,6 +264,19 @@ describe('training problems with distractors', () => {
     }
     expect(loadProblemsFor(['mawps'], 0.5, SEED)).toEqual(half);
     expect(loadProblemsFor(['mawps'], 0.5, SEED + 1).synthetic.map((p) => p.id)).not.toEqual(half.synthetic.map((p) => p.id));
+  });
+
+  it('round 0 bootstraps the variants with the training problems, verified like them', async () => {
+    const { synthetic } = loadProblemsFor(['mawps'], 0.5, SEED);
+    const dir = path.join(root, 'boot-synth');
+    const boot = await bootstrapSplits(dir, ['mawps'], true, synthetic.slice(0, 30));
+    const ids = new Set(boot.train.map((t) => t.problemId));
+    const kept = synthetic.slice(0, 30).filter((p) => ids.has(p.id));
+    expect(kept.length).toBeGreaterThanOrEqual(28);
+    for (const p of kept) expect(ids.has(p.id.replace(/-d$/, ''))).toBe(true);
+    expect(boot.dev.some((t) => t.problemId.endsWith('-d'))).toBe(false);
+    // cached: a second call reads the same files
+    expect((await bootstrapSplits(dir, ['mawps'], true, [])).train.length).toBe(boot.train.length);
   });
 
   it('a variant shares its original\'s cross-fit fold and PPM held-out side', () => {

@@ -2,9 +2,9 @@
 //
 // Why: in MAWPS/ASDiv-A nearly every number of a question is used (2,528 of 2,824 training problems),
 // so a policy learns "a solution uses every number, n0 first". One irrelevant sentence added to each
-// dev problem took a round-0 policy from 67 % greedy to 11 % (round 4: 74 % → 12 %); the same round-0
-// SFT with half the training problems also present with a distractor kept 66 % on plain dev and got
-// 41 % with one added (README). rStar-Math synthesises new problems each round with a large LLM; with
+// dev problem took a round-0 policy from 67 % greedy to 11 % (round 4: 74 % → 12 %); trained with half
+// the training problems also present with a distractor, policy-r0 kept 66 % on plain dev and got 45 %
+// with one added (README). rStar-Math synthesises new problems each round with a large LLM; with
 // none here, this is the variation we can make with a known answer: the reference equation is
 // unchanged, so the problem stays verified.
 //
@@ -23,7 +23,6 @@ import { hash32 } from '../util/rng.ts';
 const PRONOUN = /^(he|she|they|it|his|her|their|its|them|him|we|i|you|this|that|these|those|then|so|also|each|if|after|now)\b/i;
 const PRONOUN_ANY = /\b(he|she|they|it|his|her|their|its|them|him)\b/i;
 
-/** Sentences other problems can lend: one number, not a question, not leaning on earlier sentences. */
 interface Donor {
   from: string;
   text: string;
@@ -34,6 +33,7 @@ interface Donor {
   owner?: string;
 }
 
+/** Sentences other problems can lend: one number, not a question, not leaning on earlier sentences. */
 export function donorSentences(problems: readonly Problem[]): Donor[] {
   const out: Donor[] = [];
   for (const p of problems) {

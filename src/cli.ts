@@ -179,6 +179,8 @@ const cli = yargs(hideBin(process.argv))
       const s = await runEval({ data: a.data, dataset: a.dataset, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
+      // where MCTS + PPM stands: answers never written vs written but not picked
+      if (s.trees) console.log(`trees: only right ${s.trees.onlyRight}, only wrong ${s.trees.onlyWrong}, right and wrong ${s.trees.mixedPicked + s.trees.mixedMissed} (best-Q terminal right in ${s.trees.mixedPicked}), no answer ${s.trees.none}`);
       if (a.json) console.log(JSON.stringify({ mode: s.mode, n: s.n, correct: s.correct, accuracy: s.accuracy }));
     },
   )

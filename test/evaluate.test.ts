@@ -156,6 +156,28 @@ describe('qVote', () => {
   });
 });
 
+describe('treeMix', () => {
+  it('tells "never written" (no right terminal) from "written but not picked" (best-Q terminal wrong)', async () => {
+    const { createTree, addNode } = await import('../src/search/mcts.ts');
+    const { treeMix } = await import('../src/search/evaluate.ts');
+    const tree = createTree({ id: 'p', question: 'q 1 2', answer: null }, 'ppm');
+    expect(treeMix(tree, '3')).toBe('none');
+    const term = (answer: string, q: number, n = 1) => {
+      const x = addNode(tree, 0, { comment: [], code: `print(${answer});` });
+      Object.assign(x, { terminal: true, answer, q, n, valueSum: q * n });
+    };
+    term('2', 0.4);
+    expect(treeMix(tree, '3')).toBe('onlyWrong');
+    expect(treeMix(tree, '2.0')).toBe('onlyRight'); // graded, not compared as text
+    term('3', 0.1);
+    expect(treeMix(tree, '3')).toBe('mixedMissed');
+    term('3.0', 0.7);
+    expect(treeMix(tree, '3')).toBe('mixedPicked');
+    term('9', 0.99, 0); // never visited: not part of the tree's offer
+    expect(treeMix(tree, '3')).toBe('mixedPicked');
+  });
+});
+
 describe('evaluate with questions longer than the policy context', () => {
   it('scores them wrong, counts them, and evaluates the rest in order', async () => {
     const { setupBackend } = await import('../src/model/backend.ts');

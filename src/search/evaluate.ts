@@ -53,6 +53,24 @@ export interface EvalSummary {
   correctQVote?: boolean[];
   /** Problems whose prompt leaves the policy no room to write (longer than its context): counted wrong. */
   tooLong?: number;
+  /** mcts: the searched trees by what their terminals hold (over problems × runs; see treeMix). */
+  trees?: Record<TreeMix, number>;
+}
+
+/**
+ * What a tree offers the final choice: no terminal with an answer, only right ones, only wrong ones,
+ * or both — then whether the best-Q terminal (treeSolution) is a right one. Separates "the policy
+ * never wrote it" from "the PPM did not pick it".
+ */
+export type TreeMix = 'none' | 'onlyRight' | 'onlyWrong' | 'mixedPicked' | 'mixedMissed';
+export function treeMix(tree: SearchTree, gold: string): TreeMix {
+  const terms = tree.nodes.filter((n) => n.terminal && n.answer !== null && n.n > 0);
+  if (!terms.length) return 'none';
+  const right = terms.filter((n) => gradeAnswer(n.answer!, gold)).length;
+  if (right === terms.length) return 'onlyRight';
+  if (right === 0) return 'onlyWrong';
+  const best = treeSolution(tree);
+  return best?.answer != null && gradeAnswer(best.answer, gold) ? 'mixedPicked' : 'mixedMissed';
 }
 
 export interface EvalDeps {
@@ -211,6 +229,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
   let written = 0;
   let ran = 0;
   let qVoteCorrect: boolean[] | undefined;
+  let trees: Record<TreeMix, number> | undefined;
   const prog = o.quiet ? null : new Progress({ label: `eval ${o.mode}`, total: problems.length, unit: 'problem' });
   const push = (p: EvalProblem, predicted: string | null, score: number) => {
     const correct = predicted !== null && gradeAnswer(predicted, p.answer);
@@ -223,6 +242,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
     const perRun: (string | null)[][] = problems.map(() => []);
     const perRunVote: (string | null)[][] = problems.map(() => []);
     const perRunQ: number[][] = problems.map(() => []);
+    trees = { none: 0, onlyRight: 0, onlyWrong: 0, mixedPicked: 0, mixedMissed: 0 };
     for (let r = 0; r < o.runs; r++) {
       const res = await searchMany(
         problems.map((p) => ({ id: p.id, question: p.question })),
@@ -235,6 +255,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
         perRunVote[i]!.push(qVote(x.tree));
         perRunQ[i]!.push(s?.score ?? -1);
         if (x.tree.nodes.some((n) => n.terminal && n.answer !== null && gradeAnswer(n.answer, problems[i]!.answer))) covered += 1 / o.runs;
+        trees![treeMix(x.tree, problems[i]!.answer)] += 1;
       });
     }
     problems.forEach((p, i) => {
@@ -275,6 +296,6 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
   prog?.finish();
   const correct = rows.filter((r) => r.correct).length;
   return { mode: o.mode, n: rows.length, correct, accuracy: rows.length ? correct / rows.length : 0, ci95: wilson(correct, rows.length), rows, coverage: rows.length ? covered / rows.length : 0, runRate: written ? ran / written : undefined,
-    correctQVote: qVoteCorrect, accuracyQVote: qVoteCorrect ? qVoteCorrect.filter(Boolean).length / Math.max(1, qVoteCorrect.length) : undefined };
+    correctQVote: qVoteCorrect, accuracyQVote: qVoteCorrect ? qVoteCorrect.filter(Boolean).length / Math.max(1, qVoteCorrect.length) : undefined, trees };
 }
 

@@ -22,6 +22,8 @@ import { hash32 } from '../util/rng.ts';
 
 const PRONOUN = /^(he|she|they|it|his|her|their|its|them|him|we|i|you|this|that|these|those|then|so|also|each|if|after|now)\b/i;
 const PRONOUN_ANY = /\b(he|she|they|it|his|her|their|its|them|him)\b/i;
+/** Id suffix of a synthesised variant (baseProblemId strips it). */
+const VARIANT = '-d';
 
 interface Donor {
   from: string;
@@ -75,6 +77,7 @@ export function withDistractor(p: Problem, donors: readonly Donor[], seed: numbe
     }
     return undefined;
   };
+  const variant = (question: string): Problem => ({ ...p, id: `${p.id}${VARIANT}`, question, source: `${p.source}-distractor` });
   const last = sentences.length - 1;
   // Related (SVAMP's hard case): someone else holding the asked-for thing ("Kimberly has 12 eggs."
   // before "… How many eggs will Bruce have?"). Only when the question names whose count it asks for
@@ -85,27 +88,25 @@ export function withDistractor(p: Problem, donors: readonly Donor[], seed: numbe
   if (asked && owner && !aggregate) {
     const names = new Set(p.question.match(/\b[A-Z][a-z]+\b/g) ?? []);
     const d = pick((d) => d.owner !== undefined && !names.has(d.owner) && d.words.includes(stem(asked)));
-    if (d) return { ...p, id: `${p.id}-d`, question: [d.text, ...sentences].join(' '), source: `${p.source}-distractor` };
+    if (d) return variant([d.text, ...sentences].join(' '));
   }
   // Unrelated: about something else than what is asked (a sentence about the asked noun could count),
   // sharing some other word with the question on every other try so that it must be read
   const d = pick((d, i) => !(asked && d.words.includes(stem(asked))) && (i % 2 === 1 || d.words.some((w) => own.has(w))));
   if (d) {
     const at = PRONOUN_ANY.test(sentences[last]!) ? 0 : last;
-    const q = [...sentences.slice(0, at), d.text, ...sentences.slice(at)].join(' ');
-    return { ...p, id: `${p.id}-d`, question: q, source: `${p.source}-distractor` };
+    return variant([...sentences.slice(0, at), d.text, ...sentences.slice(at)].join(' '));
   }
   return null;
 }
 
 /** The problem a synthesised one was made from (itself for an original): folds and held-out splits group by it. */
 export function baseProblemId(id: string): string {
-  return id.replace(/-d$/, '');
+  return id.endsWith(VARIANT) ? id.slice(0, -VARIANT.length) : id;
 }
 
 /** One distractor variant for a seeded `frac` of the problems that have a reference solution. */
-export function synthesizeDistractors(problems: readonly Problem[], frac: number, seed: number): Problem[] {
-  const donors = donorSentences(problems);
+export function synthesizeDistractors(problems: readonly Problem[], frac: number, seed: number, donors = donorSentences(problems)): Problem[] {
   const out: Problem[] = [];
   for (const p of problems) {
     if (hash32(`synth:${p.id}`, seed) / 2 ** 32 >= frac) continue;

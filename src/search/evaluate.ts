@@ -254,8 +254,9 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
         perRun[i]!.push(s?.answer ?? null);
         perRunVote[i]!.push(qVote(x.tree));
         perRunQ[i]!.push(s?.score ?? -1);
-        if (x.tree.nodes.some((n) => n.terminal && n.answer !== null && gradeAnswer(n.answer, problems[i]!.answer))) covered += 1 / o.runs;
-        trees![treeMix(x.tree, problems[i]!.answer)] += 1;
+        const mix = treeMix(x.tree, problems[i]!.answer);
+        trees![mix] += 1;
+        if (mix === 'onlyRight' || mix === 'mixedPicked' || mix === 'mixedMissed') covered += 1 / o.runs;
       });
     }
     problems.forEach((p, i) => {

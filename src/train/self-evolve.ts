@@ -159,8 +159,8 @@ export function loadProblemsFor(datasets: string[], distractors = 0, seed = 1234
   const train: Problem[] = [];
   for (const d of datasets) train.push(...splitDev(loadDataset(d)).train);
   const dev = splitDev(loadDataset('mawps')).dev;
-  const synthetic = distractors > 0 ? synthesizeDistractors(train, distractors, seed) : [];
   const donors = donorSentences(train);
+  const synthetic = distractors > 0 ? synthesizeDistractors(train, distractors, seed, donors) : [];
   const devDistractor = dev.flatMap((p) => withDistractor(p, donors, seed + 1) ?? []);
   return { train: [...train, ...synthetic], synthetic, dev, devDistractor };
 }
@@ -478,7 +478,8 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
   const order = [...allTrain].sort((a, b) => hash32(a.id, o.seed) - hash32(b.id, o.seed) || (a.id < b.id ? -1 : 1));
   const searchSet = preset.searchProblems ? order.slice(0, preset.searchProblems) : order;
   const dev = preset.devProblems ? allDev.slice(0, preset.devProblems) : allDev;
-  const devD = allDevD.filter((p) => dev.some((d) => `${d.id}-d` === p.id));
+  const devIds = new Set(dev.map((p) => p.id));
+  const devD = allDevD.filter((p) => devIds.has(baseProblemId(p.id)));
 
   // ---- round 0: bootstrap + policy-r0
   const r0 = path.join(o.out, 'round-0');

@@ -1,6 +1,8 @@
 // `rstar self-evolve --rounds 4`: rStar-Math's self-evolution, resumable.
 //
 //   round 0  reference solutions → verified step trajectories (bootstrap) → SFT → policy-r0
+//            (default preset: first a pretraining SFT on GSM8K's verified trajectories, which
+//            policy-r0 and the cross-fit policies are fine-tuned from)
 //   round 1  MCTS (policy-r0, terminal-guided Q)            → SFT set + pairs → policy-r1, PPM-r1
 //   round 2  MCTS (policy-r1, terminal-guided Q)            → policy-r2, PPM-r2
 //   round 3  MCTS (policy-r2, PPM-r2 initialises Q)         → policy-r3, PPM-r3
@@ -76,6 +78,10 @@ export interface Preset {
   /** Share of training problems that also appear with an irrelevant sentence added (src/data/synth.ts):
    *  bootstrapped, searched and trained on like the others. 0 = none. */
   distractors: number;
+  /** Round 0 starts with a pretraining SFT on other datasets' verified bootstrap trajectories (their
+   *  training splits; never a dev problem), and policy-r0 and the cross-fit policies are fine-tuned
+   *  from it; null = none. */
+  pretrain: { datasets: string[]; steps: number } | null;
 }
 
 const ROUNDS: RoundPlan[] = [
@@ -91,14 +97,14 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, evalRollouts: 16, evalK: 8, bootstrapLimit: 0,
-    crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5,
+    crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: { datasets: ['gsm8k'], steps: 600 },
   },
   demo: {
     datasets: ['mawps'], searchProblems: 300, devProblems: 100,
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 200, sftSteps: 60, sftLr: 1e-3, ppmSteps: 20, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
-    evalRollouts: 8, evalK: 4, bootstrapLimit: 0, crossFit: null, distractors: 0.5,
+    evalRollouts: 8, evalK: 4, bootstrapLimit: 0, crossFit: null, distractors: 0.5, pretrain: null,
   },
   // for tests: seconds, not minutes
   tiny: {
@@ -106,7 +112,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     model: { blockSize: 192, nLayer: 1, nHead: 2, nEmbd: 32 },
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
-    evalRollouts: 2, evalK: 2, bootstrapLimit: 40, crossFit: null, distractors: 0,
+    evalRollouts: 2, evalK: 2, bootstrapLimit: 40, crossFit: null, distractors: 0, pretrain: null,
   },
 };
 
@@ -493,10 +499,27 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     evalEvery: Math.max(1, Math.floor((k === 0 ? preset.sft0Steps : preset.sftSteps) / 5)), model: preset.model, quiet: o.quiet,
     meta: { round: k }, workers: o.workers, dropout: preset.model.dropout,
   });
-  if (!fs.existsSync(path.join(policyDir(0), 'config.json'))) {
-    log(`round 0: SFT policy-r0 on ${bootTrain.length} bootstrap trajectories`);
+  // ---- round 0, first: pretraining SFT on other datasets' verified trajectories (the paper starts from
+  // a pretrained LM; this is the closest we have: GSM8K's steps teach which words mean which operation)
+  const pretrainDir = path.join(r0, 'pretrain');
+  const pretrained = path.join(pretrainDir, 'policy');
+  if (preset.pretrain && !fs.existsSync(path.join(policyDir(0), 'config.json')) && !fs.existsSync(path.join(pretrained, 'config.json'))) {
     const t0 = Date.now();
-    const r = await trainPolicy(examplesFromTrajectories(bootTrain), examplesFromTrajectories(boot.dev), sftOpts(0));
+    const pb = await bootstrapSplits(pretrainDir, preset.pretrain.datasets, o.quiet);
+    log(`round 0: pretraining SFT on ${pb.train.length} bootstrap trajectories of ${preset.pretrain.datasets.join(', ')}`);
+    const r = await trainPolicy(examplesFromTrajectories(pb.train), examplesFromTrajectories(pb.dev), {
+      ...sftOpts(0), out: path.join(pretrainDir, 'sft-train'), steps: preset.pretrain.steps,
+      evalEvery: Math.max(1, Math.floor(preset.pretrain.steps / 5)), meta: { round: 0, pretrain: preset.pretrain.datasets },
+    });
+    copyDir(path.join(path.dirname(r.bestDir), 'last'), pretrained);
+    addWall(r0, (Date.now() - t0) / 1000);
+  }
+  // older runs (no pretraining stage) keep what they started with
+  const r0Init = fs.existsSync(path.join(pretrained, 'config.json')) ? pretrained : undefined;
+  if (!fs.existsSync(path.join(policyDir(0), 'config.json'))) {
+    log(`round 0: SFT policy-r0 on ${bootTrain.length} bootstrap trajectories${r0Init ? ' (from the pretrained policy)' : ''}`);
+    const t0 = Date.now();
+    const r = await trainPolicy(examplesFromTrajectories(bootTrain), examplesFromTrajectories(boot.dev), sftOpts(0, r0Init));
     copyDir(r.bestDir, policyDir(0));
     addWall(r0, (Date.now() - t0) / 1000);
   }
@@ -505,7 +528,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
   let crossPairs: PairRow[] = [];
   if (preset.crossFit) {
     const t0 = Date.now();
-    crossPairs = await crossFitPairs(path.join(r0, 'cross-fit'), preset.crossFit, bootTrain, examplesFromTrajectories(boot.dev), searchSet, (f, out) => ({ ...sftOpts(0), out, steps: preset.crossFit!.sftSteps, seed: o.seed + 100 + f, evalEvery: Math.max(1, Math.floor(preset.crossFit!.sftSteps / 5)) }), o, preset);
+    crossPairs = await crossFitPairs(path.join(r0, 'cross-fit'), preset.crossFit, bootTrain, examplesFromTrajectories(boot.dev), searchSet, (f, out) => ({ ...sftOpts(0, r0Init), out, steps: preset.crossFit!.sftSteps, seed: o.seed + 100 + f, evalEvery: Math.max(1, Math.floor(preset.crossFit!.sftSteps / 5)) }), o, preset);
     addWall(r0, (Date.now() - t0) / 1000);
   }
 

@@ -194,12 +194,23 @@ const cli = yargs(hideBin(process.argv))
         .option('preset', { choices: ['default', 'demo', 'tiny'] as const, default: 'default' as const })
         .option('workers', { type: 'number', default: 2, describe: 'search/training processes (cores)' })
         .option('ship', { type: 'string', describe: 'copy the final policy, PPM and rounds.md here (e.g. checkpoints)' })
-        .option('distractors', { type: 'number', describe: "share of training problems also trained on with an irrelevant sentence added (default: the preset's)" }),
+        .option('distractors', { type: 'number', describe: "share of training problems also trained on with an irrelevant sentence added (default: the preset's)" })
+        .option('pretrain', { type: 'string', describe: "round 0 first pretrains on these datasets' verified trajectories (comma-separated, e.g. gsm8k); default: none" })
+        .option('pretrain-steps', { type: 'number', default: 600 }),
     async (a) => {
       if (a.distractors !== undefined && !(a.distractors >= 0 && a.distractors <= 1)) throw new Error(`self-evolve: --distractors must be in [0, 1], got ${a.distractors}`);
+      const { DATASETS } = await import('./data/datasets.ts');
+      const pretrain = a.pretrain === undefined ? undefined : listOf(a.pretrain, []);
+      const unknown = (pretrain ?? []).filter((d) => !(d in DATASETS));
+      if (pretrain && (!pretrain.length || unknown.length)) throw new Error(`self-evolve: --pretrain expects datasets from ${Object.keys(DATASETS).join(', ')}, got ${JSON.stringify(a.pretrain)}`);
+      if (!(Number.isInteger(a.pretrainSteps) && a.pretrainSteps > 0)) throw new Error(`self-evolve: --pretrain-steps must be a positive integer, got ${a.pretrainSteps}`);
+      const override = {
+        ...(a.distractors === undefined ? {} : { distractors: a.distractors }),
+        ...(pretrain ? { pretrain: { datasets: pretrain, steps: a.pretrainSteps } } : {}),
+      };
       await backend(a.backend);
       const { selfEvolve } = await import('./train/self-evolve.ts');
-      const r = await selfEvolve({ out: a.out, rounds: a.rounds, preset: a.preset, seed: a.seed, backend: a.backend, workers: a.workers, ship: a.ship, ...(a.distractors === undefined ? {} : { override: { distractors: a.distractors } }) });
+      const r = await selfEvolve({ out: a.out, rounds: a.rounds, preset: a.preset, seed: a.seed, backend: a.backend, workers: a.workers, ship: a.ship, ...(Object.keys(override).length ? { override } : {}) });
       console.log(r.table);
     },
   )

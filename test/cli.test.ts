@@ -127,6 +127,16 @@ describe('bad input', () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  it('self-evolve --pretrain with an unknown dataset or a bad step count fails with one line before anything is written', async () => {
+    const out = path.join(root, 'never-pt');
+    const r = await rstar(['self-evolve', '--pretrain', 'gsm8k,wikipedia', '--out', out]);
+    expect(r.code).not.toBe(0);
+    expect(stderrLines(r)).toEqual([expect.stringMatching(/--pretrain expects datasets from .*gsm8k.*, got "gsm8k,wikipedia"/)]);
+    const s = await rstar(['self-evolve', '--pretrain', 'gsm8k', '--pretrain-steps', '0', '--out', out]);
+    expect(stderrLines(s)).toEqual([expect.stringMatching(/--pretrain-steps must be a positive integer, got 0/)]);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('an invalid choice is refused', async () => {
     const r = await rstar(['eval', '--mode', 'psychic']);
     expect(r.code).not.toBe(0);

@@ -291,6 +291,40 @@ describe('training problems with distractors', () => {
   });
 });
 
+describe('round-0 pretraining', () => {
+  it('pretrains on the other datasets\' training splits only, and policy-r0 starts from it; resuming does not pretrain again', async () => {
+    // round 0 only, in a child on wasm (this file's cpu backend would take minutes to train)
+    const run = async (out: string, pretrain: Preset['pretrain']) => {
+      const script = `
+        import { setupBackend } from ${JSON.stringify(path.join(REPO, 'src/model/backend.ts'))};
+        import { selfEvolve } from ${JSON.stringify(SELF_EVOLVE)};
+        await setupBackend('wasm');
+        await selfEvolve({ out: ${JSON.stringify(out)}, rounds: 0, preset: 'tiny', seed: ${SEED}, backend: 'wasm', workers: 1, quiet: true, override: { pretrain: ${JSON.stringify(pretrain)} } });`;
+      const r = await finish(spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
+      expect(r.code, r.stderr).toBe(0);
+    };
+    const withPt = path.join(root, 'pretrain-on');
+    const without = path.join(root, 'pretrain-off');
+    await run(withPt, { datasets: ['gsm8k'], steps: 2 });
+    await run(without, null);
+    expect(fs.existsSync(path.join(without, 'round-0', 'pretrain'))).toBe(false);
+    const pt = readTrajectories(path.join(withPt, 'round-0', 'pretrain', 'bootstrap-train.arrow'));
+    expect(pt.length).toBeGreaterThan(1000);
+    expect(new Set(pt.map((t) => t.source))).toEqual(new Set(['gsm8k']));
+    // never a dev problem: the pretraining set is GSM8K's training split
+    const gsmDev = new Set(splitDev(loadDataset('gsm8k')).dev.map((p) => p.id));
+    expect(pt.filter((t) => gsmDev.has(t.problemId))).toEqual([]);
+    const cfg = JSON.parse(fs.readFileSync(path.join(withPt, 'round-0', 'pretrain', 'policy', 'config.json'), 'utf8'));
+    expect(cfg.meta.pretrain).toEqual(['gsm8k']);
+    // policy-r0's SFT starts from the pretrained weights: its step-0 dev loss is not the fresh model's
+    const step0 = (dir: string) => JSON.parse(lines(path.join(dir, 'round-0', 'sft-train', 'metrics.jsonl'))[0]!).metric as number;
+    expect(step0(withPt)).not.toBeCloseTo(step0(without), 3);
+    const mtime = fs.statSync(path.join(withPt, 'round-0', 'pretrain', 'policy', 'config.json')).mtimeMs;
+    await run(withPt, { datasets: ['gsm8k'], steps: 2 });
+    expect(fs.statSync(path.join(withPt, 'round-0', 'pretrain', 'policy', 'config.json')).mtimeMs).toBe(mtime);
+  }, 120_000);
+});
+
 describe('cross-fitted pairs', () => {
   it('folds split the training problems about evenly, fixed by the seed', () => {
     const ids = splitDev(loadDataset('mawps')).train.map((p) => p.id);

@@ -1,7 +1,7 @@
 // `rstar self-evolve --rounds 4`: rStar-Math's self-evolution, resumable.
 //
 //   round 0  reference solutions → verified step trajectories (bootstrap) → SFT → policy-r0
-//            (default preset: first a pretraining SFT on GSM8K's verified trajectories, which
+//            (--pretrain gsm8k: first a pretraining SFT on GSM8K's verified trajectories, which
 //            policy-r0 and the cross-fit policies are fine-tuned from)
 //   round 1  MCTS (policy-r0, terminal-guided Q)            → SFT set + pairs → policy-r1, PPM-r1
 //   round 2  MCTS (policy-r1, terminal-guided Q)            → policy-r2, PPM-r2
@@ -97,7 +97,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, evalRollouts: 16, evalK: 8, bootstrapLimit: 0,
-    crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: { datasets: ['gsm8k'], steps: 600 },
+    crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null,
   },
   demo: {
     datasets: ['mawps'], searchProblems: 300, devProblems: 100,

@@ -499,8 +499,8 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     evalEvery: Math.max(1, Math.floor((k === 0 ? preset.sft0Steps : preset.sftSteps) / 5)), model: preset.model, quiet: o.quiet,
     meta: { round: k }, workers: o.workers, dropout: preset.model.dropout,
   });
-  // ---- round 0, first: pretraining SFT on other datasets' verified trajectories (the paper starts from
-  // a pretrained LM; this is the closest we have: GSM8K's steps teach which words mean which operation)
+  // ---- round 0, first (--pretrain): SFT on other datasets' verified trajectories, the nearest thing
+  // here to the paper's pretrained LM. Measured (README): policy-r0 +1.9 to +5.7 points, gone by round 1
   const pretrainDir = path.join(r0, 'pretrain');
   const pretrained = path.join(pretrainDir, 'policy');
   if (preset.pretrain && !fs.existsSync(path.join(policyDir(0), 'config.json')) && !fs.existsSync(path.join(pretrained, 'config.json'))) {

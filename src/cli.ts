@@ -201,7 +201,7 @@ const cli = yargs(hideBin(process.argv))
       if (a.distractors !== undefined && !(a.distractors >= 0 && a.distractors <= 1)) throw new Error(`self-evolve: --distractors must be in [0, 1], got ${a.distractors}`);
       const { DATASETS } = await import('./data/datasets.ts');
       const pretrain = a.pretrain === undefined ? undefined : listOf(a.pretrain, []);
-      const unknown = (pretrain ?? []).filter((d) => !(d in DATASETS));
+      const unknown = (pretrain ?? []).filter((d) => !Object.hasOwn(DATASETS, d)); // not `in`: 'toString' is in every object
       if (pretrain && (!pretrain.length || unknown.length)) throw new Error(`self-evolve: --pretrain expects datasets from ${Object.keys(DATASETS).join(', ')}, got ${JSON.stringify(a.pretrain)}`);
       if (!(Number.isInteger(a.pretrainSteps) && a.pretrainSteps > 0)) throw new Error(`self-evolve: --pretrain-steps must be a positive integer, got ${a.pretrainSteps}`);
       const override = {

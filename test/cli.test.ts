@@ -132,6 +132,9 @@ describe('bad input', () => {
     const r = await rstar(['self-evolve', '--pretrain', 'gsm8k,wikipedia', '--out', out]);
     expect(r.code).not.toBe(0);
     expect(stderrLines(r)).toEqual([expect.stringMatching(/--pretrain expects datasets from .*gsm8k.*, got "gsm8k,wikipedia"/)]);
+    // a name every object has is not a dataset either
+    const proto = await rstar(['self-evolve', '--pretrain', 'toString', '--out', out]);
+    expect(stderrLines(proto)).toEqual([expect.stringMatching(/--pretrain expects datasets from .*, got "toString"/)]);
     const s = await rstar(['self-evolve', '--pretrain', 'gsm8k', '--pretrain-steps', '0', '--out', out]);
     expect(stderrLines(s)).toEqual([expect.stringMatching(/--pretrain-steps must be a positive integer, got 0/)]);
     expect(fs.existsSync(out)).toBe(false);

@@ -215,3 +215,47 @@ export function readOptimizerState(dir: string): { step: number; m: Record<strin
   const { step } = readJson<{ step: number }>(path.join(dir, 'optimizer-step.json'));
   return { step, m, v };
 }
+
+/**
+ * Uniform weight average ("model soup") of checkpoints of one kind, architecture and tokenizer, written
+ * atomically to `out`. Meant for models fine-tuned from one ancestor (the PPMs of a run's rounds all
+ * descend from policy-r0), where the average of the weights scores like an ensemble of the models.
+ * The first checkpoint's config and tokenizer are kept; meta holds the prompt style, the sources and `meta`.
+ */
+export function averageCheckpoints(dirs: string[], out: string, meta: Record<string, unknown> = {}): void {
+  if (dirs.length === 0) throw new CheckpointError(`${out}: nothing to average (no checkpoints given)`);
+  const cfgs = dirs.map(readCheckpointConfig);
+  // the init seed of the model config does not change what the weights mean
+  const arch = (c: CheckpointConfig) => JSON.stringify({ ...c.model, seed: undefined });
+  cfgs.forEach((c, i) => {
+    const file = path.join(dirs[i]!, 'config.json');
+    if (c.kind !== cfgs[0]!.kind) throw new CheckpointError(`${file}: kind ${c.kind}, expected ${cfgs[0]!.kind} (as ${dirs[0]})`);
+    if (arch(c) !== arch(cfgs[0]!)) throw new CheckpointError(`${file}: model ${arch(c)} differs from ${dirs[0]}'s ${arch(cfgs[0]!)}`);
+    if (c.tokenizer.sha256 !== cfgs[0]!.tokenizer.sha256) throw new CheckpointError(`${file}: tokenizer ${c.tokenizer.sha256} differs from ${dirs[0]}'s`);
+    // a model trained on another prompt style reads other inputs (load.ts promptNumbers)
+    if (c.meta?.promptNumbers !== cfgs[0]!.meta?.promptNumbers) throw new CheckpointError(`${file}: meta.promptNumbers ${JSON.stringify(c.meta?.promptNumbers)} differs from ${dirs[0]}'s ${JSON.stringify(cfgs[0]!.meta?.promptNumbers)}`);
+  });
+  const stored = dirs.map((d) => readTensorFile(d, 'weights'));
+  const named: [string, number[], Float32Array][] = [];
+  for (const [name, { shape, data }] of stored[0]!) {
+    const sum = new Float64Array(data.length);
+    stored.forEach((s, i) => {
+      const w = s.get(name);
+      if (!w || w.shape.join(',') !== shape.join(',')) throw new CheckpointError(`${path.join(dirs[i]!, 'weights.json')}: weight ${name} ${w ? `has shape [${w.shape}]` : 'missing'}, expected [${shape}] (as ${dirs[0]})`);
+      for (let j = 0; j < sum.length; j++) sum[j] += w.data[j]!;
+    });
+    named.push([name, shape, Float32Array.from(sum, (x) => x / dirs.length)]);
+  }
+  stored.forEach((s, i) => {
+    if (s.size !== stored[0]!.size) throw new CheckpointError(`${path.join(dirs[i]!, 'weights.json')}: ${s.size} weights, ${dirs[0]} has ${stored[0]!.size}`);
+  });
+  const tmp = `${out.replace(/\/+$/, '')}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  writeTensorFile(tmp, 'weights', named);
+  fs.copyFileSync(path.join(dirs[0]!, cfgs[0]!.tokenizer.file), path.join(tmp, cfgs[0]!.tokenizer.file));
+  const promptNumbers = cfgs[0]!.meta?.promptNumbers;
+  writeJsonAtomic(path.join(tmp, 'config.json'), { ...cfgs[0]!, meta: { savedAt: new Date().toISOString(), ...(promptNumbers === undefined ? {} : { promptNumbers }), averageOf: dirs, ...meta } });
+  fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+  replaceDir(tmp, out);
+}

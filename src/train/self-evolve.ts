@@ -37,7 +37,8 @@ import { corruptionPairs } from './pairs.ts';
 import type { GPTConfig } from '../model/gpt.ts';
 import { hash32 } from '../util/rng.ts';
 import { Progress, fmtTime } from '../util/progress.ts';
-import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
+import { readJson, replaceDir, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
+import { averageCheckpoints } from '../model/checkpoint.ts';
 
 // ------------------------------------------------------------------------------------------------
 // Configuration
@@ -82,6 +83,9 @@ export interface Preset {
    *  training splits; never a dev problem), and policy-r0 and the cross-fit policies are fine-tuned
    *  from it; null = none. */
   pretrain: { datasets: string[]; steps: number } | null;
+  /** PPM-rK used by search and evaluation = uniform weight average of the PPMs trained in rounds 1..K
+   *  (each kept in round-J/ppm-trained); false = PPM-rK as trained. */
+  ppmAverage: boolean;
 }
 
 const ROUNDS: RoundPlan[] = [
@@ -97,14 +101,14 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, evalRollouts: 16, evalK: 8, bootstrapLimit: 0,
-    crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null,
+    crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
   },
   demo: {
     datasets: ['mawps'], searchProblems: 300, devProblems: 100,
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 200, sftSteps: 60, sftLr: 1e-3, ppmSteps: 20, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
-    evalRollouts: 8, evalK: 4, bootstrapLimit: 0, crossFit: null, distractors: 0.5, pretrain: null,
+    evalRollouts: 8, evalK: 4, bootstrapLimit: 0, crossFit: null, distractors: 0.5, pretrain: null, ppmAverage: true,
   },
   // for tests: seconds, not minutes
   tiny: {
@@ -112,7 +116,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     model: { blockSize: 192, nLayer: 1, nHead: 2, nEmbd: 32 },
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
-    evalRollouts: 2, evalK: 2, bootstrapLimit: 40, crossFit: null, distractors: 0, pretrain: null,
+    evalRollouts: 2, evalK: 2, bootstrapLimit: 40, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
   },
 };
 
@@ -364,7 +368,7 @@ function mergeShards<T extends { problemId: string }>(files: string[], problems:
 // The loop
 
 function fmtPct(x: number | null): string {
-  return x === null ? '–' : `${(100 * x).toFixed(1)}%`;
+  return x === null || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`;
 }
 
 export function roundsTable(rows: RoundMetrics[]): string {
@@ -493,6 +497,10 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
   const bootTrain = preset.bootstrapLimit ? limitPerSource(boot.train, preset.bootstrapLimit) : boot.train;
   const policyDir = (k: number) => path.join(o.out, `round-${k}`, 'policy');
   const ppmDir = (k: number) => path.join(o.out, `round-${k}`, 'ppm');
+  // what round K's PPM training produced; ppmDir(K) is it or the average (preset.ppmAverage). Runs
+  // from before averaging have only ppmDir, which is then what was trained.
+  const ppmTrainedDir = (k: number) => path.join(o.out, `round-${k}`, 'ppm-trained');
+  const trainedPPM = (k: number) => (fs.existsSync(path.join(ppmTrainedDir(k), 'config.json')) ? ppmTrainedDir(k) : ppmDir(k));
   const sftOpts = (k: number, init?: string): TrainPolicyOptions => ({
     out: path.join(o.out, `round-${k}`, 'sft-train'), init, steps: k === 0 ? preset.sft0Steps : preset.sftSteps,
     lr: k === 0 ? 2e-3 : preset.sftLr, batchTokens: preset.batchTokens, seed: o.seed + k, resume: true,
@@ -604,19 +612,43 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     // without). Held-out accuracy is measured on MCTS pairs of held-out problems only; no problem is
     // on both sides.
     if (!fs.existsSync(path.join(ppmDir(k), 'config.json'))) {
+      const trainedTo = preset.ppmAverage ? ppmTrainedDir(k) : ppmDir(k);
       // pairs of every round so far: a small PPM is data-starved, and older pairs stay valid preferences
       const allPairs = dedupePairs([...crossPairs, ...Array.from({ length: k }, (_, j) => readPairs(path.join(o.out, `round-${j + 1}`, 'pairs.arrow'))).flat()]);
       const { train: mctsTrain, dev: held } = splitPairs(allPairs);
-      const heldIds = new Set(held.map((p) => p.problemId));
-      const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), o.seed + k, k, promptNumbersAt(policyDir(k)));
-      const train = [...mctsTrain, ...extra.slice(0, Math.max(0, 200 - mctsTrain.length))];
-      log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}${crossPairs.length ? ' and cross-fitted trees' : ''}), ${held.length} held-out MCTS pairs`);
-      const r = await trainPPM(train, held, { init: policyDir(k), out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, lr: preset.ppmLr, evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });
-      // the final weights: with the likelihood input the PPM starts at the policy's own ranking, and
-      // training lowers the held-out pair loss (better-scaled Q) while accuracy moves within noise;
-      // picking the best accuracy would mostly pick step 0
-      copyDir(path.join(path.dirname(r.bestDir), 'last'), ppmDir(k));
-      writeJsonAtomic(path.join(dir, 'ppm-summary.json'), { trainPairs: train.length, mctsTrainPairs: mctsTrain.length, heldOutMctsPairs: held.length, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, finalAccuracy: r.lastMetric });
+      if (!fs.existsSync(path.join(trainedTo, 'config.json'))) {
+        const heldIds = new Set(held.map((p) => p.problemId));
+        const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), o.seed + k, k, promptNumbersAt(policyDir(k)));
+        const train = [...mctsTrain, ...extra.slice(0, Math.max(0, 200 - mctsTrain.length))];
+        log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}${crossPairs.length ? ' and cross-fitted trees' : ''}), ${held.length} held-out MCTS pairs`);
+        const r = await trainPPM(train, held, { init: policyDir(k), out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, lr: preset.ppmLr, evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });
+        // the final weights: with the likelihood input the PPM starts at the policy's own ranking, and
+        // training lowers the held-out pair loss (better-scaled Q) while accuracy moves within noise;
+        // picking the best accuracy would mostly pick step 0
+        copyDir(path.join(path.dirname(r.bestDir), 'last'), trainedTo);
+        writeJsonAtomic(path.join(dir, 'ppm-summary.json'), { trainPairs: train.length, mctsTrainPairs: mctsTrain.length, heldOutMctsPairs: held.length, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, finalAccuracy: r.lastMetric });
+      }
+      if (preset.ppmAverage) {
+        // PPM training is noisy: the same pairs and another seed moved test-time MCTS + PPM by up to
+        // 1.9 points (runs/d1, README), and PPM-r1..r3 served policy-r4 better than PPM-r4 did. The
+        // weight average of every round's PPM (all descend from policy-r0) scores like their ensemble
+        // at one model's cost; older rounds' preferences stay valid.
+        const members = Array.from({ length: k }, (_, j) => trainedPPM(j + 1));
+        // staged beside ppmDir and renamed last: a run killed before that averages again on resume
+        const staged = path.join(dir, 'ppm-average');
+        averageCheckpoints(members, staged, { round: k });
+        const p = await loadPPM(staged);
+        let acc: number;
+        try {
+          acc = (await pairAccuracy(p.ppm, await encodePairsFor(p.ppm, p.tokenizer, held))).accuracy;
+        } finally {
+          p.ppm.dispose();
+        }
+        const s = readJson<{ finalAccuracy: number }>(path.join(dir, 'ppm-summary.json'));
+        writeJsonAtomic(path.join(dir, 'ppm-summary.json'), { ...s, averageOf: members.length, averageAccuracy: acc });
+        replaceDir(staged, ppmDir(k));
+        log(`round ${k}: PPM-r${k} = weight average of the PPMs of rounds 1-${k}: held-out pair accuracy ${fmtPct(acc)} (as trained ${fmtPct(s.finalAccuracy)})`);
+      }
     }
 
     stamp();
@@ -633,7 +665,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
       trainCoverage: summary.searched ? summary.solved / summary.searched : 0,
       sftTrajectories: sft.length, pairs: pairs.length, devGreedy, devGreedyDistractor, devMcts, devMctsQVote: mcts.accQVote, devN: dev.length,
       ppmDevPairAccuracy: dp.acc, devPairs: dp.pairs, mctsVsGreedy: paired,
-      ppmAccuracy: fs.existsSync(path.join(dir, 'ppm-summary.json')) ? ((s) => s.finalAccuracy ?? s.bestAccuracy)(readJson<{ bestAccuracy: number; finalAccuracy?: number }>(path.join(dir, 'ppm-summary.json'))) : undefined,
+      ppmAccuracy: fs.existsSync(path.join(dir, 'ppm-summary.json')) ? ((s) => s.averageAccuracy ?? s.finalAccuracy ?? s.bestAccuracy)(readJson<{ bestAccuracy: number; finalAccuracy?: number; averageAccuracy?: number }>(path.join(dir, 'ppm-summary.json'))) : undefined,
       wallSeconds: stamp(),
     };
     writeJsonAtomic(metricsFile, m);

@@ -10,7 +10,7 @@ import { GPT, type GPTConfig } from '../src/model/gpt.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
 import { PPM } from '../src/model/ppm.ts';
 import {
-  CheckpointError, loadPolicy, readCheckpointConfig, readOptimizerState, readTensorFile, saveCheckpoint,
+  averageCheckpoints, CheckpointError, loadPolicy, readCheckpointConfig, readOptimizerState, readTensorFile, saveCheckpoint,
 } from '../src/model/checkpoint.ts';
 import { loadPolicyAny } from '../src/model/load.ts';
 import { loadPPM } from '../src/train/ppm.ts';
@@ -278,4 +278,75 @@ describe('optimizer state', () => {
 
 it('CheckpointError is what load errors throw', async () => {
   await expect(loadPolicy(path.join(root, 'nowhere'))).rejects.toBeInstanceOf(CheckpointError);
+});
+
+describe('weight average of checkpoints (the loop\'s PPM-rK = mean of rounds 1..K)', () => {
+  /** A PPM (GPT seed `seed`, head seed `seed`) saved in root/name with the given prompt style. */
+  async function savePPM(name: string, seed: number, over: Partial<GPTConfig> = {}, promptNumbers = 'names'): Promise<string> {
+    const dir = path.join(root, name);
+    const lm = new GPT({ ...cfg, ...over, seed });
+    const ppm = new PPM(lm, seed, { loglik: true, values: true });
+    await saveCheckpoint(dir, lm, { kind: 'ppm', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, extra: ppm.headWeights(), meta: { promptNumbers, round: seed } });
+    ppm.dispose();
+    return dir;
+  }
+
+  it('every weight is the mean of the sources; loads as a PPM that scores; keeps the prompt style', async () => {
+    const dirs = [await savePPM('avg-a', 1), await savePPM('avg-b', 2), await savePPM('avg-c', 3)];
+    const out = path.join(root, 'avg-out');
+    averageCheckpoints(dirs, out, { round: 3 });
+    const src = dirs.map((d) => readTensorFile(d, 'weights'));
+    const avg = readTensorFile(out, 'weights');
+    expect([...avg.keys()].sort()).toEqual([...src[0]!.keys()].sort());
+    expect(avg.has('ppm.head.loglik') && avg.has('ppm.head.value')).toBe(true);
+    let maxErr = 0;
+    let differs = 0;
+    for (const [name, { data }] of avg) {
+      for (let i = 0; i < data.length; i++) {
+        const mean = (src[0]!.get(name)!.data[i]! + src[1]!.get(name)!.data[i]! + src[2]!.get(name)!.data[i]!) / 3;
+        maxErr = Math.max(maxErr, Math.abs(data[i]! - mean));
+        if (data[i] !== src[0]!.get(name)!.data[i]) differs++;
+      }
+    }
+    expect(maxErr).toBeLessThan(1e-6);
+    expect(differs).toBeGreaterThan(1000);
+    const c = readCheckpointConfig(out);
+    expect(c.kind).toBe('ppm');
+    expect(c.meta.promptNumbers).toBe('names');
+    expect(c.meta.round).toBe(3);
+    expect(c.meta.averageOf).toEqual(dirs);
+    const p = await loadPPM(out);
+    const [s] = await p.ppm.score([p.tokenizer.encode('Tom has n0 apples.')], { values: [[0, 0, 0]] });
+    expect(Number.isFinite(s) && Math.abs(s!) <= 1).toBe(true);
+    p.ppm.dispose();
+    expect(tmpDirsIn(root)).toEqual([]);
+  });
+
+  it('the average of one checkpoint is that checkpoint, bit for bit', async () => {
+    const a = await savePPM('avg-one', 5);
+    const out = path.join(root, 'avg-one-out');
+    averageCheckpoints([a], out);
+    expect(fs.readFileSync(path.join(out, 'weights.bin')).equals(fs.readFileSync(path.join(a, 'weights.bin')))).toBe(true);
+  });
+
+  it('refuses sources that do not match, in one line naming the file, and writes nothing', async () => {
+    const a = await savePPM('avg-ok', 1);
+    const wide = await savePPM('avg-wide', 2, { nEmbd: 64 });
+    const values = await savePPM('avg-values', 3, {}, 'values');
+    const policy = path.join(root, 'avg-policy');
+    (await savePolicy(policy)).dispose();
+    const out = path.join(root, 'avg-refused');
+    const cases: [string[], string, RegExp][] = [
+      [[a, wide], path.join(wide, 'config.json'), /model .* differs/],
+      [[a, values], path.join(values, 'config.json'), /promptNumbers "values" differs/],
+      [[a, policy], path.join(policy, 'config.json'), /kind policy, expected ppm/],
+      [[a, path.join(root, 'nowhere')], path.join(root, 'nowhere', 'config.json'), /no checkpoint here/],
+      [[], out, /nothing to average/],
+    ];
+    for (const [dirs, file, what] of cases) {
+      await oneLineError(async () => averageCheckpoints(dirs, out), file, what);
+      expect(fs.existsSync(out)).toBe(false);
+    }
+    expect(tmpDirsIn(root)).toEqual([]);
+  });
 });

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend } from '../src/model/backend.ts';
 import { GPT } from '../src/model/gpt.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
-import { saveCheckpoint } from '../src/model/checkpoint.ts';
+import { readTensorFile, saveCheckpoint } from '../src/model/checkpoint.ts';
 import { loadDataset, splitDev } from '../src/data/datasets.ts';
 import { readPairs, readTrajectories, writeTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
 import { serializeStep } from '../src/data/steps.ts';
@@ -104,12 +104,12 @@ function syntheticBootstrap(n: number, offset: number): TrajectoryRow[] {
   });
 }
 
-function spawnRun(out: string): ChildProcess {
+function spawnRun(out: string, rounds = 1, override: Partial<Preset> = OVERRIDE): ChildProcess {
   const script = `
     import { setupBackend } from ${JSON.stringify(path.join(REPO, 'src/model/backend.ts'))};
     import { selfEvolve } from ${JSON.stringify(SELF_EVOLVE)};
     await setupBackend('wasm');
-    const r = await selfEvolve({ out: ${JSON.stringify(out)}, rounds: 1, preset: 'tiny', seed: ${SEED}, backend: 'wasm', workers: 1, quiet: true, override: ${JSON.stringify(OVERRIDE)} });
+    const r = await selfEvolve({ out: ${JSON.stringify(out)}, rounds: ${rounds}, preset: 'tiny', seed: ${SEED}, backend: 'wasm', workers: 1, quiet: true, override: ${JSON.stringify(override)} });
     console.log(r.table);`;
   // its own process group: the search shards it spawns are killed with it
   return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -236,6 +236,56 @@ describe('self-evolve', () => {
       expect(fs.existsSync(path.join(d, 'round-1', 'ppm', 'config.json'))).toBe(true);
     }
   }, 240_000);
+});
+
+describe('PPM-rK = weight average of the PPMs trained in rounds 1..K', () => {
+  it('round 2\'s PPM is the mean of PPM-r1 and PPM-r2 as trained; a lost average is made again on resume, nothing retrained', async () => {
+    const out = path.join(root, 'average');
+    fs.cpSync(base, out, { recursive: true });
+    const override: Partial<Preset> = { ...OVERRIDE, rounds: [{ rollouts: 2, mode: 'terminal' }, { rollouts: 2, mode: 'terminal' }] };
+    const first = await finish(spawnRun(out, 2, override));
+    expect(first.code, first.stderr).toBe(0);
+    const r = (k: number, f: string) => path.join(out, `round-${k}`, f);
+    // round 1: the average of one PPM is that PPM
+    expect(fs.readFileSync(r(1, 'ppm/weights.bin')).equals(fs.readFileSync(r(1, 'ppm-trained/weights.bin')))).toBe(true);
+    const a = readTensorFile(r(1, 'ppm-trained'), 'weights');
+    const b = readTensorFile(r(2, 'ppm-trained'), 'weights');
+    const avg = readTensorFile(r(2, 'ppm'), 'weights');
+    let maxErr = 0;
+    let fromB = 0;
+    for (const [name, { data }] of avg) {
+      for (let i = 0; i < data.length; i++) {
+        maxErr = Math.max(maxErr, Math.abs(data[i]! - (a.get(name)!.data[i]! + b.get(name)!.data[i]!) / 2));
+        if (data[i] !== b.get(name)!.data[i]) fromB++;
+      }
+    }
+    expect(maxErr).toBeLessThan(1e-6);
+    // PPM-r2 as trained is not PPM-r1 (its backbone is policy-r2), so the mean is a third model
+    expect(fromB).toBeGreaterThan(1000);
+    expect(JSON.parse(fs.readFileSync(r(2, 'ppm/config.json'), 'utf8')).meta.averageOf).toEqual([r(1, 'ppm-trained'), r(2, 'ppm-trained')]);
+    expect(JSON.parse(fs.readFileSync(r(2, 'ppm-summary.json'), 'utf8')).averageOf).toBe(2);
+
+    // killed after PPM-r2's training, before its average was in place: the rerun averages again
+    const avgBytes = fs.readFileSync(r(2, 'ppm/weights.bin'));
+    const trainedAt = fs.statSync(r(2, 'ppm-trained/weights.bin')).mtimeMs;
+    fs.rmSync(r(2, 'ppm'), { recursive: true });
+    fs.rmSync(r(2, 'metrics.json'));
+    const second = await finish(spawnRun(out, 2, override));
+    expect(second.code, second.stderr).toBe(0);
+    expect(fs.statSync(r(2, 'ppm-trained/weights.bin')).mtimeMs).toBe(trainedAt);
+    expect(fs.readFileSync(r(2, 'ppm/weights.bin')).equals(avgBytes)).toBe(true);
+    expect(fs.existsSync(r(2, 'ppm-average'))).toBe(false);
+  }, 240_000);
+
+  it('ppmAverage false: PPM-rK is what round K trained, no ppm-trained folder', async () => {
+    const out = path.join(root, 'no-average');
+    fs.cpSync(base, out, { recursive: true });
+    const res = await finish(spawnRun(out, 1, { ...OVERRIDE, ppmAverage: false }));
+    expect(res.code, res.stderr).toBe(0);
+    expect(fs.existsSync(path.join(out, 'round-1', 'ppm', 'config.json'))).toBe(true);
+    expect(fs.existsSync(path.join(out, 'round-1', 'ppm-trained'))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'round-1', 'ppm', 'config.json'), 'utf8')).meta.averageOf).toBeUndefined();
+  }, 120_000);
 });
 
 describe('training problems with distractors', () => {

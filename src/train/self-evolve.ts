@@ -7,11 +7,13 @@
 //   round 2  MCTS (policy-r1, terminal-guided Q)            → policy-r2, PPM-r2
 //   round 3  MCTS (policy-r2, PPM-r2 initialises Q)         → policy-r3, PPM-r3
 //   round 4  as round 3 + unsolved problems get fresh trees (up to 128 rollouts) → policy-r4, PPM-r4
+// PPM-rK, as searched and evaluated with, is the weight average of the PPMs trained in rounds 1..K
+// (each round's own in round-K/ppm-trained; preset ppmAverage).
 //
 // Training problems: the datasets' training splits plus, for a seeded half of them, the same problem
 // with an irrelevant sentence added (synth.ts: our stand-in for rStar-Math's synthesised problems).
 //
-// Layout: <out>/round-K/{trajectories,sft,pairs}.arrow, policy/, ppm/, metrics.json; <out>/rounds.md.
+// Layout: <out>/round-K/{trajectories,sft,pairs}.arrow, policy/, ppm/, ppm-trained/, metrics.json; <out>/rounds.md.
 // Resuming: every stage's output is written atomically and marks the stage done; the search writes one
 // JSON line per finished problem per shard (a torn last line is dropped on resume), so a killed run
 // searches no finished problem again and loses or duplicates no trajectory. Training resumes from its

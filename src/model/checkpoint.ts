@@ -236,6 +236,9 @@ export function averageCheckpoints(dirs: string[], out: string, meta: Record<str
     if (c.meta?.promptNumbers !== cfgs[0]!.meta?.promptNumbers) throw new CheckpointError(`${file}: meta.promptNumbers ${JSON.stringify(c.meta?.promptNumbers)} differs from ${dirs[0]}'s ${JSON.stringify(cfgs[0]!.meta?.promptNumbers)}`);
   });
   const stored = dirs.map((d) => readTensorFile(d, 'weights'));
+  stored.forEach((s, i) => {
+    if (s.size !== stored[0]!.size) throw new CheckpointError(`${path.join(dirs[i]!, 'weights.json')}: ${s.size} weights, ${dirs[0]} has ${stored[0]!.size}`);
+  });
   const named: [string, number[], Float32Array][] = [];
   for (const [name, { shape, data }] of stored[0]!) {
     const sum = new Float64Array(data.length);
@@ -246,9 +249,6 @@ export function averageCheckpoints(dirs: string[], out: string, meta: Record<str
     });
     named.push([name, shape, Float32Array.from(sum, (x) => x / dirs.length)]);
   }
-  stored.forEach((s, i) => {
-    if (s.size !== stored[0]!.size) throw new CheckpointError(`${path.join(dirs[i]!, 'weights.json')}: ${s.size} weights, ${dirs[0]} has ${stored[0]!.size}`);
-  });
   const tmp = `${out.replace(/\/+$/, '')}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });

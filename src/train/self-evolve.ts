@@ -423,10 +423,15 @@ async function devPairAccuracy(dir: string, policy: string, ppm: string, dev: Pr
     search: { rollouts: preset.evalRollouts, k: preset.evalK, maxDepth: preset.maxDepth, mode: 'terminal', concurrency: 16 },
   }, toJobProblems(dev), o.workers, 'dev pairs (terminal-guided MCTS)', o.backend, o.quiet);
   const pairs = mergeShards<SearchLine>(files, dev).flatMap((l) => l.pairs);
-  const p = await loadPPM(ppm);
+  const acc = await ppmPairAccuracy(ppm, pairs);
+  return { acc: pairs.length ? acc : null, pairs: pairs.length };
+}
+
+/** Share of `pairs` the PPM checkpoint in `dir` ranks right (NaN for none). */
+async function ppmPairAccuracy(dir: string, pairs: PairRow[]): Promise<number> {
+  const p = await loadPPM(dir);
   try {
-    const r = await pairAccuracy(p.ppm, await encodePairsFor(p.ppm, p.tokenizer, pairs));
-    return { acc: pairs.length ? r.accuracy : null, pairs: pairs.length };
+    return (await pairAccuracy(p.ppm, await encodePairsFor(p.ppm, p.tokenizer, pairs))).accuracy;
   } finally {
     p.ppm.dispose();
   }
@@ -639,13 +644,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
         // staged beside ppmDir and renamed last: a run killed before that averages again on resume
         const staged = path.join(dir, 'ppm-average');
         averageCheckpoints(members, staged, { round: k });
-        const p = await loadPPM(staged);
-        let acc: number;
-        try {
-          acc = (await pairAccuracy(p.ppm, await encodePairsFor(p.ppm, p.tokenizer, held))).accuracy;
-        } finally {
-          p.ppm.dispose();
-        }
+        const acc = await ppmPairAccuracy(staged, held);
         const s = readJson<{ finalAccuracy: number }>(path.join(dir, 'ppm-summary.json'));
         writeJsonAtomic(path.join(dir, 'ppm-summary.json'), { ...s, averageOf: members.length, averageAccuracy: acc });
         replaceDir(staged, ppmDir(k));

@@ -1,4 +1,5 @@
 // `rstar`: a thin yargs layer over the library (every command calls functions the tests call too).
+import fs from 'node:fs';
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -21,6 +22,9 @@ async function backend(name: BackendName): Promise<void> {
 }
 
 /** Bad input: one line, non-zero exit. */
+/** The shipped policy and the other policies of its ensemble (checkpoints/policy-m1, …), comma-separated. */
+const SHIPPED_POLICIES = ['checkpoints/policy', ...(fs.existsSync('checkpoints') ? fs.readdirSync('checkpoints').filter((d) => /^policy-m\d+$/.test(d)).sort().map((d) => `checkpoints/${d}`) : [])].join(',');
+
 function fail(msg: string): never {
   console.error(`rstar: ${msg}`);
   process.exit(2);
@@ -76,6 +80,7 @@ const cli = yargs(hideBin(process.argv))
         .option('dropout', { type: 'number', describe: 'dropout rate while training (default: 0, or the --init checkpoint\'s)' })
         .option('workers', { type: 'number', default: 1, describe: 'data-parallel workers (2 uses both cores)' })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file (.model or tokenizer.json) for an hf: folder without one' })
+        .option('prefix-lm', { type: 'boolean', default: false, describe: 'a new GPT attends over the question both ways (prefix LM)' })
         .option('resume', { type: 'boolean', default: false }),
     async (a) => {
       const { trainPolicy, readSFTFile, examplesFromTrajectories } = await import('./train/sft.ts');
@@ -95,6 +100,7 @@ const cli = yargs(hideBin(process.argv))
       const r = await trainPolicy(train, dev, {
         out: a.out, init: a.init, steps: a.steps, batchTokens: a.batchTokens, lr: a.lr, evalEvery: a.evalEvery,
         seed: a.seed, resume: a.resume, model, workers: a.workers, tokenizer: a.tokenizer, dropout: a.dropout,
+        prefixLM: a.prefixLm,
       });
       console.log(JSON.stringify({ train: r.train, dev: r.dev, dropped: r.dropped, steps: r.steps, firstDevLoss: r.firstMetric, bestDevLoss: r.bestMetric, bestStep: r.bestStep, tokPerSec: Math.round(r.tokensPerSec), best: r.bestDir }));
     },
@@ -140,7 +146,7 @@ const cli = yargs(hideBin(process.argv))
     (y) =>
       withBackend(y)
         .positional('question', { type: 'string', demandOption: true })
-        .option('policy', { type: 'string', default: 'checkpoints/policy', describe: 'policy checkpoint or hf:<folder>' })
+        .option('policy', { type: 'string', default: SHIPPED_POLICIES, describe: 'policy checkpoint or hf:<folder>; several comma-separated propose MCTS steps together (default: the shipped ensemble)' })
         .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
         .option('rollouts', { type: 'number', default: 16 })
         .option('k', { type: 'number', default: 8 })
@@ -159,7 +165,7 @@ const cli = yargs(hideBin(process.argv))
         .option('data', { type: 'string', describe: 'JSONL with question + answer (default: a dataset\'s dev split)' })
         .option('dataset', { choices: ['mawps', 'gsm8k', 'deepmind', 'math'] as const, default: 'mawps' as const, describe: 'dev split used when --data is not given' })
         .option('mode', { choices: ['greedy', 'maj', 'best-of-n', 'mcts'] as const, default: 'greedy' as const })
-        .option('policy', { type: 'string', default: 'checkpoints/policy' })
+        .option('policy', { type: 'string', default: SHIPPED_POLICIES, describe: 'policy checkpoint(s), comma-separated: the first alone writes greedy / sampled solutions, all propose MCTS steps (default: the shipped ensemble)' })
         .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
         .option('n', { type: 'number', default: 8, describe: 'samples for maj / best-of-n' })
         .option('runs', { type: 'number', default: 1, describe: 'independent MCTS runs voting (mcts)' })

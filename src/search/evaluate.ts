@@ -12,7 +12,7 @@ import { answerKey, gradeAnswer } from '../data/grade.ts';
 import type { SandboxPool } from './sandbox.ts';
 import type { EvalRow } from '../data/arrow.ts';
 import { bestTerminal, pathTo, searchMany, type SearchOptions, type SearchTree } from './mcts.ts';
-import { PolicyProposer, PPMScorer, stopSequences } from './policy.ts';
+import { policyProposer, PPMScorer, stopSequences } from './policy.ts';
 import { Progress } from '../util/progress.ts';
 
 export type EvalMode = 'greedy' | 'maj' | 'best-of-n' | 'mcts';
@@ -80,6 +80,8 @@ export interface EvalDeps {
   ppm?: { ppm: PPM; tok: TokenizerLike };
   /** The policy's prompt style (its checkpoint's; default 'values'). */
   promptNumbers?: PromptNumbers;
+  /** More policies (same tokenizer and prompt style) proposing MCTS candidates with `lm` (EnsembleProposer). */
+  members?: CausalLM[];
 }
 
 export interface EvalOptions {
@@ -237,7 +239,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
   };
 
   if (o.mode === 'mcts') {
-    const proposer = new PolicyProposer(d.lm, d.tok, { temperature: o.temperature, seed: o.seed });
+    const proposer = policyProposer([d.lm, ...(d.members ?? [])], d.tok, { temperature: o.temperature, seed: o.seed });
     const scorer = new PPMScorer(d.ppm!.ppm, d.ppm!.tok, d.sandbox);
     const perRun: (string | null)[][] = problems.map(() => []);
     const perRunVote: (string | null)[][] = problems.map(() => []);

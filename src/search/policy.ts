@@ -8,6 +8,7 @@ import { MARK } from '../data/steps.ts';
 import type { ProposeRequest, StepProposer, StepScorer } from './mcts.ts';
 import type { SandboxPool } from './sandbox.ts';
 import { stepValues } from './values.ts';
+import { hash32 } from '../util/rng.ts';
 
 export interface ProposerOptions {
   temperature: number;
@@ -76,6 +77,37 @@ export class PolicyProposer implements StepProposer {
     }
     return out;
   }
+}
+
+/**
+ * Several policies propose together: each expansion's k candidates are split among them (member m
+ * gets ⌊k/M⌋, the first k mod M one more), member 0 with the request's own seed. Independently
+ * trained policies make different mistakes, so one tree holds a right answer more often than a
+ * tree of either alone at the same k. All members share the tokenizer and prompt style.
+ */
+export class EnsembleProposer implements StepProposer {
+  constructor(readonly members: StepProposer[]) {
+    if (members.length === 0) throw new Error('EnsembleProposer: no policies');
+  }
+
+  async propose(reqs: ProposeRequest[]): Promise<string[][]> {
+    const M = this.members.length;
+    const out: string[][] = reqs.map(() => []);
+    for (let m = 0; m < M; m++) {
+      const mine = reqs.map((r, i) => ({ i, r: { ...r, k: Math.floor(r.k / M) + (m < r.k % M ? 1 : 0), seed: m === 0 || r.seed === undefined ? r.seed : hash32(`member${m}`, r.seed) } }))
+        .filter((x) => x.r.k > 0);
+      if (mine.length === 0) continue;
+      const got = await this.members[m]!.propose(mine.map((x) => x.r));
+      mine.forEach((x, j) => out[x.i]!.push(...got[j]!));
+    }
+    return out;
+  }
+}
+
+/** One policy's PolicyProposer, or an EnsembleProposer over several (member m seeded seed + 7919·m). */
+export function policyProposer(lms: CausalLM[], tok: TokenizerLike, o: Partial<ProposerOptions> = {}): StepProposer {
+  const one = (lm: CausalLM, m: number) => new PolicyProposer(lm, tok, { ...o, seed: (o.seed ?? DEFAULT_PROPOSER.seed) + 7919 * m });
+  return lms.length === 1 ? one(lms[0]!, 0) : new EnsembleProposer(lms.map(one));
 }
 
 export class PPMScorer implements StepScorer {

@@ -1,6 +1,7 @@
 // `rstar solve` and `rstar eval`: load policy (+ PPM), run the chosen mode, print / write results.
 import fs from 'node:fs';
-import { loadPolicyAny } from '../model/load.ts';
+import { loadPolicyAny, type PolicyHandle } from '../model/load.ts';
+import type { CausalLM } from '../model/lm.ts';
 import { checkPromptNumbers, loadPPM } from '../train/ppm.ts';
 import { loadDataset, loadProblems, splitDev } from '../data/datasets.ts';
 import { writeEvalRows } from '../data/arrow.ts';
@@ -8,7 +9,7 @@ import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
 import { SandboxPool } from './sandbox.ts';
 import { searchMany } from './mcts.ts';
-import { PolicyProposer, PPMScorer } from './policy.ts';
+import { policyProposer, PPMScorer } from './policy.ts';
 import { evaluate, treeSolution, type EvalMode, type EvalSummary } from './evaluate.ts';
 
 export interface SolveOptions {
@@ -25,12 +26,12 @@ export interface SolveOptions {
 /** PPM-guided MCTS on one question; prints the chosen solution step by step. Returns the answer. */
 export async function solveOne(question: string, o: SolveOptions): Promise<string | null> {
   const print = o.print ?? ((l: string) => console.log(l));
-  const pol = await loadPolicyAny(o.policy, { tokenizer: o.tokenizer });
+  const { pol, members } = await loadPolicies(o.policy, o.tokenizer);
   const ppm = await loadPPM(o.ppm);
   checkPromptNumbers(pol, ppm);
   const sandbox = new SandboxPool({ workers: 1 });
   try {
-    const proposer = new PolicyProposer(pol.lm, pol.tokenizer, { seed: o.seed });
+    const proposer = policyProposer([pol.lm, ...members], pol.tokenizer, { seed: o.seed });
     const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox);
     const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers });
     const sol = treeSolution(res!.tree);
@@ -58,8 +59,29 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
   } finally {
     await sandbox.close();
     pol.lm.dispose();
+    members.forEach((lm) => lm.dispose());
     ppm.ppm.dispose();
   }
+}
+
+/**
+ * `--policy A[,B,...]`: the first policy, and the others as ensemble members proposing MCTS steps
+ * with it (EnsembleProposer); all must share the tokenizer and prompt style.
+ */
+export async function loadPolicies(spec: string, tokenizer?: string): Promise<{ pol: PolicyHandle; members: CausalLM[] }> {
+  const [first, ...rest] = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  if (!first) throw new Error('--policy is empty');
+  const pol = await loadPolicyAny(first, { tokenizer });
+  const members: CausalLM[] = [];
+  for (const dir of rest) {
+    const m = await loadPolicyAny(dir, { tokenizer });
+    members.push(m.lm);
+    if (m.tokenizer.sha256 !== pol.tokenizer.sha256 || m.promptNumbers !== pol.promptNumbers) {
+      [pol.lm, ...members].forEach((lm) => lm.dispose());
+      throw new Error(`${dir}: not the tokenizer and prompt style of ${first} (prompt numbers "${m.promptNumbers}" vs "${pol.promptNumbers}")`);
+    }
+  }
+  return { pol, members };
 }
 
 /** The i-th serialized step of a solution text (steps end with a marker). */
@@ -98,14 +120,14 @@ export function defaultEvalProblems(dataset = 'mawps') {
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
   let problems = o.data ? loadProblems(o.data) : defaultEvalProblems(o.dataset);
   if (o.limit !== undefined) problems = problems.slice(0, o.limit);
-  const pol = await loadPolicyAny(o.policy, { tokenizer: o.tokenizer });
+  const { pol, members } = await loadPolicies(o.policy, o.tokenizer);
   const needPPM = o.mode === 'best-of-n' || o.mode === 'mcts';
   if (needPPM && !fs.existsSync(o.ppm)) throw new Error(`${o.ppm}: no PPM checkpoint (eval --mode ${o.mode} needs --ppm)`);
   const ppm = needPPM ? await loadPPM(o.ppm) : null;
   checkPromptNumbers(pol, ppm);
   const sandbox = new SandboxPool({ workers: 1 });
   try {
-    const s = await evaluate(problems, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined, promptNumbers: pol.promptNumbers }, {
+    const s = await evaluate(problems, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined, promptNumbers: pol.promptNumbers, members }, {
       mode: o.mode, n: o.n, runs: o.runs, seed: o.seed, quiet: o.quiet,
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
       search: { rollouts: o.rollouts, k: o.k, ...(o.checkComments === undefined ? {} : { checkComments: o.checkComments }) },
@@ -115,6 +137,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
   } finally {
     await sandbox.close();
     pol.lm.dispose();
+    members.forEach((lm) => lm.dispose());
     ppm?.ppm.dispose();
   }
 }

@@ -30,7 +30,8 @@ import { baseProblemId, donorSentences, synthesizeDistractors, withDistractor } 
 import { SandboxPool } from '../search/sandbox.ts';
 import { searchMany, type SearchOptions } from '../search/mcts.ts';
 import { extractTrajectories, selectSFT, buildPairs } from '../search/extract.ts';
-import { PolicyProposer, PPMScorer } from '../search/policy.ts';
+import { EnsembleProposer, PolicyProposer, PPMScorer, policyProposer } from '../search/policy.ts';
+import { loadPolicies } from '../search/solve.ts';
 import { evaluate, mcnemarExact, type EvalMode } from '../search/evaluate.ts';
 import { loadPolicyAny, promptNumbersAt } from '../model/load.ts';
 import { trainPolicy, examplesFromTrajectories, type TrainPolicyOptions } from './sft.ts';
@@ -88,6 +89,9 @@ export interface Preset {
   /** PPM-rK used by search and evaluation = uniform weight average of the PPMs trained in rounds 1..K
    *  (each kept in round-J/ppm-trained); false = PPM-rK as trained. */
   ppmAverage: boolean;
+  /** Policies trained side by side (different seeds, the same data each round); MCTS expansions split
+   *  their k candidates among them (EnsembleProposer). 1 = one policy. */
+  policies: number;
 }
 
 const ROUNDS: RoundPlan[] = [
@@ -104,6 +108,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, evalRollouts: 16, evalK: 8, bootstrapLimit: 0,
     crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
+    policies: 2,
   },
   demo: {
     datasets: ['mawps'], searchProblems: 300, devProblems: 100,
@@ -111,6 +116,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     sft0Steps: 200, sftSteps: 60, sftLr: 1e-3, ppmSteps: 20, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
     evalRollouts: 8, evalK: 4, bootstrapLimit: 0, crossFit: null, distractors: 0.5, pretrain: null, ppmAverage: true,
+    policies: 1,
   },
   // for tests: seconds, not minutes
   tiny: {
@@ -119,6 +125,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
     evalRollouts: 2, evalK: 2, bootstrapLimit: 40, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
+    policies: 1,
   },
 };
 
@@ -213,6 +220,8 @@ export async function bootstrapSplits(dir: string, datasets: string[], quiet = f
 export interface ShardJob {
   kind: 'search' | 'eval';
   policy: string;
+  /** More policies proposing MCTS steps with `policy` (EnsembleProposer); greedy uses `policy` alone. */
+  members?: string[];
   ppm?: string;
   problems: { id: string; question: string; answer: string; source: string }[];
   out: string;
@@ -273,7 +282,7 @@ export async function runSearchShard(jobFile: string): Promise<void> {
   const done = new Set(readShardLines<{ problemId: string }>(job.out).map((l) => l.problemId));
   const todo = job.problems.filter((p) => !done.has(p.id));
   if (!todo.length) return;
-  const pol = await loadPolicyAny(job.policy);
+  const { pol, members } = await loadPolicies([job.policy, ...(job.members ?? [])].join(','));
   const ppm = job.ppm ? await loadPPM(job.ppm) : null;
   checkPromptNumbers(pol, ppm);
   const sandbox = new SandboxPool({ workers: 1 });
@@ -283,16 +292,17 @@ export async function runSearchShard(jobFile: string): Promise<void> {
     if (job.kind === 'eval') {
       for (let i = 0; i < todo.length; i += 16) {
         const chunk = todo.slice(i, i + 16);
-        const s = await evaluate(chunk, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined, promptNumbers: pol.promptNumbers }, {
+        const s = await evaluate(chunk, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined, promptNumbers: pol.promptNumbers, members }, {
           mode: job.evalMode ?? 'greedy', seed: job.seed + i, quiet: true, search: job.search,
         });
         s.rows.forEach((r, j) => append({ problemId: r.problemId, predicted: r.predicted, correct: r.correct, correctQVote: s.correctQVote?.[j] } satisfies EvalLine));
       }
       return;
     }
-    const proposer = new PolicyProposer(pol.lm, pol.tokenizer, { seed: job.seed });
+    const proposer = policyProposer([pol.lm, ...members], pol.tokenizer, { seed: job.seed });
     const scorer = ppm ? new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox) : undefined;
     let tokensBefore = 0;
+    const generated = () => (proposer instanceof EnsembleProposer ? proposer.members : [proposer]).reduce((a, p) => a + (p as PolicyProposer).generatedTokens, 0);
     await searchMany(todo, {
       proposer, scorer, sandbox, grade: gradeAnswer,
       onDone: (res) => {
@@ -305,15 +315,16 @@ export async function runSearchShard(jobFile: string): Promise<void> {
           pairs: buildPairs(res.tree, job.round),
           rollouts: res.stats.rollouts,
           expanded: res.stats.expanded,
-          generatedTokens: proposer.generatedTokens - tokensBefore,
+          generatedTokens: generated() - tokensBefore,
         };
-        tokensBefore = proposer.generatedTokens;
+        tokensBefore = generated();
         append(line);
       },
     }, { ...job.search, seed: job.seed, promptNumbers: pol.promptNumbers });
   } finally {
     await sandbox.close();
     pol.lm.dispose();
+    members.forEach((lm) => lm.dispose());
     ppm?.ppm.dispose();
   }
 }
@@ -397,9 +408,9 @@ function toJobProblems(ps: Problem[]): ShardJob['problems'] {
   return ps.map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
 }
 
-async function devAccuracy(dir: string, policy: string, ppm: string | undefined, dev: Problem[], mode: EvalMode, o: SelfEvolveOptions, preset: Preset, seed: number): Promise<{ acc: number; accQVote: number | null; correct: Map<string, boolean> }> {
+async function devAccuracy(dir: string, policy: string, ppm: string | undefined, dev: Problem[], mode: EvalMode, o: SelfEvolveOptions, preset: Preset, seed: number, members: string[] = []): Promise<{ acc: number; accQVote: number | null; correct: Map<string, boolean> }> {
   const files = await runSharded(dir, {
-    kind: 'eval', policy, ppm, seed, round: 0, evalMode: mode,
+    kind: 'eval', policy, members, ppm, seed, round: 0, evalMode: mode,
     search: { rollouts: preset.evalRollouts, k: preset.evalK, maxDepth: preset.maxDepth, concurrency: 16 },
   }, toJobProblems(dev), o.workers, `dev ${mode}`, o.backend, o.quiet);
   const lines = mergeShards<EvalLine & { problemId: string }>(files, dev);
@@ -417,9 +428,9 @@ async function devAccuracy(dir: string, policy: string, ppm: string | undefined,
  * the share PPM-rK ranks right. The held-out split of PPM training keeps problems out of the PPM's
  * data but not out of the policy's SFT data, whose solutions the PPM's backbone has memorised.
  */
-async function devPairAccuracy(dir: string, policy: string, ppm: string, dev: Problem[], o: SelfEvolveOptions, preset: Preset, seed: number): Promise<{ acc: number | null; pairs: number }> {
+async function devPairAccuracy(dir: string, policy: string, ppm: string, dev: Problem[], o: SelfEvolveOptions, preset: Preset, seed: number, members: string[] = []): Promise<{ acc: number | null; pairs: number }> {
   const files = await runSharded(dir, {
-    kind: 'search', policy, seed, round: 0,
+    kind: 'search', policy, members, seed, round: 0,
     search: { rollouts: preset.evalRollouts, k: preset.evalK, maxDepth: preset.maxDepth, mode: 'terminal', concurrency: 16 },
   }, toJobProblems(dev), o.workers, 'dev pairs (terminal-guided MCTS)', o.backend, o.quiet);
   const pairs = mergeShards<SearchLine>(files, dev).flatMap((l) => l.pairs);
@@ -503,6 +514,14 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
   const boot = await bootstrapSplits(r0, preset.datasets, o.quiet, synthetic);
   const bootTrain = preset.bootstrapLimit ? limitPerSource(boot.train, preset.bootstrapLimit) : boot.train;
   const policyDir = (k: number) => path.join(o.out, `round-${k}`, 'policy');
+  // the other policies of the ensemble (preset.policies), trained beside policy-rK with their own seeds
+  const memberDirs = (k: number) => Array.from({ length: (preset.policies ?? 1) - 1 }, (_, j) => path.join(o.out, `round-${k}`, `policy-m${j + 1}`));
+  const memberOf = (dir: string) => Number(/policy-m(\d+)$/.exec(dir)?.[1] ?? 0);
+  // member m's SFT: its own output folder and seed (m = 0 is policy-rK itself)
+  const memberSft = (k: number, m: number, init?: string): TrainPolicyOptions => {
+    const b = sftOpts(k, init);
+    return m === 0 ? b : { ...b, out: `${b.out}-m${m}`, seed: b.seed! + 1000 * m, meta: { ...b.meta, member: m } };
+  };
   const ppmDir = (k: number) => path.join(o.out, `round-${k}`, 'ppm');
   // what round K's PPM training produced; ppmDir(K) is it or the average (preset.ppmAverage). Runs
   // from before averaging have only ppmDir, which is then what was trained.
@@ -536,6 +555,15 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     const t0 = Date.now();
     const r = await trainPolicy(examplesFromTrajectories(bootTrain), examplesFromTrajectories(boot.dev), sftOpts(0, r0Init));
     copyDir(r.bestDir, policyDir(0));
+    addWall(r0, (Date.now() - t0) / 1000);
+  }
+  for (const dir of memberDirs(0)) {
+    if (fs.existsSync(path.join(dir, 'config.json'))) continue;
+    const m = memberOf(dir);
+    log(`round 0: SFT policy-r0 member ${m} (seed ${memberSft(0, m).seed})`);
+    const t0 = Date.now();
+    const r = await trainPolicy(examplesFromTrajectories(bootTrain), examplesFromTrajectories(boot.dev), memberSft(0, m, r0Init));
+    copyDir(r.bestDir, dir);
     addWall(r0, (Date.now() - t0) / 1000);
   }
 
@@ -573,7 +601,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     const sftFile = path.join(dir, 'sft.arrow');
     if (!fs.existsSync(sftFile)) {
       const search: Partial<SearchOptions> = { rollouts: plan.rollouts, k: preset.k, maxDepth: preset.maxDepth, mode: plan.mode, concurrency: 16 };
-      const files = await runSharded(path.join(dir, 'search'), { kind: 'search', policy: prevPolicy, ppm: prevPPM, seed: o.seed * 1000 + k, round: k, search }, toJobProblems(searchSet), o.workers, `round ${k} MCTS (${plan.mode})`, o.backend, o.quiet);
+      const files = await runSharded(path.join(dir, 'search'), { kind: 'search', policy: prevPolicy, members: memberDirs(k - 1), ppm: prevPPM, seed: o.seed * 1000 + k, round: k, search }, toJobProblems(searchSet), o.workers, `round ${k} MCTS (${plan.mode})`, o.backend, o.quiet);
       let lines = mergeShards<SearchLine>(files, searchSet);
       if (plan.extraRollouts) {
         // round 4: unsolved problems get fresh trees with other seeds until extraRollouts in all
@@ -581,7 +609,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
         for (let t = 1; t <= extraTrees; t++) {
           const unsolved = searchSet.filter((p) => !lines.find((l) => l.problemId === p.id)?.solved);
           if (!unsolved.length) break;
-          const f2 = await runSharded(path.join(dir, `search-extra-${t}`), { kind: 'search', policy: prevPolicy, ppm: prevPPM, seed: o.seed * 1000 + k + 7919 * t, round: k, search: { ...search, rollouts: plan.rollouts * 2 } }, toJobProblems(unsolved), o.workers, `round ${k} extra trees ${t}/${extraTrees}`, o.backend, o.quiet);
+          const f2 = await runSharded(path.join(dir, `search-extra-${t}`), { kind: 'search', policy: prevPolicy, members: memberDirs(k - 1), ppm: prevPPM, seed: o.seed * 1000 + k + 7919 * t, round: k, search: { ...search, rollouts: plan.rollouts * 2 } }, toJobProblems(unsolved), o.workers, `round ${k} extra trees ${t}/${extraTrees}`, o.backend, o.quiet);
           const extra = new Map(mergeShards<SearchLine>(f2, unsolved).map((l) => [l.problemId, l]));
           lines = lines.map((l) => {
             const e = extra.get(l.problemId);
@@ -603,13 +631,15 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     const pairs = readPairs(pairsFile);
 
     // ---- SFT policy-rK: MCTS top-2 per problem, plus the bootstrap data (keeps the reference style)
-    if (!fs.existsSync(path.join(policyDir(k), 'config.json'))) {
+    for (const [m, to] of [policyDir(k), ...memberDirs(k)].entries()) {
+      if (fs.existsSync(path.join(to, 'config.json'))) continue;
       const trainSet = dedupe([...sft, ...bootTrain]);
-      log(`round ${k}: SFT policy-r${k} on ${trainSet.length} trajectories (${sft.length} from MCTS)`);
-      const r = await trainPolicy(examplesFromTrajectories(trainSet), examplesFromTrajectories(boot.dev), sftOpts(k, prevPolicy));
+      log(`round ${k}: SFT policy-r${k}${m ? ` member ${m}` : ''} on ${trainSet.length} trajectories (${sft.length} from MCTS)`);
+      const from = m === 0 ? prevPolicy : memberDirs(k - 1)[m - 1]!;
+      const r = await trainPolicy(examplesFromTrajectories(trainSet), examplesFromTrajectories(boot.dev), memberSft(k, m, from));
       // the final weights, not the lowest dev loss: dev loss is measured on the reference solutions,
       // which self-generated data moves away from, so "best" would keep returning the initial policy
-      copyDir(path.join(path.dirname(r.bestDir), 'last'), policyDir(k));
+      copyDir(path.join(path.dirname(r.bestDir), 'last'), to);
     }
     stamp();
 
@@ -657,10 +687,10 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     const greedy = await devAccuracy(path.join(dir, 'eval-greedy'), policyDir(k), undefined, dev, 'greedy', o, preset, o.seed);
     const devGreedy = greedy.acc;
     const devGreedyDistractor = devD.length ? (await devAccuracy(path.join(dir, 'eval-greedy-distractor'), policyDir(k), undefined, devD, 'greedy', o, preset, o.seed)).acc : null;
-    const mcts = await devAccuracy(path.join(dir, 'eval-mcts'), policyDir(k), ppmDir(k), dev, 'mcts', o, preset, o.seed);
+    const mcts = await devAccuracy(path.join(dir, 'eval-mcts'), policyDir(k), ppmDir(k), dev, 'mcts', o, preset, o.seed, memberDirs(k));
     const devMcts = mcts.acc;
     const paired = pairedCounts(greedy.correct, mcts.correct);
-    const dp = await devPairAccuracy(path.join(dir, 'dev-pairs'), policyDir(k), ppmDir(k), dev, o, preset, o.seed + 17 * k);
+    const dp = await devPairAccuracy(path.join(dir, 'dev-pairs'), policyDir(k), ppmDir(k), dev, o, preset, o.seed + 17 * k, memberDirs(k));
     const m: RoundMetrics = {
       round: k, problemsSearched: summary.searched, solved: summary.solved,
       trainCoverage: summary.searched ? summary.solved / summary.searched : 0,
@@ -680,6 +710,7 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
   if (o.ship && rows.length) {
     const last = rows[rows.length - 1]!.round;
     copyDir(policyDir(last), path.join(o.ship, 'policy'));
+    for (const m of memberDirs(last)) copyDir(m, path.join(o.ship, path.basename(m)));
     copyDir(ppmDir(last), path.join(o.ship, 'ppm'));
     fs.copyFileSync(path.join(o.out, 'rounds.md'), path.join(o.ship, 'rounds.md'));
   }

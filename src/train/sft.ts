@@ -10,7 +10,7 @@ import { maskedCrossEntropy, type CausalLM } from '../model/lm.ts';
 import { DEFAULT_MODEL } from '../model/tokenizer.ts';
 import { saveCheckpoint, assignWeights } from '../model/checkpoint.ts';
 import { loadPolicyAny, loadTokenizer, type TokenizerLike } from '../model/load.ts';
-import { promptFor, PROMPT_NUMBERS_NEW, type PromptNumbers } from '../data/steps.ts';
+import { MARK, promptFor, PROMPT_NUMBERS_NEW, type PromptNumbers } from '../data/steps.ts';
 import { readTrajectories, type TrajectoryRow } from '../data/arrow.ts';
 import { hash32, mulberry32, shuffle } from '../util/rng.ts';
 import { runLoop, type LoopResult } from './loop.ts';
@@ -195,6 +195,8 @@ export interface TrainPolicyOptions {
   workers?: number;
   /** Dropout rate while training (GPT only; also changes a loaded checkpoint's). */
   dropout?: number;
+  /** A new GPT attends over the question both ways (gpt.ts `prefixToken` = `<solution>`). */
+  prefixLM?: boolean;
 }
 
 export interface TrainPolicyResult extends LoopResult {
@@ -224,7 +226,8 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
   } else {
     tokFile = o.tokenizer ?? DEFAULT_MODEL;
     tok = await loadTokenizer(tokFile);
-    lm = new GPT({ ...DEFAULT_POLICY, vocabSize: tok.vocabSize, seed, ...o.model });
+    const prefix = o.prefixLM ? { prefixToken: tok.pieceId(MARK.solution) } : {};
+    lm = new GPT({ ...DEFAULT_POLICY, vocabSize: tok.vocabSize, seed, ...prefix, ...o.model });
   }
   if (o.dropout !== undefined) {
     if (!(lm instanceof GPT)) throw new Error('train-policy: --dropout needs a GPT policy');

@@ -288,6 +288,43 @@ describe('PPM-rK = weight average of the PPMs trained in rounds 1..K', () => {
   }, 120_000);
 });
 
+describe('policies trained side by side (preset.policies)', () => {
+  it('round 0 trains a second policy with its own seed, round K fine-tunes each from its own, MCTS proposes with both; a lost member is retrained alone', async () => {
+    const out = path.join(root, 'two-policies');
+    fs.cpSync(base, out, { recursive: true });
+    const override: Partial<Preset> = { ...OVERRIDE, policies: 2 };
+    const first = await finish(spawnRun(out, 1, override));
+    expect(first.code, first.stderr).toBe(0);
+    const r = (k: number, f: string) => path.join(out, `round-${k}`, f);
+    const json = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8'));
+    // round 0: the hand-built policy-r0 is kept, member 1 is trained from scratch with its own seed
+    expect(json(r(0, 'policy/config.json')).meta.handBuilt).toBe(true);
+    expect(json(r(0, 'policy-m1/config.json')).meta.member).toBe(1);
+    expect(json(r(0, 'policy-m1/config.json')).model.seed).toBe(SEED + 1000);
+    // with policy-r0's prompt style (the hand-built one predates named numbers), which MCTS prompts use
+    expect(json(r(0, 'policy-m1/config.json')).meta.promptNumbers).toBe('values');
+    // round 1 searches with both round-0 policies; MCTS on dev with both round-1 policies, greedy with policy-r1 alone
+    const job = json(r(1, 'search/shard-0.job.json'));
+    expect([job.policy, ...job.members]).toEqual([r(0, 'policy'), r(0, 'policy-m1')]);
+    expect(json(r(1, 'eval-mcts/shard-0.job.json')).members).toEqual([r(1, 'policy-m1')]);
+    expect(json(r(1, 'eval-greedy/shard-0.job.json')).members).toEqual([]);
+    // each member fine-tuned from its own weights (the initialisation seed travels in the config)
+    expect(json(r(1, 'policy-m1/config.json')).meta).toMatchObject({ round: 1, member: 1 });
+    expect(json(r(1, 'policy-m1/config.json')).model.seed).toBe(SEED + 1000);
+    expect(json(r(1, 'policy/config.json')).model.seed).toBe(json(r(0, 'policy/config.json')).model.seed);
+    const m1 = fs.readFileSync(r(1, 'policy-m1/weights.bin'));
+    expect(m1.equals(fs.readFileSync(r(0, 'policy-m1/weights.bin')))).toBe(false);
+
+    // killed after policy-r1 was trained, before member 1 was: the rerun trains member 1 alone, the same bytes
+    const policyAt = fs.statSync(r(1, 'policy/weights.bin')).mtimeMs;
+    for (const f of ['policy-m1', 'sft-train-m1', 'metrics.json']) fs.rmSync(r(1, f), { recursive: true });
+    const second = await finish(spawnRun(out, 1, override));
+    expect(second.code, second.stderr).toBe(0);
+    expect(fs.statSync(r(1, 'policy/weights.bin')).mtimeMs).toBe(policyAt);
+    expect(fs.readFileSync(r(1, 'policy-m1/weights.bin')).equals(m1)).toBe(true);
+  }, 240_000);
+});
+
 describe('training problems with distractors', () => {
   it('adds a seeded share of variants to the training problems, none to dev; dev variants for the robustness column', () => {
     const none = loadProblemsFor(['mawps'], 0, SEED);

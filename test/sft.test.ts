@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { finish } from './child.ts';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend } from '../src/model/backend.ts';
 import { Tokenizer } from '../src/model/tokenizer.ts';
 import { loadPolicy, readCheckpointConfig } from '../src/model/checkpoint.ts';
@@ -196,6 +197,27 @@ describe('trainPolicy', () => {
     fs.writeFileSync(cfgFile, JSON.stringify({ ...cfg, meta: { ...cfg.meta, promptNumbers: 'digits' } }));
     await expect(loadPolicyAny(old)).rejects.toThrow(`${cfgFile}: meta.promptNumbers: expected "values" or "names", got "digits"`);
     expect(() => promptNumbersAt(old)).toThrow(`${cfgFile}: meta.promptNumbers: expected "values" or "names", got "digits"`);
+  });
+
+  it('prefixLM: the new GPT reads the question both ways (up to <solution>), saved with the checkpoint', async () => {
+    const train = examples(problems(8));
+    const r = await trainPolicy(train, [], {
+      out: path.join(root, 'prefix-lm'), steps: 2, evalEvery: 2, batchTokens: 1024, seed: 5, quiet: true, prefixLM: true,
+      model: { blockSize: 128, nLayer: 1, nHead: 2, nEmbd: 32 },
+    });
+    const cfg = readCheckpointConfig(r.bestDir);
+    expect(cfg.model.prefixToken).toBe(tok.pieceId('<solution>'));
+    // the loaded policy attends both ways over the question: its first token's logits depend on the last question token
+    const p = await loadPolicy(r.bestDir);
+    const ids = encodeExamples(tok, train, 128, 'names').enc[0]!.ids;
+    const sol = ids.indexOf(tok.pieceId('<solution>'));
+    const other = [...ids];
+    other[sol - 1] = (other[sol - 1]! + 1) % tok.vocabSize;
+    const first = (x: number[]) => tf.tidy(() => p.lm.logits(tf.tensor2d([x], [1, x.length], 'int32')).slice([0, 0, 0], [1, 1, -1]).dataSync());
+    const a = first(ids);
+    const b = first(other);
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i]!)))).toBeGreaterThan(1e-5);
+    p.lm.dispose();
   });
 });
 

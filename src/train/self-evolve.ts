@@ -562,7 +562,8 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
     const m = memberOf(dir);
     log(`round 0: SFT policy-r0 member ${m} (seed ${memberSft(0, m).seed})`);
     const t0 = Date.now();
-    const r = await trainPolicy(examplesFromTrajectories(bootTrain), examplesFromTrajectories(boot.dev), memberSft(0, m, r0Init));
+    // the prompt style of policy-r0: the members' prompts must be the ones MCTS builds for it
+    const r = await trainPolicy(examplesFromTrajectories(bootTrain), examplesFromTrajectories(boot.dev), { ...memberSft(0, m, r0Init), promptNumbers: promptNumbersAt(policyDir(0)) });
     copyDir(r.bestDir, dir);
     addWall(r0, (Date.now() - t0) / 1000);
   }

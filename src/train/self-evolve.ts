@@ -33,7 +33,7 @@ import { extractTrajectories, selectSFT, buildPairs } from '../search/extract.ts
 import { EnsembleProposer, PolicyProposer, PPMScorer, policyProposer } from '../search/policy.ts';
 import { loadPolicies } from '../search/solve.ts';
 import { evaluate, mcnemarExact, type EvalMode } from '../search/evaluate.ts';
-import { loadPolicyAny, promptNumbersAt } from '../model/load.ts';
+import { promptNumbersAt } from '../model/load.ts';
 import { trainPolicy, examplesFromTrajectories, type TrainPolicyOptions } from './sft.ts';
 import { trainPPM, splitPairs, loadPPM, checkPromptNumbers, pairAccuracy, encodePairsFor } from './ppm.ts';
 import { corruptionPairs } from './pairs.ts';

@@ -21,10 +21,10 @@ async function backend(name: BackendName): Promise<void> {
   }
 }
 
-/** Bad input: one line, non-zero exit. */
 /** The shipped policy and the other policies of its ensemble (checkpoints/policy-m1, …), comma-separated. */
 const SHIPPED_POLICIES = ['checkpoints/policy', ...(fs.existsSync('checkpoints') ? fs.readdirSync('checkpoints').filter((d) => /^policy-m\d+$/.test(d)).sort().map((d) => `checkpoints/${d}`) : [])].join(',');
 
+/** Bad input: one line, non-zero exit. */
 function fail(msg: string): never {
   console.error(`rstar: ${msg}`);
   process.exit(2);

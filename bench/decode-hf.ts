@@ -9,9 +9,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend, type BackendName } from '../src/model/backend.ts';
+import { setupBackend, type BackendName } from '../src/model/backends/backend.ts';
 import { generate, mulberry32 } from '../src/model/generate.ts';
-import { HFModel, loadHF, parseHFConfig, parseModelSpec } from '../src/model/hf.ts';
+import { HFModel, loadHF, parseHFConfig, parseModelSpec } from '../src/model/hf/hf.ts';
 
 /** config.json of the real checkpoints, as published (only the fields the port reads matter). */
 export const RANDOM_PRESETS: Record<string, Record<string, unknown>> = {

@@ -12,8 +12,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { GPT, GPT_PRESETS } from '../src/model/gpt.ts';
 import { generate, mulberry32 } from '../src/model/generate.ts';
-import { setupBackend, type BackendName } from '../src/model/backend.ts';
-import { blas, blasStatus, setBlasEnabled } from '../src/model/blas.ts';
+import { setupBackend, type BackendName } from '../src/model/backends/backend.ts';
+import { blas, blasStatus, setBlasEnabled } from '../src/model/backends/blas.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 

@@ -6,11 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadDataset, splitDev } from '../src/data/datasets.ts';
-import { runSharded, readShardLines, type SearchLine } from '../src/train/self-evolve.ts';
+import { runSharded, readShardLines, type SearchLine } from '../src/train/shards.ts';
 import { GPT, GPT_PRESETS } from '../src/model/gpt.ts';
 import { saveCheckpoint } from '../src/model/checkpoint.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 
 function flag(argv: string[], name: string, def: string): string {
   const i = argv.indexOf(`--${name}`);
@@ -28,16 +28,16 @@ export async function main(argv: string[]): Promise<void> {
     const tok = await Tokenizer.load();
     const lm = new GPT({ ...GPT_PRESETS.S, vocabSize: tok.vocabSize, blockSize: 256 });
     policy = path.join(dir, 'random-policy');
-    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256 });
+    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
     lm.dispose();
     console.log('policy: random config-S GPT (vocab of our tokenizer, context 256)');
   } else console.log(`policy: ${policy}`);
   const problems = splitDev(loadDataset('mawps')).train.slice(0, n).map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
   const t0 = Date.now();
-  const files = await runSharded(dir, {
-    kind: 'search', policy, seed: 1, round: 1,
-    search: { rollouts: Number(flag(argv, 'rollouts', '8')), k: Number(flag(argv, 'k', '4')), maxDepth: 8, mode: 'terminal', concurrency: 16 },
-  }, problems, workers, 'bench mcts', backend, true);
+  const files = await runSharded({
+    dir, job: { kind: 'search', policy, seed: 1, round: 1, search: { rollouts: Number(flag(argv, 'rollouts', '8')), k: Number(flag(argv, 'k', '4')), maxDepth: 8, mode: 'terminal' } },
+    problems, workers, label: 'bench mcts', backend, quiet: true,
+  });
   const secs = (Date.now() - t0) / 1000;
   const lines = files.flatMap((f) => readShardLines<SearchLine>(f));
   const tokens = lines.reduce((a, l) => a + (l.generatedTokens ?? 0), 0);

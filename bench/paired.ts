@@ -6,7 +6,8 @@
 //   node --import tsx bench/paired.ts --run . --a x.arrow --b y.arrow
 import fs from 'node:fs';
 import path from 'node:path';
-import { pairedCounts, readShardLines, type EvalLine } from '../src/train/self-evolve.ts';
+import { pairedCounts } from '../src/train/report.ts';
+import { readShardLines, type EvalLine } from '../src/train/shards.ts';
 import { readEvalRows } from '../src/data/arrow.ts';
 
 function flag(name: string, def: string): string {

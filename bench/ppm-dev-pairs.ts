@@ -5,15 +5,16 @@
 // training problems the round's policy was fine-tuned on; these do not.
 //   node --import tsx bench/ppm-dev-pairs.ts --policy runs/default/round-4/policy \
 //        --ppm runs/default/round-4/ppm[,other/ppm] [--rollouts 16] [--k 8] [--limit N]
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { gradeAnswer } from '../src/data/grade.ts';
 import { loadPolicyAny } from '../src/model/load.ts';
 import { buildPairs } from '../src/search/extract.ts';
 import { searchMany } from '../src/search/mcts.ts';
 import { PolicyProposer } from '../src/search/policy.ts';
-import { SandboxPool } from '../src/search/sandbox.ts';
+import { SandboxPool } from '../src/sandbox/sandbox.ts';
 import { defaultEvalProblems } from '../src/search/solve.ts';
-import { encodePairs, encodePairsFor, loadPPM, pairAccuracy } from '../src/train/ppm.ts';
+import { encodePairs, encodePairsFor, pairAccuracy } from '../src/train/ppm.ts';
+import { loadPPM, ppmOptions } from '../src/model/load.ts';
 import { PPM } from '../src/model/ppm.ts';
 import type { PairRow } from '../src/data/arrow.ts';
 
@@ -45,7 +46,6 @@ const prefs = pairs;
 if (flag('dump', '')) (await import('node:fs')).writeFileSync(flag('dump', ''), JSON.stringify(pairs, null, 1));
 // the policy's own ranking: a PPM whose score is exactly tanh(2ℓ + 0.5) (head weight zero)
 {
-  const { ppmOptions } = await import('../src/train/ppm.ts');
   const ll = new PPM(pol.lm, 1, ppmOptions(pol.tokenizer, true));
   ll.headW.assign(ll.headW.mul(0));
   const acc = await pairAccuracy(ll, encodePairs(pol.tokenizer, prefs, pol.lm.maxPositions));

@@ -17,13 +17,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend, type BackendName } from '../src/model/backend.ts';
+import { setupBackend, type BackendName } from '../src/model/backends/backend.ts';
 import { readPairs, readTrajectories, type PairRow, type TrajectoryRow } from '../src/data/arrow.ts';
 import { parseStep } from '../src/data/steps.ts';
 import { loadPolicyAny, promptNumbersAt } from '../src/model/load.ts';
 import { corruptionPairs } from '../src/train/pairs.ts';
 import { splitPairs, trainPPM, type TrainPPMOptions } from '../src/train/ppm.ts';
-import { dedupe, dedupePairs } from '../src/train/self-evolve.ts';
+import { dedupe, dedupePairs } from '../src/data/arrow.ts';
 import { hash32, mulberry32, shuffle } from '../src/util/rng.ts';
 
 // ------------------------------------------------------------------------------------------------
@@ -55,7 +55,7 @@ export function roundSplit(run = RUN, k = K, seed = SEED) {
   const sft = readTrajectories(path.join(run, `round-${k}`, 'sft.arrow'));
   const bootTrain = readTrajectories(path.join(run, 'round-0', 'bootstrap-train.arrow'));
   const policy = path.join(run, `round-${k}`, 'policy');
-  const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), seed + k, k, promptNumbersAt(policy));
+  const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), { seed: seed + k, round: k, numbers: promptNumbersAt(policy) });
   const corrupted = extra.slice(0, Math.max(mctsTrain.length, 1000));
   return { mctsTrain, held, corrupted, train: [...mctsTrain, ...corrupted] };
 }

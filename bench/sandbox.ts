@@ -1,6 +1,6 @@
 // Step evaluations per second through the sandbox pool, for realistic 3-5 step trajectories.
 // `npm run bench -- sandbox [--n 20000] [--workers 2]`
-import { SandboxPool } from '../src/search/sandbox.ts';
+import { SandboxPool } from '../src/sandbox/sandbox.ts';
 
 function flag(argv: string[], name: string, dflt: number): number {
   const i = argv.indexOf(`--${name}`);

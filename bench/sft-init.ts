@@ -8,10 +8,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readTrajectories } from '../src/data/arrow.ts';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { runEval } from '../src/search/solve.ts';
 import { examplesFromTrajectories, trainPolicy } from '../src/train/sft.ts';
-import { dedupe, PRESETS } from '../src/train/self-evolve.ts';
+import { dedupe } from '../src/data/arrow.ts';
+import { PRESETS } from '../src/train/presets.ts';
 import { readJson } from '../src/util/fsx.ts';
 
 function flag(name: string, def: string): string {
@@ -42,7 +43,7 @@ const scratch = path.join(path.dirname(r.bestDir), 'last');
 const results: Record<string, number> = {};
 for (const [name, policy] of [[from === 'r0' ? 'from policy-r0' : 'from scratch', scratch], [`from policy-r${k - 1} (the run's)`, path.join(run, `round-${k}`, 'policy')]] as const) {
   if (!fs.existsSync(path.join(policy, 'config.json'))) throw new Error(`${policy}: no policy checkpoint`);
-  const s = await runEval({ mode: 'greedy', policy, ppm: '', n: 1, runs: 1, rollouts: 0, k: 1, seed: 1234, quiet: true });
+  const s = await runEval({ mode: 'greedy', policy, ppm: '', n: 1, runs: 1, seed: 1234, quiet: true });
   results[name] = s.accuracy;
   console.log(`policy-r${k} ${name}: greedy MAWPS dev ${(100 * s.accuracy).toFixed(1)}% (${s.correct}/${s.n})`);
 }

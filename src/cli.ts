@@ -3,20 +3,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { setupBackend, type BackendName } from './model/backend.ts';
+import { setupBackend, type BackendName } from './model/backends/backend.ts';
+import { EVAL, SEARCH, SEED, TRAIN_POLICY, TRAIN_PPM } from './config.ts';
+import type { DatasetName } from './data/datasets.ts';
 
 const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
 function withBackend<T>(y: Argv<T>) {
   return y
     .option('backend', { choices: BACKENDS, default: 'auto' as BackendName, describe: 'TensorFlow.js backend' })
-    .option('seed', { type: 'number', default: 1234, describe: 'seed (runs repeat)' });
+    .option('seed', { type: 'number', default: SEED, describe: 'seed (runs repeat)' });
 }
 
 async function backend(name: BackendName): Promise<void> {
   const used = await setupBackend(name);
   if (!process.env.RSTAR_QUIET) {
-    const { blasStatus } = await import('./model/blas.ts');
+    const { blasStatus } = await import('./model/backends/blas.ts');
     console.error(`backend: ${used}${used === 'wasm' ? ` (${blasStatus()})` : ''}`);
   }
 }
@@ -53,8 +55,8 @@ const cli = yargs(hideBin(process.argv))
     'turn the datasets\' reference solutions into verified step trajectories (round 0) as Arrow',
     (y) => y.option('out', { type: 'string', demandOption: true }).option('datasets', { type: 'string', default: 'gsm8k,mawps,deepmind' }).option('limit', { type: 'number' }),
     async (a) => {
-      const { runBootstrap, formatYield } = await import('./data/bootstrap.ts');
-      const res = await runBootstrap(a.out, listOf(a.datasets, []) as never, { limit: a.limit });
+      const { runBootstrap, formatYield } = await import('./data/bootstrap/index.ts');
+      const res = await runBootstrap({ out: a.out, datasets: listOf(a.datasets, []) as DatasetName[], limit: a.limit });
       console.log(formatYield(res));
       console.log(`wrote ${res.trajectories.length} trajectories to ${a.out}`);
     },
@@ -69,10 +71,10 @@ const cli = yargs(hideBin(process.argv))
         .option('dev-data', { type: 'string', describe: 'dev trajectories; default: bootstrap of the dev splits' })
         .option('datasets', { type: 'string', default: 'mawps,gsm8k,deepmind' })
         .option('init', { type: 'string', describe: 'start from a policy checkpoint or hf:<folder>' })
-        .option('steps', { type: 'number', default: 2000 })
-        .option('batch-tokens', { type: 'number', default: 4096 })
-        .option('lr', { type: 'number', default: 2e-3 })
-        .option('eval-every', { type: 'number', default: 200 })
+        .option('steps', { type: 'number', default: TRAIN_POLICY.steps })
+        .option('batch-tokens', { type: 'number', default: TRAIN_POLICY.batchTokens })
+        .option('lr', { type: 'number', default: TRAIN_POLICY.lr })
+        .option('eval-every', { type: 'number', default: TRAIN_POLICY.evalEvery })
         .option('layers', { type: 'number', describe: 'GPT layers (from scratch)' })
         .option('width', { type: 'number', describe: 'GPT nEmbd (from scratch)' })
         .option('heads', { type: 'number', describe: 'GPT heads (from scratch)' })
@@ -80,17 +82,16 @@ const cli = yargs(hideBin(process.argv))
         .option('dropout', { type: 'number', describe: 'dropout rate while training (default: 0, or the --init checkpoint\'s)' })
         .option('workers', { type: 'number', default: 1, describe: 'data-parallel workers (2 uses both cores)' })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file (.model or tokenizer.json) for an hf: folder without one' })
-        .option('prefix-lm', { type: 'boolean', default: false, describe: 'a new GPT attends over the question both ways (prefix LM)' })
         .option('resume', { type: 'boolean', default: false }),
     async (a) => {
       const { trainPolicy, readSFTFile, examplesFromTrajectories } = await import('./train/sft.ts');
-      const { bootstrapSplits } = await import('./train/self-evolve.ts');
+      const { bootstrapSplits } = await import('./data/bootstrap/index.ts');
       let train, dev;
       if (a.data) {
         train = await readSFTFile(a.data);
         dev = a.devData ? await readSFTFile(a.devData) : [];
       } else {
-        const b = await bootstrapSplits(path.join(a.out, 'bootstrap'), listOf(a.datasets, []));
+        const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets: listOf(a.datasets, []) });
         train = examplesFromTrajectories(b.train);
         dev = examplesFromTrajectories(b.dev);
       }
@@ -100,7 +101,6 @@ const cli = yargs(hideBin(process.argv))
       const r = await trainPolicy(train, dev, {
         out: a.out, init: a.init, steps: a.steps, batchTokens: a.batchTokens, lr: a.lr, evalEvery: a.evalEvery,
         seed: a.seed, resume: a.resume, model, workers: a.workers, tokenizer: a.tokenizer, dropout: a.dropout,
-        prefixLM: a.prefixLm,
       });
       console.log(JSON.stringify({ train: r.train, dev: r.dev, dropped: r.dropped, steps: r.steps, firstDevLoss: r.firstMetric, bestDevLoss: r.bestMetric, bestStep: r.bestStep, tokPerSec: Math.round(r.tokensPerSec), best: r.bestDir }));
     },
@@ -114,29 +114,27 @@ const cli = yargs(hideBin(process.argv))
         .option('init', { type: 'string', demandOption: true, describe: 'policy checkpoint (or hf:<folder>) the backbone is copied from' })
         .option('pairs', { type: 'string', describe: 'pairs .arrow from MCTS (comma-separated: several rounds); default: correct vs corrupted steps of the bootstrap data' })
         .option('datasets', { type: 'string', default: 'mawps,gsm8k,deepmind' })
-        .option('steps', { type: 'number', default: 200 })
-        .option('batch-pairs', { type: 'number', default: 16 })
+        .option('steps', { type: 'number', default: TRAIN_PPM.steps })
+        .option('batch-pairs', { type: 'number', default: TRAIN_PPM.batchPairs })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: folder without one' })
-        .option('lr', { type: 'number', default: 1.5e-4 })
-        .option('loglik', { type: 'boolean', default: true, describe: 'score with the step log-likelihood input too (--no-loglik: hidden state only)' })
-        .option('values', { type: 'boolean', default: true, describe: "read the sandbox value of each step too: negative / not an integer / none (--no-values: text only)" })
-        .option('eval-every', { type: 'number', default: 25 })
+        .option('lr', { type: 'number', default: TRAIN_PPM.lr })
+        .option('eval-every', { type: 'number', default: TRAIN_PPM.evalEvery })
         .option('resume', { type: 'boolean', default: false }),
     async (a) => {
       await backend(a.backend);
       const { trainPPM, splitPairs } = await import('./train/ppm.ts');
       const { corruptionPairs } = await import('./train/pairs.ts');
       const { readPairs } = await import('./data/arrow.ts');
-      const { bootstrapSplits } = await import('./train/self-evolve.ts');
+      const { bootstrapSplits } = await import('./data/bootstrap/index.ts');
       let pairs;
       if (a.pairs) pairs = listOf(a.pairs, []).flatMap((f) => readPairs(f));
       else {
-        const b = await bootstrapSplits(path.join(a.out, 'bootstrap'), listOf(a.datasets, []));
+        const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets: listOf(a.datasets, []) });
         const { promptNumbersAt } = await import('./model/load.ts');
-        pairs = corruptionPairs(b.train, a.seed, 0, promptNumbersAt(a.init));
+        pairs = corruptionPairs(b.train, { seed: a.seed, numbers: promptNumbersAt(a.init) });
       }
       const { train, dev } = splitPairs(pairs);
-      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume, tokenizer: a.tokenizer, loglik: a.loglik, values: a.values });
+      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume, tokenizer: a.tokenizer });
       console.log(JSON.stringify({ trainPairs: r.train, heldOutPairs: r.dev, steps: r.steps, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, finalAccuracy: r.lastMetric, best: r.bestDir }));
     },
   )
@@ -148,13 +146,14 @@ const cli = yargs(hideBin(process.argv))
         .positional('question', { type: 'string', demandOption: true })
         .option('policy', { type: 'string', default: SHIPPED_POLICIES, describe: 'policy checkpoint or hf:<folder>; several comma-separated propose MCTS steps together (default: the shipped ensemble)' })
         .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
-        .option('rollouts', { type: 'number', default: 16 })
-        .option('k', { type: 'number', default: 8 })
+        .option('rollouts', { type: 'number', default: SEARCH.rollouts })
+        .option('k', { type: 'number', default: SEARCH.k })
+        .option('max-depth', { type: 'number', default: SEARCH.maxDepth, describe: 'most steps in a trajectory' })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: policy folder without one' }),
     async (a) => {
       await backend(a.backend);
       const { solveOne } = await import('./search/solve.ts');
-      await solveOne(a.question!, { policy: a.policy, ppm: a.ppm, rollouts: a.rollouts, k: a.k, seed: a.seed, tokenizer: a.tokenizer });
+      await solveOne(a.question!, { policy: a.policy, ppm: a.ppm, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, seed: a.seed, tokenizer: a.tokenizer });
     },
   )
   .command(
@@ -167,11 +166,12 @@ const cli = yargs(hideBin(process.argv))
         .option('mode', { choices: ['greedy', 'maj', 'best-of-n', 'mcts'] as const, default: 'greedy' as const })
         .option('policy', { type: 'string', default: SHIPPED_POLICIES, describe: 'policy checkpoint(s), comma-separated: the first alone writes greedy / sampled solutions, all propose MCTS steps (default: the shipped ensemble)' })
         .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
-        .option('n', { type: 'number', default: 8, describe: 'samples for maj / best-of-n' })
-        .option('runs', { type: 'number', default: 1, describe: 'independent MCTS runs voting (mcts)' })
-        .option('temperature', { type: 'number', default: 0.8, describe: 'sampling temperature (maj, best-of-n, mcts expansions)' })
-        .option('rollouts', { type: 'number', default: 16 })
-        .option('k', { type: 'number', default: 8 })
+        .option('n', { type: 'number', default: EVAL.n, describe: 'samples for maj / best-of-n' })
+        .option('runs', { type: 'number', default: EVAL.runs, describe: 'independent MCTS runs voting (mcts)' })
+        .option('temperature', { type: 'number', default: EVAL.temperature, describe: 'sampling temperature (maj, best-of-n, mcts expansions)' })
+        .option('rollouts', { type: 'number', default: SEARCH.rollouts })
+        .option('k', { type: 'number', default: SEARCH.k })
+        .option('max-depth', { type: 'number', default: SEARCH.maxDepth, describe: 'most steps in a trajectory (mcts)' })
         .option('limit', { type: 'number', describe: 'first N problems' })
         .option('check-comments', { type: 'boolean', default: true, describe: 'mcts: drop steps whose code contradicts their operation comment (--no-check-comments: keep them)' })
         .option('out', { type: 'string', describe: 'per-problem results (.arrow)' })
@@ -182,7 +182,7 @@ const cli = yargs(hideBin(process.argv))
       if (a.data) (await import('./data/datasets.ts')).loadProblems(a.data);
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const s = await runEval({ data: a.data, dataset: a.dataset, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments });
+      const s = await runEval({ data: a.data, dataset: a.dataset, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
       // where MCTS + PPM stands: answers never written vs written but not picked
@@ -218,16 +218,6 @@ const cli = yargs(hideBin(process.argv))
       const { selfEvolve } = await import('./train/self-evolve.ts');
       const r = await selfEvolve({ out: a.out, rounds: a.rounds, preset: a.preset, seed: a.seed, backend: a.backend, workers: a.workers, ship: a.ship, ...(Object.keys(override).length ? { override } : {}) });
       console.log(r.table);
-    },
-  )
-  .command(
-    'search-shard',
-    false, // internal: one search process of self-evolve (both cores: one process per core)
-    (y) => withBackend(y).option('job', { type: 'string', demandOption: true }),
-    async (a) => {
-      await backend(a.backend);
-      const { runSearchShard } = await import('./train/self-evolve.ts');
-      await runSearchShard(a.job);
     },
   )
   .help()

@@ -5,9 +5,9 @@
 // CI builds it, so there a missing addon fails instead of skipping).
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { backendName, setupBackend } from '../src/model/backend.ts';
-import { originalWasmKernel, reduceTranspose } from '../src/model/wasm-kernels.ts';
-import { ADDON_PATH, blas, blasStatus, loadBlas, setBlasEnabled } from '../src/model/blas.ts';
+import { backendName, setupBackend } from '../src/model/backends/backend.ts';
+import { originalWasmKernel, reduceTranspose } from '../src/model/backends/wasm-kernels.ts';
+import { ADDON_PATH, blas, blasStatus, loadBlas, setBlasEnabled } from '../src/model/backends/blas.ts';
 import { GPT } from '../src/model/gpt.ts';
 import { AdamW } from '../src/train/optim.ts';
 

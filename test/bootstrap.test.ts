@@ -4,24 +4,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTrajectories } from '../src/data/arrow.ts';
 import { isDev } from '../src/data/datasets.ts';
-import {
-  bootstrap,
-  runBootstrap,
-  convertDeepMind,
-  convertGsm8k,
-  convertMawps,
-  convertProblem,
-  evalExpr,
-  formatYield,
-  inferAnnotations,
-  Namer,
-  parseExpr,
-  renderExpr,
-} from '../src/data/bootstrap.ts';
+import { bootstrap, convertProblem, formatYield, runBootstrap } from '../src/data/bootstrap/index.ts';
+import { evalExpr, parseExpr, renderExpr } from '../src/data/bootstrap/expr.ts';
+import { Namer } from '../src/data/bootstrap/names.ts';
+import { convertGsm8k, inferAnnotations } from '../src/data/bootstrap/gsm8k.ts';
+import { convertMawps } from '../src/data/bootstrap/mawps.ts';
+import { convertDeepMind } from '../src/data/bootstrap/deepmind.ts';
 import { loadDataset, type Problem } from '../src/data/datasets.ts';
 import { gradeAnswer } from '../src/data/grade.ts';
 import { codeOf, isTerminal, MARK, parseSolution, serializeSolution, type Step } from '../src/data/steps.ts';
-import { SandboxPool } from '../src/search/sandbox.ts';
+import { SandboxPool } from '../src/sandbox/sandbox.ts';
 
 let pool: SandboxPool;
 beforeAll(() => {
@@ -275,7 +267,7 @@ describe('runBootstrap', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boot-'));
     try {
       const out = path.join(dir, 'round0.arrow');
-      const r = await runBootstrap(out, ['gsm8k', 'mawps', 'deepmind', 'math'], { limit: 40 });
+      const r = await runBootstrap({ out, datasets: ['gsm8k', 'mawps', 'deepmind', 'math'], limit: 40 });
       expect(r.yieldBy['gsm8k']!.tried).toBe(40);
       expect(r.yieldBy['math']).toEqual({ tried: 40, converted: 0, kept: 0 });
       const rows = readTrajectories(out);

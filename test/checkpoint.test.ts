@@ -1,11 +1,12 @@
 // Checkpoints: round trip, the tokenizer copy, one-line load errors, atomic save, optimizer state.
+import type { PromptNumbers } from '../src/data/steps.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { GPT, type GPTConfig } from '../src/model/gpt.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
 import { PPM } from '../src/model/ppm.ts';
@@ -13,7 +14,7 @@ import {
   averageCheckpoints, CheckpointError, loadPolicy, readCheckpointConfig, readOptimizerState, readTensorFile, saveCheckpoint,
 } from '../src/model/checkpoint.ts';
 import { loadPolicyAny } from '../src/model/load.ts';
-import { loadPPM } from '../src/train/ppm.ts';
+import { loadPPM } from '../src/model/load.ts';
 import { AdamW } from '../src/train/optim.ts';
 
 let tok: Tokenizer;
@@ -42,7 +43,7 @@ async function weightsOf(m: Map<string, tf.Variable>): Promise<Map<string, Float
 /** Save a fresh tiny GPT policy into `dir`; returns the model (caller disposes). */
 async function savePolicy(dir: string, seed = 7, meta: Record<string, unknown> = {}): Promise<GPT> {
   const lm = new GPT({ ...cfg, seed });
-  await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, meta });
+  await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values', meta });
   return lm;
 }
 
@@ -150,7 +151,7 @@ describe('checkpoint load errors: one line naming the file and the mismatch', ()
     const ppmDir = path.join(root, 'a-ppm');
     const lm = new GPT({ ...cfg, seed: 3 });
     const ppm = new PPM(lm);
-    await saveCheckpoint(ppmDir, lm, { kind: 'ppm', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, extra: ppm.headWeights() });
+    await saveCheckpoint(ppmDir, lm, { kind: 'ppm', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values', extra: ppm.headWeights() });
     ppm.dispose();
     await oneLineError(() => loadPolicy(ppmDir), path.join(ppmDir, 'config.json'), /kind is ppm, expected policy/);
     const d = copyOf('kind');
@@ -202,7 +203,7 @@ describe('atomic save', () => {
     const lm = new GPT({ ...cfg, seed: 99 });
     // the weights are written first; the tokenizer copy then fails
     await expect(
-      saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: path.join(root, 'no-such-tokenizer.model'), tokenizerSha256: tok.sha256 }),
+      saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: path.join(root, 'no-such-tokenizer.model'), tokenizerSha256: tok.sha256, promptNumbers: 'values' }),
     ).rejects.toThrow(/no-such-tokenizer/);
     lm.dispose();
     expect(fs.readdirSync(dir).sort()).toEqual([...before.keys()].sort());
@@ -231,7 +232,7 @@ describe('optimizer state', () => {
       for (const t of g.values()) t.dispose();
     }
     const dir = path.join(root, 'opt');
-    await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, optimizer: await opt.state() });
+    await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values', optimizer: await opt.state() });
     const st = readOptimizerState(dir)!;
     expect(st.step).toBe(3);
     const orig = await opt.state();
@@ -282,11 +283,11 @@ it('CheckpointError is what load errors throw', async () => {
 
 describe('weight average of checkpoints (the loop\'s PPM-rK = mean of rounds 1..K)', () => {
   /** A PPM (GPT seed `seed`, head seed `seed`) saved in root/name with the given prompt style. */
-  async function savePPM(name: string, seed: number, over: Partial<GPTConfig> = {}, promptNumbers = 'names'): Promise<string> {
+  async function savePPM(name: string, seed: number, over: Partial<GPTConfig> = {}, promptNumbers: PromptNumbers = 'names'): Promise<string> {
     const dir = path.join(root, name);
     const lm = new GPT({ ...cfg, ...over, seed });
     const ppm = new PPM(lm, seed, { loglik: true, values: true });
-    await saveCheckpoint(dir, lm, { kind: 'ppm', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, extra: ppm.headWeights(), meta: { promptNumbers, round: seed } });
+    await saveCheckpoint(dir, lm, { kind: 'ppm', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, extra: ppm.headWeights(), promptNumbers, meta: { round: seed } });
     ppm.dispose();
     return dir;
   }

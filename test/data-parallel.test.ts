@@ -1,7 +1,7 @@
 // Two replicas (this thread + one worker thread) must produce the full-batch gradient.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { GPT } from '../src/model/gpt.ts';
 import { DataParallel, getLoss, shardBatch, type Batch } from '../src/train/data-parallel.ts';
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { answerKey } from '../src/data/grade.ts';
 import { serializeSolution, serializeStep } from '../src/data/steps.ts';
 import { executeSolution, mcnemarExact, vote, wilson } from '../src/search/evaluate.ts';
-import { SandboxPool } from '../src/search/sandbox.ts';
+import { SandboxPool } from '../src/sandbox/sandbox.ts';
 
 describe('wilson', () => {
   it('matches published 95% intervals', () => {
@@ -140,7 +140,7 @@ describe('qVote', () => {
   it('weights each terminal answer by (Q + 1) / 2 and buckets equivalent answers', async () => {
     const { createTree, addNode } = await import('../src/search/mcts.ts');
     const { qVote, treeSolution } = await import('../src/search/evaluate.ts');
-    const tree = createTree({ id: 'p', question: 'q 1 2', answer: null }, 'ppm');
+    const tree = createTree({ id: 'p', question: 'q 1 2', answer: null }, 'ppm', 'values');
     const term = (answer: string, q: number) => {
       const n = addNode(tree, 0, { comment: [], code: `print(${answer});` });
       Object.assign(n, { terminal: true, answer, q, n: 1, valueSum: q });
@@ -160,7 +160,7 @@ describe('treeMix', () => {
   it('tells "never written" (no right terminal) from "written but not picked" (best-Q terminal wrong)', async () => {
     const { createTree, addNode } = await import('../src/search/mcts.ts');
     const { treeMix } = await import('../src/search/evaluate.ts');
-    const tree = createTree({ id: 'p', question: 'q 1 2', answer: null }, 'ppm');
+    const tree = createTree({ id: 'p', question: 'q 1 2', answer: null }, 'ppm', 'values');
     expect(treeMix(tree, '3')).toBe('none');
     const term = (answer: string, q: number, n = 1) => {
       const x = addNode(tree, 0, { comment: [], code: `print(${answer});` });
@@ -180,7 +180,7 @@ describe('treeMix', () => {
 
 describe('evaluate with questions longer than the policy context', () => {
   it('scores them wrong, counts them, and evaluates the rest in order', async () => {
-    const { setupBackend } = await import('../src/model/backend.ts');
+    const { setupBackend } = await import('../src/model/backends/backend.ts');
     const { GPT } = await import('../src/model/gpt.ts');
     const { Tokenizer } = await import('../src/model/tokenizer.ts');
     const { evaluate } = await import('../src/search/evaluate.ts');
@@ -195,7 +195,7 @@ describe('evaluate with questions longer than the policy context', () => {
         { id: 'b', question: long, answer: '3' },
         { id: 'c', question: 'Ann has 5 pens. How many?', answer: '5' },
       ];
-      const s = await evaluate(problems, { lm, tok, sandbox }, { mode: 'greedy', maxTokens: 8, quiet: true });
+      const s = await evaluate(problems, { promptNumbers: 'values', lm, tok, sandbox }, { mode: 'greedy', maxTokens: 8, quiet: true });
       expect(s.n).toBe(3);
       expect(s.tooLong).toBe(1);
       expect(s.rows.map((r) => r.problemId)).toEqual(['a', 'b', 'c']);

@@ -24,7 +24,7 @@ function term(tree: SearchTree, parent: number, code: string, answer: string, co
  *      └ D (const d = 0): dead end (Q −1, nothing graded below)
  */
 function sampleTree() {
-  const tree = createTree({ id: 'p1', question: 'Twice two?', answer: '4' }, 'terminal');
+  const tree = createTree({ id: 'p1', question: 'Twice two?', answer: '4' }, 'terminal', 'values');
   const A = addNode(tree, 0, S('const a = 2;'));
   const B = addNode(tree, 0, S('const b = 3;'));
   const C = term(tree, 0, 'print(5);', '5', false);
@@ -68,7 +68,7 @@ describe('extractTrajectories', () => {
     ]);
     expect(rows[0]).toMatchObject({ problemId: 'p1', question: 'Twice two?', round: 2, source: 'gsm8k', error: false });
     // Prompt + steps is the full SFT text.
-    expect(promptFor(rows[3]!.question) + rows[3]!.steps.join('')).toContain(`${MARK.solution}\n// constb3\nconst b = 3;`);
+    expect(promptFor(rows[3]!.question, 'values') + rows[3]!.steps.join('')).toContain(`${MARK.solution}\n// constb3\nconst b = 3;`);
   });
 
   it('flags a trajectory whose step printed an error', () => {
@@ -81,7 +81,7 @@ describe('extractTrajectories', () => {
   });
 
   it('a test-time tree (no answer) yields trajectories marked not correct', () => {
-    const tree = createTree({ id: 't', question: 'q' }, 'ppm');
+    const tree = createTree({ id: 't', question: 'q' }, 'ppm', 'values');
     term(tree, 0, 'print(1);', '1', null);
     expect(extractTrajectories(tree, { round: 4, source: 'x' })).toMatchObject([{ correct: false, finalAnswer: '1' }]);
   });
@@ -147,7 +147,7 @@ describe('buildPairs', () => {
 
   /** Root children with set Q; each gets one graded terminal below it. */
   function fan(kids: { name: string; q: number; n?: number; correct: boolean }[]) {
-    const tree = createTree({ id: 'f', question: 'q', answer: '1' }, 'ppm');
+    const tree = createTree({ id: 'f', question: 'q', answer: '1' }, 'ppm', 'values');
     const nodes = kids.map((k) => {
       const x = addNode(tree, 0, S(`const ${k.name} = 0;`));
       const t = addNode(tree, x.id, S(`print(${k.name});`));
@@ -200,7 +200,7 @@ describe('buildPairs', () => {
   });
 
   it('no pairs without both sides (e.g. a test-time tree, nothing graded)', () => {
-    const tree = createTree({ id: 't', question: 'q' }, 'ppm');
+    const tree = createTree({ id: 't', question: 'q' }, 'ppm', 'values');
     term(tree, 0, 'print(1);', '1', null);
     term(tree, 0, 'print(2);', '2', null);
     expect(buildPairs(tree, 4)).toEqual([]);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { GPT, type GPTConfig } from '../src/model/gpt.ts';
 import { generate, mulberry32, sampleK, sampleMany, sampleToken } from '../src/model/generate.ts';
 

@@ -2,8 +2,8 @@
 // formulation (dy · ones / n), on the cpu backend.
 import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/model/backend.ts';
-import { forceBroadcastGrads, meanGrad, sumGrad } from '../src/model/grads.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
+import { forceBroadcastGrads, meanGrad, sumGrad } from '../src/model/backends/grads.ts';
 
 await setupBackend('cpu');
 

@@ -7,13 +7,13 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { generate } from '../src/model/generate.ts';
-import { HFConfigError, HFModel, buildHFFromConfig, isHFSpec, loadHF, parseHFConfig, parseModelSpec, readHFConfig } from '../src/model/hf.ts';
-import { HFTokenizer } from '../src/model/hf-tokenizer.ts';
+import { HFConfigError, HFModel, buildHFFromConfig, isHFSpec, loadHF, parseHFConfig, parseModelSpec, readHFConfig } from '../src/model/hf/hf.ts';
+import { HFTokenizer } from '../src/model/hf/hf-tokenizer.ts';
 import {
   SafetensorsError, WeightStore, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, readHeader, writeSafetensors,
-} from '../src/model/safetensors.ts';
+} from '../src/model/hf/safetensors.ts';
 
 const FIX = path.join(import.meta.dirname, 'fixtures', 'hf-tiny');
 const ARCHS = ['llama', 'qwen2', 'phi3'] as const;

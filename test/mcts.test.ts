@@ -1,10 +1,10 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { MARK, parseSolution, promptFor } from '../src/data/steps.ts';
+import { BatchCoordinator } from '../src/search/batching.ts';
 import {
-  BatchCoordinator,
   addNode,
   backup,
-  bestAnswer,
+  bestTerminal,
   createTree,
   runMCTS,
   searchMany,
@@ -20,7 +20,7 @@ import {
   type StepScorer,
   type Grader,
 } from '../src/search/mcts.ts';
-import type { SandboxPool } from '../src/search/sandbox.ts';
+import type { SandboxPool } from '../src/sandbox/sandbox.ts';
 
 // ---- fakes -----------------------------------------------------------------------------------------
 
@@ -124,7 +124,7 @@ describe('UCT', () => {
   });
 
   it('selectChild: highest UCT among non-exhausted children, ties to the lowest index', () => {
-    const tree = createTree(QA, 'terminal');
+    const tree = createTree(QA, 'terminal', 'values');
     const root = tree.nodes[0]!;
     const a = addNode(tree, 0, { comment: ['a'], code: 'const a = 1;' });
     const b = addNode(tree, 0, { comment: ['b'], code: 'const b = 1;' });
@@ -155,7 +155,7 @@ describe('UCT', () => {
       'const b = 1;': [step('right', 'print(b * 4);')],
     };
     const p2 = new ScriptedPolicy(script);
-    const r2 = await runMCTS(QA, deps(p2), { rollouts: 2, c: 2 });
+    const r2 = await runMCTS(QA, deps(p2), { promptNumbers: 'values', rollouts: 2, c: 2 });
     // Rollout 1: root, a (wrong terminal −1), a2 (dead end −1). Rollout 2 returns to a → a3.
     expect(p2.expanded()).toEqual(['', 'const a = 1;', 'const a = 1; | const a2 = 2;', 'const a = 1; | const a3 = 3;']);
     const t = r2.tree;
@@ -165,7 +165,7 @@ describe('UCT', () => {
     expect(byCode(t, 'const b = 1;')).toMatchObject({ n: 0, q: 0, expanded: false });
 
     const p05 = new ScriptedPolicy(script);
-    await runMCTS(QA, deps(p05), { rollouts: 2, c: 0.5 }); // a: −1 + 0.5·0.589 = −0.71 < 0
+    await runMCTS(QA, deps(p05), { promptNumbers: 'values', rollouts: 2, c: 0.5 }); // a: −1 + 0.5·0.589 = −0.71 < 0
     expect(p05.expanded()).toEqual(['', 'const a = 1;', 'const a = 1; | const a2 = 2;', 'const b = 1;']);
   });
 });
@@ -182,7 +182,7 @@ describe('terminal-guided MCTS', () => {
 
   it('scores terminals ±1 against the known answer and backs them up (exact Q, N)', async () => {
     const policy = new ScriptedPolicy(script);
-    const { tree, stats } = await runMCTS(QA, deps(policy), { rollouts: 5 });
+    const { tree, stats } = await runMCTS(QA, deps(policy), { promptNumbers: 'values', rollouts: 5 });
     // Rollout 1: root → {a, b, guess(5: −1)}; a (tie with b, first) → {a*2 = 4: +1, a+1 = 3: −1}.
     // Rollout 2: b → c → print(c) = 4: +1. Then everything is exhausted, so the search stops.
     expect(policy.expanded()).toEqual(['', 'const a = 2;', 'const b = 3;', 'const b = 3; | const c = b + 1;']);
@@ -215,7 +215,7 @@ describe('terminal-guided MCTS', () => {
     expect(byCode(tree, 'print(c);').text).toBe(`// answer\nprint(c);\n${MARK.endSolution}\n`);
     // Trees are plain data.
     expect(JSON.parse(JSON.stringify(tree))).toEqual(tree);
-    expect(bestAnswer(tree)).toBe('4');
+    expect(bestTerminal(tree)?.answer ?? null).toBe('4');
   });
 
   it('drops failing candidates; a node whose candidates all fail is a dead end scored −1 and backed up', async () => {
@@ -223,7 +223,7 @@ describe('terminal-guided MCTS', () => {
       '': [step('x', 'const x = 1;'), step('boom', 'undefinedFn();')],
       'const x = 1;': [step('bad', 'throw new Error("no");'), step('bad2', 'x.y.z = 1;')],
     });
-    const { tree, stats } = await runMCTS(QA, deps(policy), { rollouts: 3 });
+    const { tree, stats } = await runMCTS(QA, deps(policy), { promptNumbers: 'values', rollouts: 3 });
     expect(tree.nodes.map((x) => x.step?.code ?? null)).toEqual([null, 'const x = 1;']);
     expect(tree.nodes[1]).toMatchObject({ deadEnd: true, exhausted: true, n: 1, q: -1, children: [] });
     expect(tree.nodes[0]).toMatchObject({ n: 1, q: -1, exhausted: true });
@@ -232,11 +232,11 @@ describe('terminal-guided MCTS', () => {
 
   it('a root with no runnable candidate ends the search at once', async () => {
     const policy = new ScriptedPolicy({ '': [step('boom', 'nope();')] });
-    const { tree, stats } = await runMCTS(QA, deps(policy), { rollouts: 4 });
+    const { tree, stats } = await runMCTS(QA, deps(policy), { promptNumbers: 'values', rollouts: 4 });
     expect(tree.nodes).toHaveLength(1);
     expect(tree.nodes[0]).toMatchObject({ deadEnd: true, n: 1, q: -1, exhausted: true });
     expect(stats.rollouts).toBe(1);
-    expect(bestAnswer(tree)).toBeNull();
+    expect(bestTerminal(tree)?.answer ?? null).toBeNull();
   });
 
   it('removes duplicate candidates (whitespace-normalised comment + code) and unparseable ones', async () => {
@@ -251,7 +251,7 @@ describe('terminal-guided MCTS', () => {
       ],
     });
     const sandbox = new FakeSandbox();
-    const { tree, stats } = await runMCTS(QA, deps(policy, { sandbox }), { rollouts: 1, maxDepth: 1 });
+    const { tree, stats } = await runMCTS(QA, deps(policy, { sandbox }), { promptNumbers: 'values', rollouts: 1, maxDepth: 1 });
     expect(tree.nodes[0]!.children.map((id) => tree.nodes[id]!.text)).toEqual([
       `// one\nconst x = 1;\n${MARK.endStep}\n`,
       `// one\nconst x = 2;\n${MARK.endStep}\n`,
@@ -289,7 +289,7 @@ describe('terminal-guided MCTS', () => {
       'const a = 2;': [step('b', 'const b = a * 2;'), step('answer', 'print(a * 2);')],
       'const a = 2; | const b = a * 2;': [step('never', 'print(b);')],
     });
-    const { tree, stats } = await runMCTS(QA, deps(policy), { rollouts: 4, maxDepth: 2 });
+    const { tree, stats } = await runMCTS(QA, deps(policy), { promptNumbers: 'values', rollouts: 4, maxDepth: 2 });
     expect(policy.expanded()).toEqual(['', 'const a = 2;']);
     expect(byCode(tree, 'const b = a * 2;')).toMatchObject({ depth: 2, depthLimited: true, exhausted: true, n: 1, q: -1 });
     expect(byCode(tree, 'print(a * 2);')).toMatchObject({ depth: 2, correct: true, q: 1 });
@@ -299,7 +299,7 @@ describe('terminal-guided MCTS', () => {
   });
 
   it('needs the known answer', async () => {
-    await expect(searchMany([{ id: 'x', question: 'q' }], deps(new ScriptedPolicy({})), { mode: 'terminal' })).rejects.toThrow(
+    await expect(searchMany([{ id: 'x', question: 'q' }], deps(new ScriptedPolicy({})), { promptNumbers: 'values', mode: 'terminal' })).rejects.toThrow(
       /known answer \(problem x\)/,
     );
   });
@@ -317,7 +317,7 @@ describe('PPM-augmented MCTS', () => {
   it('initialises each new non-terminal child with its PPM score as one visit; backups average with it', async () => {
     const policy = new ScriptedPolicy(script);
     const ppm = new FixedPPM({ 'const a = 2;': 0.2, 'const b = 3;': 0.6 });
-    const { tree } = await runMCTS(QA, deps(policy, { scorer: ppm }), { mode: 'ppm', rollouts: 4 });
+    const { tree } = await runMCTS(QA, deps(policy, { scorer: ppm }), { promptNumbers: 'values', mode: 'ppm', rollouts: 4 });
     // Root N = 0 → no exploration term: b (prior 0.6) before a (0.2).
     expect(policy.expanded()).toEqual(['', 'const b = 3;', 'const a = 2;']);
     // Terminals with a known answer are graded, not PPM-scored: one PPM call, for a and b only.
@@ -337,14 +337,14 @@ describe('PPM-augmented MCTS', () => {
     expect(byCode(tree, 'print(a * 2);')).toMatchObject({ correct: true, q: 1, n: 1, prior: null });
   });
 
-  it('at test time (no known answer) a terminal is worth its PPM score; bestAnswer picks the highest Q', async () => {
+  it('at test time (no known answer) a terminal is worth its PPM score; the best terminal is the highest Q', async () => {
     const policy = new ScriptedPolicy({
       '': [step('four', 'print(4);'), step('five', 'print(5);'), step('a', 'const a = 1;')],
       'const a = 1;': [step('one', 'print(a);')],
     });
     const ppm = new FixedPPM({ 'print(4);': 0.9, 'print(5);': -0.3, 'const a = 1;': 0.1, 'print(a);': 0.5 });
     const problem = { id: 't', question: 'Which?' };
-    const { tree } = await runMCTS(problem, deps(policy, { scorer: ppm }), { mode: 'ppm', rollouts: 3 });
+    const { tree } = await runMCTS(problem, deps(policy, { scorer: ppm }), { promptNumbers: 'values', mode: 'ppm', rollouts: 3 });
     expect(tree.gold).toBeNull();
     expect(byCode(tree, 'print(4);')).toMatchObject({ answer: '4', correct: null, n: 1, q: 0.9 });
     expect(byCode(tree, 'print(5);')).toMatchObject({ answer: '5', correct: null, n: 1, q: -0.3 });
@@ -355,17 +355,17 @@ describe('PPM-augmented MCTS', () => {
     expect(tree.nodes[0]!.n).toBe(3);
     expect(tree.nodes[0]!.valueSum).toBeCloseTo(0.9 - 0.3 + 0.5, 12);
     expect(ppm.calls.map((c) => c.length)).toEqual([3, 1]);
-    expect(bestAnswer(tree)).toBe('4');
+    expect(bestTerminal(tree)?.answer ?? null).toBe('4');
   });
 
   it('needs a scorer', async () => {
-    await expect(runMCTS(QA, deps(new ScriptedPolicy(script)), { mode: 'ppm' })).rejects.toThrow(/scorer/);
+    await expect(runMCTS(QA, deps(new ScriptedPolicy(script)), { promptNumbers: 'values', mode: 'ppm' })).rejects.toThrow(/scorer/);
   });
 });
 
-describe('bestAnswer', () => {
+describe('bestTerminal', () => {
   it('takes the terminal with the highest Q, ties to more visits', () => {
-    const tree = createTree(QA, 'ppm');
+    const tree = createTree(QA, 'ppm', 'values');
     const t1 = addNode(tree, 0, { comment: [], code: 'print(4);' });
     const t2 = addNode(tree, 0, { comment: [], code: 'print(5);' });
     const t3 = addNode(tree, 0, { comment: [], code: 'print(6);' });
@@ -376,10 +376,10 @@ describe('bestAnswer', () => {
     backup(tree, t2, 0.5);
     backup(tree, t2, 0.5);
     backup(tree, t3, 0.2);
-    expect(bestAnswer(tree)).toBe('5');
+    expect(bestTerminal(tree)?.answer ?? null).toBe('5');
     backup(tree, t3, 1);
     backup(tree, t3, 1); // Q 0.733
-    expect(bestAnswer(tree)).toBe('6');
+    expect(bestTerminal(tree)?.answer ?? null).toBe('6');
   });
 });
 
@@ -401,7 +401,7 @@ describe('searchMany', () => {
     const policy = new ScriptedPolicy(script);
     const coordinator = new BatchCoordinator({ maxBatch: 64 });
     const sandbox = new FakeSandbox(delayByTree);
-    const results = await searchMany(problems, deps(policy, { sandbox, coordinator }), { concurrency: 3, rollouts: 8 });
+    const results = await searchMany(problems, deps(policy, { sandbox, coordinator }), { promptNumbers: 'values', concurrency: 3, rollouts: 8 });
     expect(results.map((r) => r.problemId)).toEqual(['q0', 'q1', 'q2']);
     // Identical shapes → the trees expand in lockstep: every call holds one request per tree.
     expect(policy.calls.map((c) => c.length)).toEqual([3, 3, 3, 3]);
@@ -423,7 +423,7 @@ describe('searchMany', () => {
     const ppm = new FixedPPM({ 'const a = 2;': 0.1, 'const b = 4;': 0.3, 'const a2 = a * 2;': 0.2 });
     const policy = new ScriptedPolicy(script);
     const coordinator = new BatchCoordinator({ maxBatch: 2 });
-    await searchMany(problems, deps(policy, { scorer: ppm, sandbox: new FakeSandbox(delayByTree), coordinator }), {
+    await searchMany(problems, deps(policy, { scorer: ppm, sandbox: new FakeSandbox(delayByTree), coordinator }), { promptNumbers: 'values',
       mode: 'ppm',
       concurrency: 3,
       maxBatch: 2,
@@ -435,16 +435,16 @@ describe('searchMany', () => {
     expect(Math.max(...ppm.calls.map((c) => c.length))).toBeLessThanOrEqual(2);
     // each text travels with its own tree's question, through the batching too
     const textsWithQuestion = (f: FixedPPM) => f.calls.flatMap((c, i) => c.map((t, j) => [t, f.questions[i]?.[j]] as const));
-    for (const [t, q] of textsWithQuestion(ppm)) expect(t.startsWith(promptFor(q!))).toBe(true);
+    for (const [t, q] of textsWithQuestion(ppm)) expect(t.startsWith(promptFor(q!, 'values'))).toBe(true);
     expect(new Set(textsWithQuestion(ppm).map(([, q]) => q)).size).toBe(3);
 
     const ppm2 = new FixedPPM({ 'const a = 2;': 0.1, 'const b = 4;': 0.3, 'const a2 = a * 2;': 0.2 });
-    await searchMany(problems, deps(new ScriptedPolicy(script), { scorer: ppm2, sandbox: new FakeSandbox(delayByTree) }), {
+    await searchMany(problems, deps(new ScriptedPolicy(script), { scorer: ppm2, sandbox: new FakeSandbox(delayByTree) }), { promptNumbers: 'values',
       mode: 'ppm',
       concurrency: 3,
     });
     expect(ppm2.calls.map((c) => c.length)).toEqual([6, 3]); // all roots' children, then all a's
-    for (const [t, q] of textsWithQuestion(ppm2)) expect(t.startsWith(promptFor(q!))).toBe(true);
+    for (const [t, q] of textsWithQuestion(ppm2)) expect(t.startsWith(promptFor(q!, 'values'))).toBe(true);
   });
 
   it('runs at most `concurrency` trees at once; the next problem starts as a tree finishes', async () => {
@@ -453,7 +453,7 @@ describe('searchMany', () => {
     const results = await searchMany(
       problems,
       deps(policy, { sandbox: new FakeSandbox(delayByTree), onDone: (r) => void done.push(r.problemId) }),
-      { concurrency: 2 },
+      { promptNumbers: 'values', concurrency: 2 },
     );
     expect(policy.calls[0]!.length).toBe(2);
     expect(Math.max(...policy.calls.map((c) => c.length))).toBe(2);
@@ -464,7 +464,7 @@ describe('searchMany', () => {
 
   it('a model failure rejects the search (no hang)', async () => {
     const broken: StepProposer = { propose: async () => Promise.reject(new Error('decode failed')) };
-    await expect(searchMany(problems, deps(broken), { concurrency: 2 })).rejects.toThrow('decode failed');
+    await expect(searchMany(problems, deps(broken), { promptNumbers: 'values', concurrency: 2 })).rejects.toThrow('decode failed');
   });
 
   it('is deterministic given the seed, whatever the timing; the seed reaches the policy per request', async () => {
@@ -483,7 +483,7 @@ describe('searchMany', () => {
       },
     };
     const run = async (seed: number, delay: (codes: string[], i: number) => number) =>
-      searchMany(problems, deps(sampler, { sandbox: new FakeSandbox(delay) }), { seed, rollouts: 6, concurrency: 3, maxDepth: 4 });
+      searchMany(problems, deps(sampler, { sandbox: new FakeSandbox(delay) }), { promptNumbers: 'values', seed, rollouts: 6, concurrency: 3, maxDepth: 4 });
     const a = await run(7, (_, i) => i % 3);
     const b = await run(7, (_, i) => (i * 5) % 4); // different timing, same seed
     const c = await run(8, (_, i) => i % 3);

@@ -119,16 +119,16 @@ describe('corruptionPairs', () => {
   ];
 
   it('prefix = prompt + earlier steps, positive = the original step, negative = a one-spot corruption of it', () => {
-    const pairs = corruptionPairs(trajs, 5, 2);
+    const pairs = corruptionPairs(trajs, { seed: 5, round: 2, numbers: 'values' });
     // one pair per step that has something to corrupt (step 2 of "a" has none)
     expect(pairs.map((p) => p.problemId)).toEqual(['a', 'a', 'b']);
     const [p0, p1, p2] = pairs as [typeof pairs[0], typeof pairs[0], typeof pairs[0]];
-    expect(p0.prefix).toBe(promptFor(trajs[0]!.question));
+    expect(p0.prefix).toBe(promptFor(trajs[0]!.question, 'values'));
     expect(p0.positive).toBe(trajs[0]!.steps[0]);
     // the third step's prefix includes the second step although it gave no pair
-    expect(p1.prefix).toBe(promptFor(trajs[0]!.question) + trajs[0]!.steps[0] + trajs[0]!.steps[1]);
+    expect(p1.prefix).toBe(promptFor(trajs[0]!.question, 'values') + trajs[0]!.steps[0] + trajs[0]!.steps[1]);
     expect(p1.positive).toBe(trajs[0]!.steps[2]);
-    expect(p2.prefix).toBe(promptFor(trajs[1]!.question));
+    expect(p2.prefix).toBe(promptFor(trajs[1]!.question, 'values'));
     for (const p of pairs) {
       expect(p.negative).not.toBe(p.positive);
       const pos = parseStep(p.positive)!;
@@ -148,11 +148,11 @@ describe('corruptionPairs', () => {
   });
 
   it('is deterministic per seed and per problem (independent of the other trajectories)', () => {
-    expect(corruptionPairs(trajs, 5)).toEqual(corruptionPairs(trajs, 5));
-    const alone = corruptionPairs([trajs[1]!], 5);
-    expect(corruptionPairs(trajs, 5).filter((p) => p.problemId === 'b')).toEqual(alone);
+    expect(corruptionPairs(trajs, { seed: 5, numbers: 'values' })).toEqual(corruptionPairs(trajs, { seed: 5, numbers: 'values' }));
+    const alone = corruptionPairs([trajs[1]!], { seed: 5, numbers: 'values' });
+    expect(corruptionPairs(trajs, { seed: 5, numbers: 'values' }).filter((p) => p.problemId === 'b')).toEqual(alone);
     const many = Array.from({ length: 20 }, (_, i) => ({ ...trajs[0]!, problemId: `a${i}` }));
-    const negs = (seed: number) => corruptionPairs(many, seed).map((p) => p.negative).join('|');
+    const negs = (seed: number) => corruptionPairs(many, { seed: seed, numbers: 'values' }).map((p) => p.negative).join('|');
     expect(negs(1)).not.toBe(negs(2));
   });
 });

@@ -1,13 +1,14 @@
+import type { PromptNumbers } from '../src/data/steps.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { GPT } from '../src/model/gpt.ts';
 import { saveCheckpoint } from '../src/model/checkpoint.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
 import { EnsembleProposer, PolicyProposer, policyProposer } from '../src/search/policy.ts';
-import { loadPolicies } from '../src/search/solve.ts';
+import { loadPolicies } from '../src/model/load.ts';
 import { hash32 } from '../src/util/rng.ts';
 import type { ProposeRequest, StepProposer } from '../src/search/mcts.ts';
 
@@ -66,9 +67,9 @@ describe('loadPolicies', () => {
   it('loads comma-separated policies; one of another prompt style is refused with one line naming it', async () => {
     const tok = await Tokenizer.load();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-policies-'));
-    const save = async (name: string, seed: number, promptNumbers: string) => {
+    const save = async (name: string, seed: number, promptNumbers: PromptNumbers) => {
       const lm = new GPT({ vocabSize: tok.vocabSize, blockSize: 32, nLayer: 1, nHead: 2, nEmbd: 16, seed });
-      await saveCheckpoint(path.join(dir, name), lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, meta: { promptNumbers } });
+      await saveCheckpoint(path.join(dir, name), lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers });
       lm.dispose();
       return path.join(dir, name);
     };

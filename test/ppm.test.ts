@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { GPT, type GPTConfig } from '../src/model/gpt.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
 import { saveCheckpoint } from '../src/model/checkpoint.ts';
@@ -13,7 +13,8 @@ import { loadPolicyAny } from '../src/model/load.ts';
 import { lastStepStart, PPM, PPM_HEAD_A, PPM_HEAD_B, PPM_HEAD_W } from '../src/model/ppm.ts';
 import { MARK, promptFor, serializeStep } from '../src/data/steps.ts';
 import { corruptionPairs } from '../src/train/pairs.ts';
-import { checkPromptNumbers, encodePairs, encodePairsFor, loadPPM, pairAccuracy, ppmOptions, splitPairs, trainPPM } from '../src/train/ppm.ts';
+import { encodePairs, encodePairsFor, pairAccuracy, splitPairs, trainPPM } from '../src/train/ppm.ts';
+import { checkPromptNumbers, loadPPM, ppmOptions } from '../src/model/load.ts';
 
 let tok: Tokenizer;
 let cfg: GPTConfig;
@@ -103,7 +104,7 @@ describe('PPM from a policy checkpoint', () => {
   it('copies the backbone: identical hidden states; a saved PPM loads back with identical scores', async () => {
     const dir = path.join(root, 'policy');
     const lm = new GPT({ ...cfg, seed: 21 });
-    await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256 });
+    await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
     const p = await loadPolicyAny(dir);
     const ppm = new PPM(p.lm, 8);
     const seqs = randomSeqs([9, 33], 4);
@@ -117,7 +118,7 @@ describe('PPM from a policy checkpoint', () => {
     expect([...ppm.namedWeights().keys()]).toEqual([...lm.namedWeights().keys(), PPM_HEAD_W, PPM_HEAD_B]);
     ppm.headW.assign(tf.mul(ppm.headW, 30));
     const ppmDir = path.join(root, 'ppm');
-    await saveCheckpoint(ppmDir, ppm.backbone, { kind: 'ppm', tokenizerFile: p.tokenizerFile, tokenizerSha256: tok.sha256, extra: ppm.headWeights() });
+    await saveCheckpoint(ppmDir, ppm.backbone, { kind: 'ppm', tokenizerFile: p.tokenizerFile, tokenizerSha256: tok.sha256, promptNumbers: 'values', extra: ppm.headWeights() });
     const loaded = await loadPPM(ppmDir);
     expect(loaded.tokenizer.sha256).toBe(tok.sha256);
     expect(await loaded.ppm.score(seqs)).toEqual(await ppm.score(seqs));
@@ -157,7 +158,7 @@ describe('trainPPM', () => {
   it('raises held-out pair accuracy on corrupted-step pairs and keeps the best PPM in best/', async () => {
     const policy = path.join(root, 'init-policy');
     const lm = new GPT({ ...cfg, seed: 31 });
-    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256 });
+    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
     lm.dispose();
     // bootstrap-like trajectories whose code has exactly one thing to corrupt, the operator. Whether
     // + or - is right depends on the question ("gets more" / "gives away"), so no ranking of operators
@@ -173,7 +174,7 @@ describe('trainPPM', () => {
         ],
       };
     });
-    const pairs = corruptionPairs(trajs, 1);
+    const pairs = corruptionPairs(trajs, { seed: 1, numbers: 'values' });
     expect(pairs.length).toBe(trajs.length);
     const { train, dev } = splitPairs(pairs, 0.25, 3);
     expect(dev.length).toBeGreaterThan(5);
@@ -224,8 +225,8 @@ describe('PPM likelihood input', () => {
     expect(ppm.usesLoglik).toBe(true);
     ppm.headW.assign(tf.mul(ppm.headW, 20));
     const texts = [
-      promptFor('Ann has 3 cats and 4 dogs. How many pets?') + serializeStep({ comment: ['Pets.'], code: 'const r1 = n0 + n1;' }, false),
-      promptFor('Ann has 3 cats.') + serializeStep({ comment: ['a'], code: 'const r1 = n0;' }, false) + serializeStep({ comment: ['b'], code: 'print(r1 * 2);' }, true),
+      promptFor('Ann has 3 cats and 4 dogs. How many pets?', 'values') + serializeStep({ comment: ['Pets.'], code: 'const r1 = n0 + n1;' }, false),
+      promptFor('Ann has 3 cats.', 'values') + serializeStep({ comment: ['a'], code: 'const r1 = n0;' }, false) + serializeStep({ comment: ['b'], code: 'print(r1 * 2);' }, true),
     ];
     const seqs = texts.map((t) => tok.encode(t));
     const got = await ppm.score(seqs);
@@ -253,14 +254,14 @@ describe('PPM likelihood input', () => {
   it('trains by default, and its checkpoint keeps the likelihood weight; older PPMs load without it', async () => {
     const policy = path.join(root, 'init-policy-ll');
     const lm = new GPT({ ...cfg, seed: 41 });
-    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256 });
+    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
     lm.dispose();
     const trajs = Array.from({ length: 40 }, (_, i) => ({
       problemId: `q${i}`,
       question: `Tom has ${3 + (i % 7)} apples and gets ${2 + (i % 4)} more. How many apples?`,
       steps: [serializeStep({ comment: ['Total.'], code: 'print(n0 + n1);' }, true)],
     }));
-    const { train, dev } = splitPairs(corruptionPairs(trajs, 1), 0.25, 3);
+    const { train, dev } = splitPairs(corruptionPairs(trajs, { seed: 1, numbers: 'values' }), 0.25, 3);
     const out = path.join(root, 'ppm-train-ll');
     const r = await trainPPM(train, dev, { init: policy, out, steps: 6, evalEvery: 3, batchPairs: 8, lr: 1e-3, seed: 2, quiet: true });
     const best = await loadPPM(r.bestDir);
@@ -273,10 +274,10 @@ describe('PPM likelihood input', () => {
     // a PPM saved without the likelihood weight scores from the hidden state alone
     const plainDir = path.join(root, 'plain-ppm');
     const plain = new PPM(new GPT({ ...cfg, seed: 42 }), 3);
-    await saveCheckpoint(plainDir, plain.backbone, { kind: 'ppm', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, extra: plain.headWeights() });
+    await saveCheckpoint(plainDir, plain.backbone, { kind: 'ppm', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values', extra: plain.headWeights() });
     const back = await loadPPM(plainDir);
     expect(back.ppm.usesLoglik).toBe(false);
-    const seq = [tok.encode(promptFor('x') + serializeStep({ comment: ['c'], code: 'print(1);' }, true))[0]!];
+    const seq = [tok.encode(promptFor('x', 'values') + serializeStep({ comment: ['c'], code: 'print(1);' }, true))[0]!];
     expect(await back.ppm.score([seq])).toEqual(await plain.score([seq]));
     back.ppm.dispose();
     plain.dispose();

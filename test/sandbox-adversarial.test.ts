@@ -1,7 +1,7 @@
 // Hostile step code. For every case: the host survives, hostile code gets an error result (or, where
 // noted, is inert: it runs but can reach nothing), and the NEXT evaluation on the same pool is clean.
 import { afterAll, expect, test } from 'vitest';
-import { SandboxPool, type RunResult } from '../src/search/sandbox.ts';
+import { SandboxPool, type RunResult } from '../src/sandbox/sandbox.ts';
 
 // Small limits keep the suite fast: bombs hit 16 MiB quickly, loops stop at 200 ms, and a worker
 // stuck in one uninterruptible built-in is killed after 1 s.

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, test } from 'vitest';
-import { SandboxPool } from '../src/search/sandbox.ts';
-import { formatNumber } from '../src/search/sandbox-worker.ts';
+import { SandboxPool } from '../src/sandbox/sandbox.ts';
+import { formatNumber } from '../src/sandbox/worker.ts';
 
 // One pool for the file: workers take ~1 s to start (tsx + wasm), evaluations take well under 1 ms.
 const pool = new SandboxPool({ workers: 2 });
@@ -208,7 +208,7 @@ describe('pool', () => {
 
   test('workers also load under plain `node --import tsx`', async () => {
     const script = `
-      import { SandboxPool } from './src/search/sandbox.ts';
+      import { SandboxPool } from './src/sandbox/sandbox.ts';
       const p = new SandboxPool({ workers: 1 });
       const r = await p.run(['const a = 48 / 2;', 'print(a + 48);']);
       await p.close();

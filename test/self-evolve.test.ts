@@ -15,7 +15,7 @@ import { finish } from './child.ts';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { GPT } from '../src/model/gpt.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
 import { readTensorFile, saveCheckpoint } from '../src/model/checkpoint.ts';
@@ -23,7 +23,12 @@ import { loadDataset, splitDev } from '../src/data/datasets.ts';
 import { readPairs, readTrajectories, writeTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
 import { serializeStep } from '../src/data/steps.ts';
 import { hash32 } from '../src/util/rng.ts';
-import { bootstrapSplits, crossFitPairs, foldOf, loadProblemsFor, pairedCounts, PRESETS, type Preset, type SearchLine } from '../src/train/self-evolve.ts';
+import { bootstrapSplits } from '../src/data/bootstrap/index.ts';
+import { loadProblemsFor } from '../src/data/problems.ts';
+import { crossFitPairs, foldOf } from '../src/train/cross-fit.ts';
+import { pairedCounts } from '../src/train/report.ts';
+import { PRESETS, type Preset } from '../src/train/presets.ts';
+import type { SearchLine } from '../src/train/shards.ts';
 import { splitPairs } from '../src/train/ppm.ts';
 import { questionNumbers } from '../src/data/steps.ts';
 import { mcnemarExact } from '../src/search/evaluate.ts';
@@ -34,7 +39,7 @@ const SEED = 1234;
 const SEARCH = 6;
 const OVERRIDE: Partial<Preset> = {
   searchProblems: SEARCH, devProblems: 1, sftSteps: 1, ppmSteps: 1, bootstrapLimit: 8,
-  k: 2, maxDepth: 3, rounds: [{ rollouts: 4, mode: 'terminal' }], evalRollouts: 1, evalK: 2,
+  k: 2, maxDepth: 3, rounds: [{ rollouts: 4, mode: 'terminal' }], testSearch: { rollouts: 1, k: 2, maxDepth: 3 },
 };
 
 let root: string;
@@ -84,7 +89,7 @@ async function bigramPolicy(dir: string, tok: Tokenizer, printDigits: string[], 
     }
   });
   set('ln_f.weight', (a) => a.fill(4)); // sharp: successors get logit ≈ 30/|successors|·…, others ≈ 0
-  await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, meta: { round: 0, handBuilt: true } });
+  await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values', meta: { round: 0, handBuilt: true } });
   lm.dispose();
 }
 
@@ -106,7 +111,7 @@ function syntheticBootstrap(n: number, offset: number): TrajectoryRow[] {
 
 function spawnRun(out: string, rounds = 1, override: Partial<Preset> = OVERRIDE): ChildProcess {
   const script = `
-    import { setupBackend } from ${JSON.stringify(path.join(REPO, 'src/model/backend.ts'))};
+    import { setupBackend } from ${JSON.stringify(path.join(REPO, 'src/model/backends/backend.ts'))};
     import { selfEvolve } from ${JSON.stringify(SELF_EVOLVE)};
     await setupBackend('wasm');
     const r = await selfEvolve({ out: ${JSON.stringify(out)}, rounds: ${rounds}, preset: 'tiny', seed: ${SEED}, backend: 'wasm', workers: 1, quiet: true, override: ${JSON.stringify(override)} });
@@ -327,8 +332,8 @@ describe('policies trained side by side (preset.policies)', () => {
 
 describe('training problems with distractors', () => {
   it('adds a seeded share of variants to the training problems, none to dev; dev variants for the robustness column', () => {
-    const none = loadProblemsFor(['mawps'], 0, SEED);
-    const half = loadProblemsFor(['mawps'], 0.5, SEED);
+    const none = loadProblemsFor({ datasets: ['mawps'], distractors: 0, seed: SEED });
+    const half = loadProblemsFor({ datasets: ['mawps'], distractors: 0.5, seed: SEED });
     expect(none.synthetic).toEqual([]);
     expect(half.train.slice(0, none.train.length)).toEqual(none.train);
     const added = half.train.slice(none.train.length);
@@ -349,25 +354,25 @@ describe('training problems with distractors', () => {
       expect(p.answer).toBe(d.answer);
       expect(questionNumbers(p.question).length).toBe(questionNumbers(d.question).length + 1);
     }
-    expect(loadProblemsFor(['mawps'], 0.5, SEED)).toEqual(half);
-    expect(loadProblemsFor(['mawps'], 0.5, SEED + 1).synthetic.map((p) => p.id)).not.toEqual(half.synthetic.map((p) => p.id));
+    expect(loadProblemsFor({ datasets: ['mawps'], distractors: 0.5, seed: SEED })).toEqual(half);
+    expect(loadProblemsFor({ datasets: ['mawps'], distractors: 0.5, seed: SEED + 1 }).synthetic.map((p) => p.id)).not.toEqual(half.synthetic.map((p) => p.id));
   });
 
   it('round 0 bootstraps the variants with the training problems, verified like them', async () => {
-    const { synthetic } = loadProblemsFor(['mawps'], 0.5, SEED);
+    const { synthetic } = loadProblemsFor({ datasets: ['mawps'], distractors: 0.5, seed: SEED });
     const dir = path.join(root, 'boot-synth');
-    const boot = await bootstrapSplits(dir, ['mawps'], true, synthetic.slice(0, 30));
+    const boot = await bootstrapSplits({ dir, datasets: ['mawps'], quiet: true, extraTrain: synthetic.slice(0, 30) });
     const ids = new Set(boot.train.map((t) => t.problemId));
     const kept = synthetic.slice(0, 30).filter((p) => ids.has(p.id));
     expect(kept.length).toBeGreaterThanOrEqual(28);
     for (const p of kept) expect(ids.has(p.id.replace(/-d$/, ''))).toBe(true);
     expect(boot.dev.some((t) => t.problemId.endsWith('-d'))).toBe(false);
     // cached: a second call reads the same files
-    expect((await bootstrapSplits(dir, ['mawps'], true, [])).train.length).toBe(boot.train.length);
+    expect((await bootstrapSplits({ dir, datasets: ['mawps'], quiet: true })).train.length).toBe(boot.train.length);
   });
 
   it('a variant shares its original\'s cross-fit fold and PPM held-out side', () => {
-    const { synthetic } = loadProblemsFor(['mawps'], 0.5, SEED);
+    const { synthetic } = loadProblemsFor({ datasets: ['mawps'], distractors: 0.5, seed: SEED });
     for (const p of synthetic) expect(foldOf(p.id, SEED)).toBe(foldOf(p.id.replace(/-d$/, ''), SEED));
     const pair = (problemId: string) => ({ problemId, question: '', prefix: '', positive: 'a', negative: 'b', qPos: 1, qNeg: -1, round: 1 });
     const pairs = synthetic.flatMap((p) => [pair(p.id), pair(p.id.replace(/-d$/, ''))]);
@@ -383,7 +388,7 @@ describe('round-0 pretraining', () => {
     // round 0 only, in a child on wasm (this file's cpu backend would take minutes to train)
     const run = async (out: string, pretrain: Preset['pretrain']) => {
       const script = `
-        import { setupBackend } from ${JSON.stringify(path.join(REPO, 'src/model/backend.ts'))};
+        import { setupBackend } from ${JSON.stringify(path.join(REPO, 'src/model/backends/backend.ts'))};
         import { selfEvolve } from ${JSON.stringify(SELF_EVOLVE)};
         await setupBackend('wasm');
         await selfEvolve({ out: ${JSON.stringify(out)}, rounds: 0, preset: 'tiny', seed: ${SEED}, backend: 'wasm', workers: 1, quiet: true, override: { pretrain: ${JSON.stringify(pretrain)} } });`;
@@ -430,9 +435,9 @@ describe('cross-fitted pairs', () => {
     const problems = [...train].sort((a, b) => hash32(a.id, SEED) - hash32(b.id, SEED) || (a.id < b.id ? -1 : 1)).slice(0, 8);
     expect(new Set(problems.map((p) => foldOf(p.id, SEED))).size).toBe(2);
     const preset = { ...PRESETS.tiny, ...OVERRIDE };
-    const o = { out: root, rounds: 0, preset: 'tiny' as const, seed: SEED, backend: 'wasm', workers: 1, quiet: true };
+    const o = { seed: SEED, backend: 'wasm', workers: 1, quiet: true };
     const noSft = () => { throw new Error('fold policies exist: no SFT expected'); };
-    const pairs = await crossFitPairs(dir, { sftSteps: 1, rollouts: 4 }, [], [], problems, noSft, o, preset);
+    const pairs = await crossFitPairs({ dir, crossFit: { sftSteps: 1, rollouts: 4 }, bootTrain: [], bootDev: [], problems, sft: noSft, search: preset, ...o });
     const searched = (f: number) => lines(path.join(dir, `search-${f}`, 'shard-0.jsonl')).map((l) => JSON.parse(l) as SearchLine);
     for (const f of [0, 1]) for (const l of searched(f)) expect(foldOf(l.problemId, SEED), l.problemId).toBe(1 - f);
     const ids = [...searched(0), ...searched(1)].map((l) => l.problemId).sort();
@@ -443,7 +448,7 @@ describe('cross-fitted pairs', () => {
     expect(readPairs(path.join(dir, 'pairs.arrow'))).toEqual(pairs);
     // done: a second call reads pairs.arrow and searches nothing (the shards are gone)
     for (const f of [0, 1]) fs.rmSync(path.join(dir, `search-${f}`), { recursive: true });
-    expect(await crossFitPairs(dir, { sftSteps: 1, rollouts: 4 }, [], [], problems, noSft, o, preset)).toEqual(pairs);
+    expect(await crossFitPairs({ dir, crossFit: { sftSteps: 1, rollouts: 4 }, bootTrain: [], bootDev: [], problems, sft: noSft, search: preset, ...o })).toEqual(pairs);
     expect(fs.existsSync(path.join(dir, 'search-0'))).toBe(false);
   }, 120_000);
 });

@@ -3,9 +3,9 @@ import {
   MARK, commentContradictsCode, isTerminal, maskNumbers, numberPrelude, parseSolution, parseStep, programOf, promptFor, questionNumbers,
   serializeSolution, serializeStep, serializeTrajectory, tagQuestion, type Step,
 } from '../src/data/steps.ts';
-import { convertProblem } from '../src/data/bootstrap.ts';
+import { convertProblem } from '../src/data/bootstrap/index.ts';
 import { loadDataset } from '../src/data/datasets.ts';
-import { SandboxPool } from '../src/search/sandbox.ts';
+import { SandboxPool } from '../src/sandbox/sandbox.ts';
 
 const natalia: Step[] = [
   { comment: ['Natalia sold 48/2 clips in May.'], code: 'const may = 48 / 2;' },
@@ -64,11 +64,11 @@ describe('step format', () => {
   });
 
   it('prompt: one line, markers inside the question cannot survive', () => {
-    const p = promptFor(`two\nlines ${MARK.endStep} here`);
+    const p = promptFor(`two\nlines ${MARK.endStep} here`, 'values');
     expect(p.startsWith(MARK.question)).toBe(true);
     expect(p.endsWith(`${MARK.solution}\n`)).toBe(true);
     expect(p.slice(MARK.question.length, -MARK.solution.length - 1)).toBe('two lines here');
-    expect(serializeTrajectory('q', natalia)).toBe(promptFor('q') + serializeSolution(natalia));
+    expect(serializeTrajectory('q', natalia, 'values')).toBe(promptFor('q', 'values') + serializeSolution(natalia));
   });
 });
 
@@ -79,7 +79,7 @@ describe("the question's numbers as names", () => {
     expect(questionNumbers(q).map((n) => [n.name, n.text, n.value])).toEqual([
       ['n0', '56', 56], ['n1', '9', 9], ['n2', '1,200', 1200], ['n3', '0.5', 0.5], ['n4', '56', 56],
     ]);
-    expect(tagQuestion(q)).toBe('Bryan has n0=56 books in each of his n1=9 shelves, n2=1,200 pages and n3=0.5 kg . He read n4=56 of them.');
+    expect(tagQuestion(q, 'values')).toBe('Bryan has n0=56 books in each of his n1=9 shelves, n2=1,200 pages and n3=0.5 kg . He read n4=56 of them.');
     expect(tagQuestion(q, 'names')).toBe('Bryan has n0 books in each of his n1 shelves, n2 pages and n3 kg . He read n4 of them.');
     expect(numberPrelude(q)).toBe('const n0 = 56, n1 = 9, n2 = 1200, n3 = 0.5, n4 = 56;');
     expect(numberPrelude('no numbers here')).toBe('');

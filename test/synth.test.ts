@@ -1,11 +1,11 @@
 // Synthesised distractor problems: the added sentence is irrelevant by construction, the reference
 // still converts and verifies, and the masked program names the same quantities as before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootstrap, convertProblem } from '../src/data/bootstrap.ts';
+import { bootstrap, convertProblem } from '../src/data/bootstrap/index.ts';
 import { loadDataset, splitDev, type Problem } from '../src/data/datasets.ts';
 import { questionNumbers } from '../src/data/steps.ts';
-import { donorSentences, synthesizeDistractors, withDistractor } from '../src/data/synth.ts';
-import { SandboxPool } from '../src/search/sandbox.ts';
+import { donorSentences, synthesizeDistractors, withDistractor } from '../src/data/synth/distractors.ts';
+import { SandboxPool } from '../src/sandbox/sandbox.ts';
 
 let pool: SandboxPool;
 beforeAll(() => {

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL, PieceType, Tokenizer, tokenizerCorpus, trainTokenizer, USER_SYMBOLS } from '../src/model/tokenizer.ts';
 import { MARK, MARKERS, promptFor, serializeSolution } from '../src/data/steps.ts';
 import { DATASETS, loadDataset } from '../src/data/datasets.ts';
-import { convertProblem } from '../src/data/bootstrap.ts';
+import { convertProblem } from '../src/data/bootstrap/index.ts';
 
 const hasSpm = spawnSync('spm_encode', ['--help'], { stdio: 'ignore' }).error === undefined;
 
@@ -74,7 +74,7 @@ describe('Tokenizer (shipped model)', () => {
   });
 
   it('step boundaries are token boundaries: appending a step keeps the earlier ids', () => {
-    const prompt = promptFor('Natalia sold clips to 48 of her friends in April. How many?');
+    const prompt = promptFor('Natalia sold clips to 48 of her friends in April. How many?', 'values');
     const s1 = '// Natalia sold 48/2 clips in May.\nconst may = 48 / 2;\n<end_of_step>\n';
     const s2 = '// Altogether.\nconst total = 48 + may;\nprint(total);\n<end_of_solution>\n';
     const a = tok.encode(prompt + s1);
@@ -89,7 +89,7 @@ describe('Tokenizer (shipped model)', () => {
     for (const name of Object.keys(DATASETS)) {
       for (const p of loadDataset(name)) {
         const steps = convertProblem(p);
-        const text = promptFor(p.question) + (steps ? serializeSolution(steps) : '');
+        const text = promptFor(p.question, 'values') + (steps ? serializeSolution(steps) : '');
         const back = tok.decode(tok.encode(text));
         if (back !== text) expect(back).toBe(text); // expect() only on failure: 26k texts
         // The raw question too (promptFor normalises whitespace; the raw text must survive as is).

@@ -5,18 +5,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { GPT, type GPTConfig } from '../src/model/gpt.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
 import { saveCheckpoint } from '../src/model/checkpoint.ts';
 import { PPM, PPM_HEAD_V, valueFeatures } from '../src/model/ppm.ts';
 import { numberPrelude, programOf, promptFor, serializeStep } from '../src/data/steps.ts';
 import { loadDataset } from '../src/data/datasets.ts';
-import { SandboxPool } from '../src/search/sandbox.ts';
+import { SandboxPool } from '../src/sandbox/sandbox.ts';
 import { stepValues, valueProgram } from '../src/search/values.ts';
 import { PPMScorer } from '../src/search/policy.ts';
 import { AdamW } from '../src/train/optim.ts';
-import { loadPPM, ppmOptions, splitPairs, trainPPM } from '../src/train/ppm.ts';
+import { splitPairs, trainPPM } from '../src/train/ppm.ts';
+import { loadPPM, ppmOptions } from '../src/model/load.ts';
 import type { PreferencePair } from '../src/train/pairs.ts';
 
 let tok: Tokenizer;
@@ -53,7 +54,7 @@ describe('step values', () => {
   it('the program from prompt text has the same prelude MCTS runs, for every MAWPS/ASDiv-A question', () => {
     let withNumbers = 0;
     for (const p of loadDataset('mawps')) {
-      const prog = valueProgram(promptFor(p.question) + step('print(1);'));
+      const prog = valueProgram(promptFor(p.question, 'values') + step('print(1);'));
       expect(prog).toEqual(programOf(p.question, ['print(1);']));
       if (numberPrelude(p.question)) withNumbers++;
     }
@@ -61,7 +62,7 @@ describe('step values', () => {
   });
 
   it('runs the trajectory: a terminal step\'s printed number, another step\'s last binding; null otherwise', async () => {
-    const q = promptFor('Ann has 15 pears and gives 9 away. Later she buys 2.5 more.');
+    const q = promptFor('Ann has 15 pears and gives 9 away. Later she buys 2.5 more.', 'values');
     const one = q + step('const r1 = n1 - n0;');
     const texts = [
       one,
@@ -80,9 +81,9 @@ describe('step values', () => {
   it('takes the numbers\' values from the question when given, so a prompt need not spell them', async () => {
     const question = 'Ann has 15 pears and gives 9 away.';
     // a prompt naming the numbers without their values (`n0`, not `n0=15`)
-    const masked = promptFor(question).replace(/(?<![\w.])(n\d+)=\d+/g, '$1');
+    const masked = promptFor(question, 'values').replace(/(?<![\w.])(n\d+)=\d+/g, '$1');
     expect(masked).not.toMatch(/15|9/);
-    const texts = [masked + step('const r1 = n0 - n1;'), promptFor(question) + step('print(n1 * 2);')];
+    const texts = [masked + step('const r1 = n0 - n1;'), promptFor(question, 'values') + step('print(n1 * 2);')];
     expect(valueProgram(texts[0]!)).toEqual(['const r1 = n0 - n1;', 'print(r1);']); // no prelude: n0 undefined
     expect(valueProgram(texts[0]!, question)).toEqual(programOf(question, ['const r1 = n0 - n1;', 'print(r1);']));
     expect(await stepValues(sandbox, texts)).toEqual([null, 18]);
@@ -99,7 +100,7 @@ describe('PPM value input', () => {
     ppm.headW.assign(tf.zeros(ppm.headW.shape));
     ppm.headB.assign(tf.tensor1d([0.25]));
     ppm.headV!.assign(tf.tensor2d([[-2], [0.5], [1]]));
-    const seq = tok.encode(promptFor('x 1') + step('print(n0);'));
+    const seq = tok.encode(promptFor('x 1', 'values') + step('print(n0);'));
     const got = await ppm.score([seq, seq, seq], { values: [[0, 0, 0], [1, 1, 0], [0, 1, 1]] });
     expect(got[0]).toBeCloseTo(Math.tanh(0.25), 6);
     expect(got[1]).toBeCloseTo(Math.tanh(0.25 - 2 + 0.5), 6);
@@ -108,7 +109,7 @@ describe('PPM value input', () => {
     // the scorer computes the values itself, from the same text, in the sandbox
     expect(() => new PPMScorer(ppm, tok)).toThrow(/sandbox/);
     const scorer = new PPMScorer(ppm, tok, sandbox);
-    const texts = [promptFor('Ann has 4 cats and 9 dogs.') + step('print(n0 - n1);'), promptFor('Ann has 4 cats and 9 dogs.') + step('print(n0 + n1);')];
+    const texts = [promptFor('Ann has 4 cats and 9 dogs.', 'values') + step('print(n0 - n1);'), promptFor('Ann has 4 cats and 9 dogs.', 'values') + step('print(n0 + n1);')];
     const s = await scorer.score(texts);
     expect(s[0]).toBeCloseTo(Math.tanh(0.25 - 2), 6);
     expect(s[1]).toBeCloseTo(Math.tanh(0.25), 6);
@@ -134,7 +135,7 @@ describe('PPM value input', () => {
   it('training learns the value weights from pairs that differ only in their values; the checkpoint keeps them', async () => {
     const policy = path.join(root, 'policy');
     const lm = new GPT({ ...cfg, seed: 8 });
-    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256 });
+    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
     lm.dispose();
     // the same two texts win and lose: only the sandbox values tell the winner (the positive number),
     // and the texts do not spell the numbers
@@ -148,7 +149,7 @@ describe('PPM value input', () => {
         problemId: `p${i}`,
         question,
         // the prompt names the numbers without their values: those come from the question column
-        prefix: promptFor(question).replace(/(?<![\w.])(n\d+)=\d+/g, '$1'),
+        prefix: promptFor(question, 'values').replace(/(?<![\w.])(n\d+)=\d+/g, '$1'),
         positive: step(swap ? 'print(n1 - n0);' : 'print(n0 - n1);'),
         negative: step(swap ? 'print(n0 - n1);' : 'print(n1 - n0);'),
         qPos: 1, qNeg: -1, round: 1,

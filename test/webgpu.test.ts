@@ -7,11 +7,11 @@
 // No adapter at all is a FAILURE (CI installs Mesa's EGL/GLES so one exists), unless RSTAR_SKIP_WEBGPU=1.
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend } from '../src/model/backend.ts';
+import { setupBackend } from '../src/model/backends/backend.ts';
 import { GPT, type GPTConfig } from '../src/model/gpt.ts';
 import { generate } from '../src/model/generate.ts';
 import { AdamW } from '../src/train/optim.ts';
-import { adamwApplyFused, countDispatches, hasHardwareGPU, isSoftwareAdapter, webgpuErrors, webgpuInfo } from '../src/model/webgpu.ts';
+import { adamwApplyFused, countDispatches, hasHardwareGPU, isSoftwareAdapter, webgpuErrors, webgpuInfo } from '../src/model/backends/webgpu.ts';
 
 const SKIP = process.env.RSTAR_SKIP_WEBGPU === '1';
 const TINY: GPTConfig = { vocabSize: 67, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32, seed: 7 };

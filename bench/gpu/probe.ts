@@ -5,10 +5,10 @@
 //                                        [--fused] [--no-profile] [--rows 16,64]
 // Bundled as .gpu/probe.mjs by bench/gpu/pack.sh. Prints one `RESULT {json}` line per measurement.
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend, type BackendName } from '../../src/model/backend.ts';
+import { setupBackend, type BackendName } from '../../src/model/backends/backend.ts';
 import { GPT, GPT_PRESETS, type GPTConfig } from '../../src/model/gpt.ts';
 import { AdamW } from '../../src/train/optim.ts';
-import { adamwApplyFused, countDispatches, webgpuErrors, webgpuInfo, type DispatchCount } from '../../src/model/webgpu.ts';
+import { adamwApplyFused, countDispatches, webgpuErrors, webgpuInfo, type DispatchCount } from '../../src/model/backends/webgpu.ts';
 
 /** Configs with their training batch; L is the issue's GPU-sized model. */
 const CONFIGS: Record<string, { cfg: GPTConfig; batch: number }> = {

@@ -413,3 +413,25 @@ export async function appendRows<K extends TableName>(file: string, table: K, ro
   const old = fs.existsSync(file) ? readTable<TableRows[K]>(file, table) : [];
   return writeTable(file, table, [...old, ...rows], opts);
 }
+
+/** Pairs without repeats (same prefix, positive and negative). */
+export function dedupePairs(rows: PairRow[]): PairRow[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const key = [r.prefix, r.positive, r.negative].join('\u0000');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Trajectories without repeats (same problem, same steps). */
+export function dedupe(rows: TrajectoryRow[]): TrajectoryRow[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const key = r.problemId + '\u0000' + r.steps.join('');
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

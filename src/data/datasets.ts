@@ -25,7 +25,7 @@ export class DataError extends Error {
 }
 
 /** repo/data, found from this module's location so it works from any working directory. */
-export const DATA_DIR: string = fileURLToPath(new URL('../../data/', import.meta.url));
+export const DATA_DIR: string = fileURLToPath(new URL('../../data', import.meta.url));
 
 /** Dataset name → file name inside DATA_DIR. */
 export const DATASETS = {

@@ -85,7 +85,7 @@ export function isPromptNumbers(x: unknown): x is PromptNumbers {
 }
 
 /** The question with each number tagged by its name (`n0`) or name and value (`n0=56`). */
-export function tagQuestion(question: string, numbers: PromptNumbers = 'values'): string {
+export function tagQuestion(question: string, numbers: PromptNumbers): string {
   let i = 0;
   return normaliseQuestion(question).replace(QNUM, (m) => (numbers === 'values' ? `n${i++}=${m}` : `n${i++}`));
 }
@@ -119,7 +119,7 @@ export function maskNumbers(step: Step, nums: QuestionNumber[]): Step {
 }
 
 /** The prompt the policy continues: question (numbers tagged), then the start of the solution. */
-export function promptFor(question: string, numbers: PromptNumbers = 'values'): string {
+export function promptFor(question: string, numbers: PromptNumbers): string {
   return `${MARK.question}${tagQuestion(question, numbers)}${MARK.solution}\n`;
 }
 
@@ -143,8 +143,8 @@ export function serializeSolution(steps: Step[]): string {
 }
 
 /** Prompt + solution: what SFT trains on. */
-export function serializeTrajectory(question: string, steps: Step[]): string {
-  return promptFor(question) + serializeSolution(steps);
+export function serializeTrajectory(question: string, steps: Step[], numbers: PromptNumbers): string {
+  return promptFor(question, numbers) + serializeSolution(steps);
 }
 
 /**

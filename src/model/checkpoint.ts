@@ -11,9 +11,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CausalLM, LMConfig } from './lm.ts';
+import type { PromptNumbers } from '../data/steps.ts';
 import { readJson, replaceDir, writeJsonAtomic } from '../util/fsx.ts';
 
-export const CHECKPOINT_FORMAT = 'rstar-ts/checkpoint@1';
+/** @2: meta.promptNumbers is required. @1 checkpoints (promptNumbers absent = 'values') still load. */
+export const CHECKPOINT_FORMAT = 'rstar-ts/checkpoint@2';
+const READABLE_FORMATS = ['rstar-ts/checkpoint@1', CHECKPOINT_FORMAT];
 
 export type CheckpointKind = 'policy' | 'ppm';
 
@@ -68,6 +71,8 @@ export interface SaveOptions {
   kind: CheckpointKind;
   tokenizerFile: string;
   tokenizerSha256: string;
+  /** The prompt style the model reads (steps.ts PromptNumbers): stored as meta.promptNumbers. */
+  promptNumbers: PromptNumbers;
   meta?: Record<string, unknown>;
   /** Extra weights beyond the LM's (the PPM head). */
   extra?: Map<string, tf.Variable>;
@@ -104,7 +109,7 @@ async function writeCheckpointFiles(tmp: string, lm: CausalLM, o: SaveOptions): 
     kind: o.kind,
     model: lm.config as CheckpointConfig['model'],
     tokenizer: { sha256: o.tokenizerSha256, file: tokName },
-    meta: { savedAt: new Date().toISOString(), ...(o.meta ?? {}) },
+    meta: { savedAt: new Date().toISOString(), ...(o.meta ?? {}), promptNumbers: o.promptNumbers },
   };
   if (o.optimizer) {
     const opt: [string, number[], Float32Array][] = [];
@@ -125,7 +130,7 @@ export function readCheckpointConfig(dir: string): CheckpointConfig {
   } catch (e) {
     throw new CheckpointError(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  if (cfg.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${file}: format is ${JSON.stringify(cfg.format)}, expected ${CHECKPOINT_FORMAT}`);
+  if (!READABLE_FORMATS.includes(cfg.format)) throw new CheckpointError(`${file}: format is ${JSON.stringify(cfg.format)}, expected one of ${READABLE_FORMATS.join(', ')}`);
   if (cfg.kind !== 'policy' && cfg.kind !== 'ppm') throw new CheckpointError(`${file}: kind is ${JSON.stringify(cfg.kind)}, expected "policy" or "ppm"`);
   if (!cfg.model || typeof cfg.model.arch !== 'string') throw new CheckpointError(`${file}: model.arch missing`);
   return cfg;
@@ -168,7 +173,7 @@ export async function buildLM(config: LMConfig & Record<string, unknown>, where:
     return new GPT(config as unknown as ConstructorParameters<typeof GPT>[0]);
   }
   if (['llama', 'qwen2', 'phi3'].includes(config.arch)) {
-    const hf = (await import('./hf.ts')) as unknown as { buildHFFromConfig?: (c: unknown) => CausalLM };
+    const hf = (await import('./hf/hf.ts')) as unknown as { buildHFFromConfig?: (c: unknown) => CausalLM };
     if (!hf.buildHFFromConfig) throw new CheckpointError(`${where}: arch ${config.arch} not supported by this build`);
     return hf.buildHFFromConfig(config);
   }
@@ -258,4 +263,16 @@ export function averageCheckpoints(dirs: string[], out: string, meta: Record<str
   writeJsonAtomic(path.join(tmp, 'config.json'), { ...cfgs[0]!, meta: { savedAt: new Date().toISOString(), ...(promptNumbers === undefined ? {} : { promptNumbers }), averageOf: dirs, ...meta } });
   fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
   replaceDir(tmp, out);
+}
+
+/** Copy a checkpoint folder for inference, atomically (temp + rename); training state stays behind. */
+export function copyCheckpoint(from: string, to: string): void {
+  const tmp = `${to}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.cpSync(from, tmp, { recursive: true });
+  // the copy is for inference: optimizer state stays with the training folder
+  for (const f of ['optimizer.bin', 'optimizer.json', 'optimizer-step.json', 'loop-state.json']) fs.rmSync(path.join(tmp, f), { force: true });
+  fs.rmSync(to, { recursive: true, force: true });
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.renameSync(tmp, to);
 }

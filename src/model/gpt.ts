@@ -20,13 +20,6 @@ export interface GPTConfig {
   dropout?: number;
   /** Seed of the weight initialisation (default 1337). */
   seed?: number;
-  /**
-   * Prefix attention: the tokens up to and including the first `prefixToken` of a sequence (the
-   * question, up to `<solution>`) attend to each other both ways, as an encoder would; the rest stays
-   * causal. Absent: plain causal attention. Decoding prefills the whole prompt in its first step, so the
-   * prefix is there; a prefix token in a later step is an ordinary causal token.
-   */
-  prefixToken?: number;
 }
 
 export const GPT_PRESETS = {
@@ -191,38 +184,6 @@ export class GPT implements CausalLM {
     return m;
   }
 
-  /** Index of the first prefix token in each row of ids [B,T] (-1: none). */
-  private prefixEnds(ids: tf.Tensor2D, valid?: ArrayLike<number>): Int32Array {
-    const [B, T] = ids.shape;
-    const a = ids.dataSync();
-    const tok = this.config.prefixToken!;
-    const ends = new Int32Array(B).fill(-1);
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        if (a[b * T + t] === tok && (!valid || valid[b * T + t])) {
-          ends[b] = t;
-          break;
-        }
-      }
-    }
-    return ends;
-  }
-
-  /** The additive attention mask of a whole-sequence forward: [T,T] causal, or [B,1,T,T] with a prefix. */
-  private attentionMask(ids: tf.Tensor2D): tf.Tensor {
-    const [B, T] = ids.shape;
-    if (this.config.prefixToken === undefined) return this.causalMask(T);
-    const ends = this.prefixEnds(ids);
-    const a = new Float32Array(B * T * T);
-    for (let b = 0; b < B; b++) {
-      const pe = ends[b]!;
-      for (let i = 0; i < T; i++) {
-        const upto = i <= pe ? pe : i;
-        a.fill(NEG, (b * T + i) * T + upto + 1, (b * T + i + 1) * T);
-      }
-    }
-    return tf.tensor4d(a, [B, 1, T, T]);
-  }
 
   /** One block on the residual stream x [B*T, D] (training / full-sequence forward). */
   private block(blk: Block, x: tf.Tensor2D, B: number, T: number, mask: tf.Tensor, drop: (x: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
@@ -330,7 +291,7 @@ export class GPT implements CausalLM {
       const tok = tf.gather(this.wte, tf.reshape(ids, [B * T]));
       const pos = tf.tile(tf.slice(this.wpe, [0, 0], [T, D]), [B, 1]);
       let x = drop(tf.add(tok, pos) as tf.Tensor2D);
-      const mask = this.attentionMask(ids);
+      const mask = this.causalMask(T);
       for (const blk of this.blocks) x = this.block(blk, x, B, T, mask, drop);
       return tf.reshape(this.layerNorm(x, this.lnfg, this.lnfb), [B, T, D]);
     });
@@ -364,9 +325,7 @@ export class GPT implements CausalLM {
     const D = this.config.nEmbd;
     if (B !== cache.batch) throw new Error(`step: ids have ${B} rows, cache ${cache.batch}`);
     const w = this.inferenceWeights();
-    // the prefix is bidirectional within the first step (the prefill); later tokens are causal
-    const prefixEnd = this.config.prefixToken !== undefined && cache.length === 0 ? this.prefixEnds(ids, opts.valid) : undefined;
-    const plan = cache.plan(T, opts.valid, prefixEnd);
+    const plan = cache.plan(T, opts.valid);
     for (const p of plan.positions) if (p >= this.maxPositions) throw new Error(`position ${p} >= blockSize ${this.maxPositions}`);
     const L = plan.past + T;
     return tf.tidy(() => {

@@ -75,10 +75,8 @@ export class KVCache {
   /**
    * Book `steps` new tokens per row: returns their positions and the attention bias, and advances
    * `length`, `valid` and `nextPos`. Call once per forward, before the layers `append`.
-   * `prefixEnd[b]` (prefix-attention decoders): index among the new tokens of row b's last prefix
-   * token, or -1; the new tokens up to it attend to each other both ways.
    */
-  plan(steps: number, valid?: ArrayLike<number>, prefixEnd?: ArrayLike<number>): StepPlan {
+  plan(steps: number, valid?: ArrayLike<number>): StepPlan {
     const { batch: B, capacity: C } = this;
     const past = this.length;
     const L = past + steps;
@@ -96,9 +94,8 @@ export class KVCache {
     for (let b = 0; b < B; b++) {
       for (let t = 0; t < steps; t++) {
         const row = (b * steps + t) * L;
-        const pe = prefixEnd ? prefixEnd[b]! : -1;
-        // causal: a query sees keys up to and including its own slot; a prefix query the whole prefix
-        const upto = t <= pe ? past + pe : past + t;
+        // causal: a query sees keys up to and including its own slot
+        const upto = past + t;
         let any = false;
         for (let s = 0; s <= upto; s++) {
           if (this.valid[b * C + s]) {

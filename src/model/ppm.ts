@@ -3,8 +3,8 @@
 // far". Initialised from a policy (backbone copied, head new) and trained with the pairwise loss
 // -log sigmoid(r(x, y+) - r(x, y-)) (src/train/ppm.ts).
 //
-// Likelihood input (PPMs trained here since 2026-11-23): the linear layer also reads ℓ, the mean
-// log-probability of the last step's tokens under the backbone's own (tied) next-token head:
+// Likelihood input: the linear layer also reads ℓ, the mean log-probability of the last step's tokens
+// under the backbone's own (tied) next-token head:
 //   r = tanh(w · h_last + a · ℓ + b).
 // Why: with the hidden state alone a 1 M-parameter PPM reached 63-69 % held-out accuracy on MCTS
 // pairs, while ℓ computed by the same weights ranks 89 % of those pairs right (bench/ppm-sweep.ts):
@@ -12,8 +12,8 @@
 // not expose. Still one backbone and one linear + tanh head, no second model; DPO's implicit reward
 // (a log-likelihood ratio) is the same idea. Checkpoints without `ppm.head.loglik` score as before.
 //
-// Value input (since 2026-11-23, second session): the head also reads three features of the value the
-// newest step computed in the sandbox (src/search/values.ts: negative, not an integer, none):
+// Value input: the head also reads three features of the value the newest step computed in the
+// sandbox (src/search/values.ts: negative, not an integer, none):
 //   r = tanh(w · h_last + a · ℓ + u · φ(value) + b).
 // Checkpoints without `ppm.head.value` score without it.
 import * as tf from '@tensorflow/tfjs-core';

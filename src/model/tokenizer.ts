@@ -182,7 +182,7 @@ export class Tokenizer {
  */
 export async function tokenizerCorpus(): Promise<string[]> {
   const { loadDataset, DATASETS } = await import('../data/datasets.ts');
-  const { convertProblem } = await import('../data/bootstrap.ts');
+  const { convertProblem } = await import('../data/bootstrap/index.ts');
   const lines: string[] = [];
   for (const name of Object.keys(DATASETS)) {
     for (const p of loadDataset(name)) {
@@ -192,7 +192,8 @@ export async function tokenizerCorpus(): Promise<string[]> {
       } catch {
         steps = null;
       }
-      const text = promptFor(p.question) + (steps ? serializeSolution(steps) : '');
+      // the shipped tokenizer was trained on prompts that tag each number with its value
+      const text = promptFor(p.question, 'values') + (steps ? serializeSolution(steps) : '');
       for (const l of text.split('\n')) if (l !== '') lines.push(l);
     }
   }

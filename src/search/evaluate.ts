@@ -9,11 +9,12 @@ import type { PPM } from '../model/ppm.ts';
 import { generate, sampleMany } from '../model/generate.ts';
 import { parseSolution, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
 import { answerKey, gradeAnswer } from '../data/grade.ts';
-import type { SandboxPool } from './sandbox.ts';
+import type { SandboxPool } from '../sandbox/sandbox.ts';
 import type { EvalRow } from '../data/arrow.ts';
 import { bestTerminal, pathTo, searchMany, type SearchOptions, type SearchTree } from './mcts.ts';
 import { policyProposer, PPMScorer, stopSequences } from './policy.ts';
 import { Progress } from '../util/progress.ts';
+import { EVAL } from '../config.ts';
 
 export type EvalMode = 'greedy' | 'maj' | 'best-of-n' | 'mcts';
 
@@ -78,8 +79,8 @@ export interface EvalDeps {
   tok: TokenizerLike;
   sandbox: SandboxPool;
   ppm?: { ppm: PPM; tok: TokenizerLike };
-  /** The policy's prompt style (its checkpoint's; default 'values'). */
-  promptNumbers?: PromptNumbers;
+  /** The policy's prompt style (its checkpoint's: model/load.ts). */
+  promptNumbers: PromptNumbers;
   /** More policies (same tokenizer and prompt style) proposing MCTS candidates with `lm` (EnsembleProposer). */
   members?: CausalLM[];
 }
@@ -98,10 +99,7 @@ export interface EvalOptions {
   quiet?: boolean;
 }
 
-export const DEFAULT_EVAL: EvalOptions = {
-  mode: 'greedy', n: 8, runs: 1, temperature: 0.8, maxTokens: 320, batch: 32, seed: 0,
-  search: { rollouts: 16, k: 4, maxDepth: 10, concurrency: 16 }, quiet: false,
-};
+export const DEFAULT_EVAL: EvalOptions = { ...EVAL, mode: 'greedy', seed: 0, search: {}, quiet: false };
 
 /** Wilson score interval: well-behaved at small n and near 0 / 1. */
 export function wilson(correct: number, n: number, z = 1.96): [number, number] {
@@ -249,7 +247,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
       const res = await searchMany(
         problems.map((p) => ({ id: p.id, question: p.question })),
         { proposer, scorer, sandbox: d.sandbox, grade: gradeAnswer, onDone: () => prog?.tick(1 / o.runs) },
-        { ...o.search, mode: 'ppm', seed: o.seed + r, promptNumbers: d.promptNumbers ?? 'values' },
+        { ...o.search, mode: 'ppm', seed: o.seed + r, promptNumbers: d.promptNumbers },
       );
       res.forEach((x, i) => {
         const s = treeSolution(x.tree);

@@ -6,7 +6,7 @@ import { sampleMany } from '../model/generate.ts';
 import { valueFeatures, type PPM } from '../model/ppm.ts';
 import { MARK } from '../data/steps.ts';
 import type { ProposeRequest, StepProposer, StepScorer } from './mcts.ts';
-import type { SandboxPool } from './sandbox.ts';
+import type { SandboxPool } from '../sandbox/sandbox.ts';
 import { stepValues } from './values.ts';
 import { hash32 } from '../util/rng.ts';
 

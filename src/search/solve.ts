@@ -1,13 +1,11 @@
 // `rstar solve` and `rstar eval`: load policy (+ PPM), run the chosen mode, print / write results.
 import fs from 'node:fs';
-import { loadPolicyAny, type PolicyHandle } from '../model/load.ts';
-import type { CausalLM } from '../model/lm.ts';
-import { checkPromptNumbers, loadPPM } from '../train/ppm.ts';
+import { checkPromptNumbers, loadPolicies, loadPPM } from '../model/load.ts';
 import { loadDataset, loadProblems, splitDev } from '../data/datasets.ts';
 import { writeEvalRows } from '../data/arrow.ts';
 import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
-import { SandboxPool } from './sandbox.ts';
+import { SandboxPool } from '../sandbox/sandbox.ts';
 import { searchMany } from './mcts.ts';
 import { policyProposer, PPMScorer } from './policy.ts';
 import { evaluate, treeSolution, type EvalMode, type EvalSummary } from './evaluate.ts';
@@ -17,6 +15,7 @@ export interface SolveOptions {
   ppm: string;
   rollouts: number;
   k: number;
+  maxDepth: number;
   seed: number;
   /** Tokenizer for an hf: policy folder that has none. */
   tokenizer?: string;
@@ -33,7 +32,7 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
   try {
     const proposer = policyProposer([pol.lm, ...members], pol.tokenizer, { seed: o.seed });
     const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox);
-    const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers });
+    const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers });
     const sol = treeSolution(res!.tree);
     print(`Question: ${question}`);
     // the sandbox defines the question's numbers before the steps (steps.ts questionNumbers)
@@ -64,26 +63,6 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
   }
 }
 
-/**
- * `--policy A[,B,...]`: the first policy, and the others as ensemble members proposing MCTS steps
- * with it (EnsembleProposer); all must share the tokenizer and prompt style.
- */
-export async function loadPolicies(spec: string, tokenizer?: string): Promise<{ pol: PolicyHandle; members: CausalLM[] }> {
-  const [first, ...rest] = spec.split(',').map((s) => s.trim()).filter(Boolean);
-  if (!first) throw new Error('--policy is empty');
-  const pol = await loadPolicyAny(first, { tokenizer });
-  const members: CausalLM[] = [];
-  for (const dir of rest) {
-    const m = await loadPolicyAny(dir, { tokenizer });
-    members.push(m.lm);
-    if (m.tokenizer.sha256 !== pol.tokenizer.sha256 || m.promptNumbers !== pol.promptNumbers) {
-      [pol.lm, ...members].forEach((lm) => lm.dispose());
-      throw new Error(`${dir}: not the tokenizer and prompt style of ${first} (prompt numbers "${m.promptNumbers}" vs "${pol.promptNumbers}")`);
-    }
-  }
-  return { pol, members };
-}
-
 /** The i-th serialized step of a solution text (steps end with a marker). */
 function textOf(text: string, i: number): string {
   const parts = text.split(/(?<=<end_of_step>\n|<end_of_solution>\n)/);
@@ -99,8 +78,10 @@ export interface RunEvalOptions {
   ppm: string;
   n: number;
   runs: number;
-  rollouts: number;
-  k: number;
+  /** MCTS settings; absent: config.ts SEARCH. */
+  rollouts?: number;
+  k?: number;
+  maxDepth?: number;
   limit?: number;
   out?: string;
   seed: number;
@@ -130,7 +111,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
     const s = await evaluate(problems, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined, promptNumbers: pol.promptNumbers, members }, {
       mode: o.mode, n: o.n, runs: o.runs, seed: o.seed, quiet: o.quiet,
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
-      search: { rollouts: o.rollouts, k: o.k, ...(o.checkComments === undefined ? {} : { checkComments: o.checkComments }) },
+      search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments }).filter(([, v]) => v !== undefined)),
     });
     if (o.out) await writeEvalRows(o.out, s.rows);
     return s;

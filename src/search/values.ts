@@ -9,7 +9,7 @@
 // training pairs, MCTS nodes and best-of-N solutions all get it the same way. What the PPM makes of a
 // value is `valueFeatures` in src/model/ppm.ts.
 import { MARK, isTerminal, numberPrelude, parseSolution, stripComments } from '../data/steps.ts';
-import type { SandboxPool } from './sandbox.ts';
+import type { SandboxPool } from '../sandbox/sandbox.ts';
 
 const DECLARED = /(?:^|[^\w$.])(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/g;
 

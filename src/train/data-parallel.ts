@@ -11,7 +11,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
-import { setupBackend, type BackendName } from '../model/backend.ts';
+import { setupBackend, type BackendName } from '../model/backends/backend.ts';
 import { GPT, type GPTConfig } from '../model/gpt.ts';
 
 /** A named input of a batch, row-major, sharded along its first axis. */

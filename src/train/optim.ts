@@ -2,7 +2,7 @@
 // Written out (not tf.train.adam) because we need decoupled weight decay and the moment estimates
 // saved in checkpoints so `--resume` continues exactly.
 import * as tf from '@tensorflow/tfjs-core';
-import { adamwApplyFused } from '../model/webgpu.ts';
+import { adamwApplyFused } from '../model/backends/webgpu.ts';
 
 export interface AdamWConfig {
   lr: number;

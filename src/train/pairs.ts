@@ -60,10 +60,8 @@ export function corruptCode(code: string, rand: () => number): string | null {
  */
 export function corruptionPairs(
   trajs: { problemId: string; question: string; steps: string[] }[],
-  seed = 1234,
-  round = 0,
-  /** The prompt style of the policy the PPM starts from. */
-  numbers: PromptNumbers = 'values',
+  /** numbers: the prompt style of the policy the PPM starts from. */
+  { numbers, seed = 1234, round = 0 }: { numbers: PromptNumbers; seed?: number; round?: number },
 ): PreferencePair[] {
   const out: PreferencePair[] = [];
   for (const t of trajs) {

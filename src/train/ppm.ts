@@ -4,16 +4,14 @@
 // and keeps the checkpoint with the best one.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { PPM, PPM_HEAD_A, PPM_HEAD_V, valueFeatures, type PPMOptions, type ValueFeatures } from '../model/ppm.ts';
-import { SandboxPool } from '../search/sandbox.ts';
+import { PPM, PPM_HEAD_V, valueFeatures, type ValueFeatures } from '../model/ppm.ts';
+import { SandboxPool } from '../sandbox/sandbox.ts';
 import { stepValues } from '../search/values.ts';
-import { MARK } from '../data/steps.ts';
-import { assignWeights, readCheckpointConfig, readTensorFile, saveCheckpoint, buildLM, CheckpointError } from '../model/checkpoint.ts';
+import { assignWeights, saveCheckpoint } from '../model/checkpoint.ts';
 import { GPT } from '../model/gpt.ts';
-import { loadPolicyAny, loadTokenizer, promptNumbersOf, type TokenizerLike } from '../model/load.ts';
-import type { PromptNumbers } from '../data/steps.ts';
+import { loadPolicyAny, ppmOptions, type TokenizerLike } from '../model/load.ts';
 import { hash32, mulberry32, shuffle } from '../util/rng.ts';
-import { baseProblemId } from '../data/synth.ts';
+import { baseProblemId } from '../data/synth/distractors.ts';
 import { runLoop, type LoopResult } from './loop.ts';
 import type { PreferencePair } from './pairs.ts';
 
@@ -36,11 +34,6 @@ export interface PairBatch {
   negHost: Int32Array;
   posValues: ValueFeatures[];
   negValues: ValueFeatures[];
-}
-
-/** PPM options for a tokenizer: where steps start, for the step log-likelihood input. */
-export function ppmOptions(tok: TokenizerLike, loglik: boolean, values = false): PPMOptions {
-  return { loglik, values, boundaryIds: [tok.pieceId(MARK.solution), tok.pieceId(MARK.endStep)], newlineId: tok.pieceId('\n') };
 }
 
 /** Values of each pair's two steps (src/search/values.ts), computed in the sandbox. */
@@ -214,42 +207,12 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
       },
       save: (dir, meta, optimizer) =>
         saveCheckpoint(dir, p.lm, {
-          kind: 'ppm', tokenizerFile: p.tokenizerFile, tokenizerSha256: p.tokenizer.sha256,
-          extra: ppm.headWeights(), meta: { init: o.init, ...o.meta, ...meta, promptNumbers: p.promptNumbers }, optimizer,
+          kind: 'ppm', tokenizerFile: p.tokenizerFile, tokenizerSha256: p.tokenizer.sha256, promptNumbers: p.promptNumbers,
+          extra: ppm.headWeights(), meta: { init: o.init, ...o.meta, ...meta }, optimizer,
         }),
       restore: async (dir) => assignWeights(dir, params),
     },
   );
   ppm.dispose();
   return { ...res, bestDir: path.join(o.out, 'best'), train: tr.length, dev: dv.length };
-}
-
-export interface LoadedPPM {
-  ppm: PPM;
-  tokenizer: TokenizerLike;
-  dir: string;
-  /** The prompt style of the policy it was initialised from (steps.ts PromptNumbers). */
-  promptNumbers: PromptNumbers;
-}
-
-/** A PPM reads texts in its policy's prompt style: refuse a policy and a PPM trained on different ones. */
-export function checkPromptNumbers(policy: { spec: string; promptNumbers: PromptNumbers }, ppm: LoadedPPM | null): void {
-  if (ppm && ppm.promptNumbers !== policy.promptNumbers) {
-    throw new Error(`${ppm.dir}: PPM trained on prompts with numbers as "${ppm.promptNumbers}", policy ${policy.spec} on "${policy.promptNumbers}"`);
-  }
-}
-
-/** Load a PPM checkpoint (kind 'ppm'). */
-export async function loadPPM(dir: string): Promise<LoadedPPM> {
-  const cfg = readCheckpointConfig(dir);
-  const file = path.join(dir, 'config.json');
-  if (cfg.kind !== 'ppm') throw new CheckpointError(`${file}: kind is ${cfg.kind}, expected ppm`);
-  const lm = await buildLM(cfg.model, file);
-  const stored = readTensorFile(dir, 'weights');
-  const tokenizer = await loadTokenizer(path.join(dir, cfg.tokenizer.file));
-  // PPMs from before the likelihood input have no PPM_HEAD_A: they score from the hidden state alone
-  const ppm = new PPM(lm, undefined, ppmOptions(tokenizer, stored.has(PPM_HEAD_A), stored.has(PPM_HEAD_V)));
-  assignWeights(dir, ppm.namedWeights(), stored);
-  if (tokenizer.sha256 !== cfg.tokenizer.sha256) throw new CheckpointError(`${path.join(dir, cfg.tokenizer.file)}: tokenizer file does not match the sha256 in config.json`);
-  return { ppm, tokenizer, dir, promptNumbers: promptNumbersOf(cfg, dir) };
 }

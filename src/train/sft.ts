@@ -64,7 +64,7 @@ export async function readSFTFile(file: string): Promise<SFTExample[]> {
   return out;
 }
 
-export function encodeExamples(tok: TokenizerLike, xs: SFTExample[], maxLen: number, numbers: PromptNumbers = 'values'): { enc: Encoded[]; dropped: number } {
+export function encodeExamples(tok: TokenizerLike, xs: SFTExample[], maxLen: number, numbers: PromptNumbers): { enc: Encoded[]; dropped: number } {
   const enc: Encoded[] = [];
   let dropped = 0;
   for (const x of xs) {
@@ -195,8 +195,6 @@ export interface TrainPolicyOptions {
   workers?: number;
   /** Dropout rate while training (GPT only; also changes a loaded checkpoint's). */
   dropout?: number;
-  /** A new GPT attends over the question both ways (gpt.ts `prefixToken` = `<solution>`). */
-  prefixLM?: boolean;
 }
 
 export interface TrainPolicyResult extends LoopResult {
@@ -226,8 +224,7 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
   } else {
     tokFile = o.tokenizer ?? DEFAULT_MODEL;
     tok = await loadTokenizer(tokFile);
-    const prefix = o.prefixLM ? { prefixToken: tok.pieceId(MARK.solution) } : {};
-    lm = new GPT({ ...DEFAULT_POLICY, vocabSize: tok.vocabSize, seed, ...prefix, ...o.model });
+    lm = new GPT({ ...DEFAULT_POLICY, vocabSize: tok.vocabSize, seed, ...o.model });
   }
   if (o.dropout !== undefined) {
     if (!(lm instanceof GPT)) throw new Error('train-policy: --dropout needs a GPT policy');
@@ -266,7 +263,7 @@ export async function trainPolicy(train: SFTExample[], dev: SFTExample[], o: Tra
         : undefined,
       evaluate: async () => ({ metric: dv.enc.length ? await devLoss(lm, dv.enc, batchTokens) : NaN }),
       save: (dir, meta, optimizer) =>
-        saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: tokFile, tokenizerSha256: tok.sha256, meta: { ...o.meta, ...meta, promptNumbers: numbers }, optimizer }),
+        saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: tokFile, tokenizerSha256: tok.sha256, promptNumbers: numbers, meta: { ...o.meta, ...meta }, optimizer }),
       restore: async (dir) => assignWeights(dir, params),
     },
   );

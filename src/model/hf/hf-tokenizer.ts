@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Tokenizer as JsonTokenizer } from '@huggingface/tokenizers';
 import { SentencePieceProcessor } from '@sctg/sentencepiece-js';
-import { readModelPieces } from './tokenizer.ts';
+import { readModelPieces } from '../tokenizer.ts';
 
 export class HFTokenizerError extends Error {
   override name = 'HFTokenizerError';

@@ -2,7 +2,7 @@
 // worker_threads. rStar-Math keeps a candidate step only if it runs together with all earlier steps
 // of its trajectory; `run(codeSteps)` answers exactly that, with what the last step printed.
 //
-// Layers of defence, innermost first (see sandbox-worker.ts for the evaluation semantics):
+// Layers of defence, innermost first (see worker.ts for the evaluation semantics):
 //   1. QuickJS itself: no host objects exist in the VM (no require/process/fetch/console/import loader),
 //      a fresh context per evaluation, so nothing a step does survives into the next evaluation.
 //   2. Runtime limits: memory limit, max stack size, and an interrupt deadline (timeoutMs).
@@ -14,7 +14,9 @@
 //      hardKillMs is terminated and replaced; its evaluation gets a timedOut error result.
 
 import { Worker } from 'node:worker_threads';
-import type { FromWorker, ToWorker, WorkerInit } from './sandbox-worker.ts';
+import type { FromWorker, RunResult, ToWorker, WorkerInit } from './protocol.ts';
+
+export type { RunResult } from './protocol.ts';
 
 export interface SandboxOptions {
   /** Worker threads (default 2). */
@@ -31,25 +33,6 @@ export interface SandboxOptions {
   maxOutput?: number;
 }
 
-export interface RunResult {
-  ok: boolean;
-  /** 'Name: message' of what stopped the evaluation ('Uncaught <value>' for thrown non-Errors). */
-  error?: string;
-  /** Everything printed, one line per print() call, joined by '\n' (cut to maxOutput). */
-  output: string;
-  /** What the last step printed. */
-  stepOutput: string;
-  /** The last argument of the last print() in the last step, formatted; absent if it printed nothing. */
-  answer?: string;
-  /** The interrupt deadline or the wall-clock kill stopped the evaluation. */
-  timedOut?: boolean;
-  /** Index (0-based) of the step that failed. */
-  failedStep?: number;
-  /** The output budget was exceeded (the result is then an error). */
-  outputTruncated?: boolean;
-  /** Time spent on this evaluation, in ms. */
-  ms: number;
-}
 
 interface Job {
   steps: string[];
@@ -72,7 +55,7 @@ interface Slot {
 
 const MAX_BATCH = 32;
 const MAX_START_FAILURES = 3;
-const WORKER_URL = new URL('./sandbox-worker.ts', import.meta.url).href;
+const WORKER_URL = new URL('./worker.ts', import.meta.url).href;
 // The worker is TypeScript. `execArgv: ['--import', 'tsx']` does not give a Node 20 worker the tsx
 // hooks, so a tiny eval'd bootstrap loads it through tsx's API instead; this works the same under
 // vitest and under `node --import tsx`.

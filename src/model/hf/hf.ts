@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { KVCache, maskedCrossEntropy, type CausalLM, type ForwardOptions, type LMConfig, type StepOptions } from './lm.ts';
+import { KVCache, maskedCrossEntropy, type CausalLM, type ForwardOptions, type LMConfig, type StepOptions } from '../lm.ts';
 import { WeightStore } from './safetensors.ts';
 
 export type HFArch = 'llama' | 'qwen2' | 'phi3';

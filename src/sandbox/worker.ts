@@ -24,14 +24,8 @@ import {
   type QuickJSRuntime,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
-import type { RunResult } from './sandbox.ts';
+import type { EvalLimits, FromWorker, RunResult, ToWorker, WorkerInit } from './protocol.ts';
 
-export interface EvalLimits {
-  timeoutMs: number;
-  memoryBytes: number;
-  stackBytes: number;
-  maxOutput: number;
-}
 
 // Left out: Date (determinism) and typed arrays/ArrayBuffer, which math steps do not need and which
 // make up a third of the cost of creating a context (the dominant per-evaluation cost).
@@ -337,13 +331,6 @@ export class Evaluator {
 
 // ---- worker entry --------------------------------------------------------------------------------
 
-export interface WorkerInit {
-  limits: EvalLimits;
-  /** Int32 slot 0: evaluations started so far; the pool's watchdog reads it to find a stuck one. */
-  progress: SharedArrayBuffer;
-}
-export type ToWorker = { type: 'run'; batch: string[][] };
-export type FromWorker = { type: 'ready' } | { type: 'done'; results: RunResult[] };
 
 if (!isMainThread && parentPort && (workerData as { rstarSandbox?: WorkerInit } | null)?.rstarSandbox) {
   const init = (workerData as { rstarSandbox: WorkerInit }).rstarSandbox;

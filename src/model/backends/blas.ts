@@ -27,7 +27,7 @@ export interface BlasAddon {
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Where node-gyp puts the addon (native/build/Release). */
-export const ADDON_PATH = path.resolve(here, '../../native/build/Release/rstar_blas.node');
+export const ADDON_PATH = path.resolve(here, '../../../native/build/Release/rstar_blas.node');
 
 let addon: BlasAddon | null | undefined;
 let failure = '';

@@ -15,10 +15,10 @@
 // question names whose count it asks for and does not aggregate. Otherwise a sentence about something
 // else, right before the asking sentence when that has no pronoun (a new subject there would capture
 // "he"/"she"), else at the start.
-import type { Problem } from './datasets.ts';
-import { askedNoun, contentWords, sentencesOf } from './bootstrap.ts';
-import { questionNumbers } from './steps.ts';
-import { hash32 } from '../util/rng.ts';
+import type { Problem } from '../datasets.ts';
+import { askedNoun, contentWords, sentencesOf } from '../text.ts';
+import { questionNumbers } from '../steps.ts';
+import { hash32 } from '../../util/rng.ts';
 
 const PRONOUN = /^(he|she|they|it|his|her|their|its|them|him|we|i|you|this|that|these|those|then|so|also|each|if|after|now)\b/i;
 const PRONOUN_ANY = /\b(he|she|they|it|his|her|their|its|them|him)\b/i;

@@ -1,0 +1,45 @@
+// The one table of defaults. Every command and the self-evolution loop start from these; a CLI flag or
+// a preset field (src/train/presets.ts) overrides one, and nothing else writes these numbers.
+// No imports: every layer may read it.
+
+/** MCTS (src/search/mcts.ts). `solve`, `eval` and self-evolve's dev evaluation all search with these
+ *  (test time); a training round takes rollouts, k and maxDepth from its preset. */
+export const SEARCH = {
+  /** Rollouts per tree. */
+  rollouts: 16,
+  /** Candidate steps per expansion, one batched decode (split among the policies of an ensemble). */
+  k: 8,
+  /** UCT exploration constant (rStar-Math's c = 2). */
+  c: 2,
+  /** Most steps in a trajectory. */
+  maxDepth: 10,
+  mode: 'terminal' as 'terminal' | 'ppm',
+  seed: 0,
+  /** Trees searched at once; their model calls are batched together. */
+  concurrency: 16,
+  /** Most requests in one policy / PPM call. */
+  maxBatch: 64,
+  /** Drop candidates whose operation comment the code contradicts. */
+  checkComments: true,
+};
+
+/** Test-time modes besides MCTS (src/search/evaluate.ts). */
+export const EVAL = {
+  /** Samples for majority vote and best-of-N. */
+  n: 8,
+  /** Independent MCTS runs voting. */
+  runs: 1,
+  /** Sampling temperature (maj, best-of-n, MCTS expansions). */
+  temperature: 0.8,
+  /** Most tokens of one System-1 solution. */
+  maxTokens: 320,
+  /** Sequences decoded at once (System 1). */
+  batch: 32,
+};
+
+/** `train-policy` (SFT) and `train-ppm` when run by hand; self-evolve's presets set their own. */
+export const TRAIN_POLICY = { steps: 2000, batchTokens: 4096, lr: 2e-3, evalEvery: 200 };
+export const TRAIN_PPM = { steps: 200, batchPairs: 16, lr: 1.5e-4, evalEvery: 25 };
+
+/** Seed of every command unless --seed says otherwise. */
+export const SEED = 1234;

@@ -1,0 +1,89 @@
+// Self-evolution presets: what a run searches and trains, round by round. The default preset is the
+// main job (`rstar self-evolve --rounds 4`); demo and tiny are the same loop at demo and test size.
+import type { GPTConfig } from '../model/gpt.ts';
+import type { SEARCH } from '../config.ts';
+
+export interface RoundPlan {
+  /** Rollouts per problem. */
+  rollouts: number;
+  mode: 'terminal' | 'ppm';
+  /** Round 4: extra fresh trees for unsolved problems until this many rollouts in all. */
+  extraRollouts?: number;
+}
+
+export interface Preset {
+  /** Datasets searched and trained on; dev accuracy is reported on MAWPS/ASDiv-A's dev split. */
+  datasets: string[];
+  /** Training problems searched per round (first N of a seeded order); 0 = all. */
+  searchProblems: number;
+  /** Dev problems evaluated (first N of the MAWPS dev split); 0 = all. */
+  devProblems: number;
+  model: Partial<GPTConfig>;
+  sft0Steps: number;
+  sftSteps: number;
+  sftLr: number;
+  ppmSteps: number;
+  /** PPM learning rate (5e-4 let held-out accuracy fall after the first evaluations). */
+  ppmLr: number;
+  batchTokens: number;
+  /** Training rounds' search: candidates per expansion and most steps. */
+  k: number;
+  maxDepth: number;
+  rounds: RoundPlan[];
+  /** Dev evaluation's search, over config.ts SEARCH (the test-time settings `solve` and `eval` use);
+   *  {} in the default preset, smaller in the demo and test presets. */
+  testSearch: Partial<Pick<typeof SEARCH, 'rollouts' | 'k' | 'maxDepth'>>;
+  /** Bootstrap trajectories per source kept in round-0 SFT (0 = all). */
+  bootstrapLimit: number;
+  /** Cross-fitted PPM pairs (see crossFitPairs): SFT steps of each half-data policy and rollouts of
+   *  its terminal-guided search over the other half; null = none. */
+  crossFit: { sftSteps: number; rollouts: number } | null;
+  /** Share of training problems that also appear with an irrelevant sentence added (src/data/synth.ts):
+   *  bootstrapped, searched and trained on like the others. 0 = none. */
+  distractors: number;
+  /** Round 0 starts with a pretraining SFT on other datasets' verified bootstrap trajectories (their
+   *  training splits; never a dev problem), and policy-r0 and the cross-fit policies are fine-tuned
+   *  from it; null = none. */
+  pretrain: { datasets: string[]; steps: number } | null;
+  /** PPM-rK used by search and evaluation = uniform weight average of the PPMs trained in rounds 1..K
+   *  (each kept in round-J/ppm-trained); false = PPM-rK as trained. */
+  ppmAverage: boolean;
+  /** Policies trained side by side (different seeds, the same data each round); MCTS expansions split
+   *  their k candidates among them (EnsembleProposer). 1 = one policy. */
+  policies: number;
+}
+
+const ROUNDS: RoundPlan[] = [
+  { rollouts: 8, mode: 'terminal' },
+  { rollouts: 16, mode: 'terminal' },
+  { rollouts: 16, mode: 'ppm' },
+  { rollouts: 16, mode: 'ppm', extraRollouts: 128 },
+];
+
+export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
+  default: {
+    datasets: ['mawps'], searchProblems: 0, devProblems: 0,
+    model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
+    sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, batchTokens: 4096,
+    k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0,
+    crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
+    policies: 2,
+  },
+  demo: {
+    datasets: ['mawps'], searchProblems: 300, devProblems: 100,
+    model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
+    sft0Steps: 200, sftSteps: 60, sftLr: 1e-3, ppmSteps: 20, ppmLr: 1.5e-4, batchTokens: 4096,
+    k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
+    testSearch: { rollouts: 8, k: 4, maxDepth: 6 }, bootstrapLimit: 0, crossFit: null, distractors: 0.5, pretrain: null, ppmAverage: true,
+    policies: 1,
+  },
+  // for tests: seconds, not minutes
+  tiny: {
+    datasets: ['mawps'], searchProblems: 6, devProblems: 4,
+    model: { blockSize: 192, nLayer: 1, nHead: 2, nEmbd: 32 },
+    sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, batchTokens: 1024,
+    k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
+    testSearch: { rollouts: 2, k: 2, maxDepth: 3 }, bootstrapLimit: 40, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
+    policies: 1,
+  },
+};

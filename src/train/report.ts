@@ -1,0 +1,64 @@
+// What a round reports: its metrics, the round table (rounds.md), paired comparisons, wall time.
+import fs from 'node:fs';
+import path from 'node:path';
+import { mcnemarExact } from '../search/evaluate.ts';
+import { fmtTime } from '../util/progress.ts';
+import { readJson, writeJsonAtomic } from '../util/fsx.ts';
+
+export interface RoundMetrics {
+  round: number;
+  problemsSearched: number;
+  solved: number;
+  trainCoverage: number;
+  sftTrajectories: number;
+  pairs: number;
+  devGreedy: number;
+  /** Greedy on the dev problems with an irrelevant sentence added (synth.ts; donors from training problems). */
+  devGreedyDistractor?: number | null;
+  devMcts: number | null;
+  /** Dev accuracy of the same searches when terminals vote weighted by Q (evaluate.ts qVote). */
+  devMctsQVote?: number | null;
+  devN: number;
+  /** Held-out MCTS pair accuracy of PPM-rK (pairs of training problems kept out of PPM training). */
+  ppmAccuracy?: number;
+  /** PPM-rK's accuracy on MCTS pairs of dev problems, which neither policy nor PPM trained on. */
+  ppmDevPairAccuracy?: number | null;
+  devPairs?: number;
+  /** Dev problems right only under MCTS + PPM / only under greedy, and McNemar's exact p. */
+  mctsVsGreedy?: { onlyMcts: number; onlyGreedy: number; p: number };
+  wallSeconds: number;
+}
+
+export function fmtPct(x: number | null): string {
+  return x === null || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`;
+}
+
+export function roundsTable(rows: RoundMetrics[]): string {
+  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev greedy, one irrelevant sentence added | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | right only under MCTS + PPM / only greedy (McNemar p) | wall time |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+  const body = rows.map((r) =>
+    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devGreedyDistractor ?? null)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–'} | ${fmtTime(r.wallSeconds)} |`);
+  return [head, ...body].join('\n');
+}
+
+/** Paired comparison of two evaluations of the same problems (greedy vs MCTS + PPM). */
+export function pairedCounts(greedy: Map<string, boolean>, mcts: Map<string, boolean>): { onlyMcts: number; onlyGreedy: number; p: number } {
+  let onlyMcts = 0;
+  let onlyGreedy = 0;
+  for (const [id, g] of greedy) {
+    const m = mcts.get(id);
+    if (m === undefined || m === g) continue;
+    if (m) onlyMcts++;
+    else onlyGreedy++;
+  }
+  return { onlyMcts, onlyGreedy, p: mcnemarExact(onlyMcts, onlyGreedy) };
+}
+
+/** Wall time of a round accumulates over processes (a resumed run adds to it); time of a stage that
+ *  was killed before it finished is not counted. */
+export function addWall(dir: string, secs: number): number {
+  const f = path.join(dir, 'wall.json');
+  const s = (fs.existsSync(f) ? readJson<{ s: number }>(f).s : 0) + secs;
+  fs.mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(f, { s });
+  return s;
+}

@@ -1,0 +1,413 @@
+// Polynomials with exact rational coefficients in any number of variables, parsed from and printed in
+// the dataset's (sympy's) text form; linear equations, rational roots, factoring over the rationals,
+// sequence fitting. Needs core.js.
+(function () {
+  'use strict';
+  const G = globalThis;
+  const { R, Q, big, out, bgcd } = G.__exact;
+  const ZERO = Q(0), ONE = Q(1);
+
+  // monomial key: 'x:2,y:1' with variables in alphabetical order; '' is the constant term
+  function keyOf(m) {
+    const vs = Object.keys(m).filter((v) => m[v] !== 0).sort();
+    return vs.map((v) => v + ':' + m[v]).join(',');
+  }
+  function monoOf(key) {
+    const m = {};
+    if (key) for (const part of key.split(',')) { const i = part.lastIndexOf(':'); m[part.slice(0, i)] = Number(part.slice(i + 1)); }
+    return m;
+  }
+  function mulKeys(a, b) {
+    if (!a) return b;
+    if (!b) return a;
+    const m = monoOf(a), n = monoOf(b);
+    for (const v in n) m[v] = (m[v] || 0) + n[v];
+    return keyOf(m);
+  }
+
+  class Poly {
+    constructor(terms, param) {
+      this.terms = new Map();
+      for (const [k, c] of terms) if (c.n !== 0n) this.terms.set(k, c);
+      this.param = param;
+    }
+    static const(c) { return new Poly([['', Q(c)]]); }
+    static var(v) { return new Poly([[v + ':1', ONE]]); }
+    get __exactPoly() { return true; }
+    isConst() { for (const k of this.terms.keys()) if (k) return false; return true; }
+    constant() { return this.terms.get('') ?? ZERO; }
+    toRational() { if (!this.isConst()) throw new TypeError(this + ' is not a constant'); return this.constant(); }
+    vars() {
+      const s = new Set();
+      for (const k of this.terms.keys()) for (const v of Object.keys(monoOf(k))) s.add(v);
+      return [...s].sort();
+    }
+    add(o) {
+      o = poly(o);
+      const t = new Map(this.terms);
+      for (const [k, c] of o.terms) t.set(k, (t.get(k) ?? ZERO).add(c));
+      return new Poly(t);
+    }
+    neg() { return new Poly([...this.terms].map(([k, c]) => [k, c.neg()])); }
+    sub(o) { return this.add(poly(o).neg()); }
+    mul(o) {
+      o = poly(o);
+      const t = new Map();
+      for (const [k1, c1] of this.terms) for (const [k2, c2] of o.terms) {
+        const k = mulKeys(k1, k2);
+        t.set(k, (t.get(k) ?? ZERO).add(c1.mul(c2)));
+      }
+      return new Poly(t);
+    }
+    div(o) {
+      o = poly(o);
+      if (!o.isConst()) throw new TypeError('division by a non-constant polynomial ' + o);
+      const c = o.constant();
+      return new Poly([...this.terms].map(([k, x]) => [k, x.div(c)]));
+    }
+    pow(k) {
+      k = Number(k);
+      if (!Number.isInteger(k) || k < 0) {
+        if (this.isConst()) return Poly.const(this.constant().pow(k));
+        throw new RangeError('polynomial power must be a non-negative integer');
+      }
+      let r = Poly.const(1), b = this;
+      while (k > 0) { if (k & 1) r = r.mul(b); b = b.mul(b); k >>= 1; }
+      return r;
+    }
+    eq(o) { return this.sub(o).terms.size === 0; }
+    degree(v) {
+      let d = 0;
+      for (const k of this.terms.keys()) {
+        const m = monoOf(k);
+        d = Math.max(d, v === undefined ? Object.values(m).reduce((a, b) => a + b, 0) : (m[v] || 0));
+      }
+      return d;
+    }
+    // coefficient of v**k (the rest of the variables stay): R if constant, else Poly
+    coeff(v, k = 1) {
+      if (typeof v === 'number') { k = v; v = this.mainVar(); }
+      const t = [];
+      for (const [key, c] of this.terms) {
+        const m = monoOf(key);
+        if ((m[v] || 0) !== k) continue;
+        delete m[v];
+        t.push([keyOf(m), c]);
+      }
+      return simplify(new Poly(t));
+    }
+    mainVar() {
+      if (this.param) return this.param;
+      const vs = this.vars();
+      if (vs.length !== 1) throw new TypeError('say which variable: ' + this + ' has ' + (vs.join(', ') || 'none'));
+      return vs[0];
+    }
+    // substitute: p.subs('x', q) or p.subs({x: q, y: 2})
+    subs(v, val) {
+      const env = typeof v === 'object' ? v : { [v]: val };
+      const vals = {};
+      for (const name in env) vals[name] = poly(env[name]);
+      let r = Poly.const(0);
+      for (const [key, c] of this.terms) {
+        const m = monoOf(key);
+        let t = Poly.const(c), rest = {};
+        for (const name in m) if (name in vals) t = t.mul(vals[name].pow(m[name])); else rest[name] = m[name];
+        r = r.add(t.mul(new Poly([[keyOf(rest), ONE]])));
+      }
+      return r;
+    }
+    // p.at(3) for one variable, p.at({x: 1, y: 2}); R if the result is constant
+    at(x) { return simplify(typeof x === 'object' && !(x instanceof R) && !(x instanceof Poly) ? this.subs(x) : this.subs(this.mainVar(), x)); }
+    // function application f(g): the parameter replaced by g
+    call(x) { if (this.isConst()) return simplify(this); return this.at(x); }
+    compose(g) { return poly(this.subs(this.mainVar(), g)); }
+    diff(v, k = 1) {
+      if (typeof v === 'number') { k = v; v = undefined; }
+      if (v === undefined) v = this.mainVar();
+      let p = this;
+      for (let i = 0; i < k; i++) {
+        const t = [];
+        for (const [key, c] of p.terms) {
+          const m = monoOf(key), e = m[v] || 0;
+          if (e === 0) continue;
+          m[v] = e - 1;
+          t.push([keyOf(m), c.mul(e)]);
+        }
+        p = new Poly(t);
+      }
+      return p;
+    }
+    // terms in sympy's order: lexicographic on exponents, variables alphabetical, highest first
+    sortedTerms() {
+      const vs = this.vars();
+      const vec = (k) => { const m = monoOf(k); return vs.map((v) => m[v] || 0); };
+      return [...this.terms].map(([k, c]) => [k, c, vec(k)]).sort((a, b) => {
+        for (let i = 0; i < vs.length; i++) if (a[2][i] !== b[2][i]) return b[2][i] - a[2][i];
+        return 0;
+      });
+    }
+    toString() {
+      const ts = this.sortedTerms();
+      if (ts.length === 0) return '0';
+      // sympy writes c + (-a)*x**k (one positive number, one negative single-variable term) as "c - a*x**k"
+      if (ts.length === 2 && ts[1][0] === '' && ts[1][1].n > 0n && ts[0][1].n < 0n && Object.keys(monoOf(ts[0][0])).length === 1) ts.reverse();
+      let s = '';
+      ts.forEach(([k, c], i) => {
+        const t = termString(k, c.abs());
+        s += i === 0 ? (c.n < 0n ? '-' + t : t) : (c.n < 0n ? ' - ' : ' + ') + t;
+      });
+      return s;
+    }
+    [Symbol.toPrimitive](hint) { return hint === 'string' || !this.isConst() ? this.toString() : this.constant().toNumber(); }
+
+    // distinct rational roots of a one-variable polynomial, ascending
+    roots() { return rootsWithMult(this).map((rm) => rm[0]); }
+    // factored form over the rationals as sympy prints it: -3*(o - 1)*(o + 440)/7
+    factor() { return factorString(this); }
+  }
+
+  function monoString(k) {
+    const m = monoOf(k);
+    return Object.keys(m).sort().map((v) => (m[v] === 1 ? v : v + '**' + m[v])).join('*');
+  }
+  // one term, coefficient c >= 0
+  function termString(k, c) {
+    if (!k) return c.toString();
+    const mono = monoString(k);
+    if (c.dec && !c.isInt() && c.isTerminating()) return c.toString() + '*' + mono;
+    const p = c.n === 1n ? mono : c.n + '*' + mono;
+    return c.d === 1n ? p : p + '/' + c.d;
+  }
+
+  function simplify(p) { return p.isConst() ? p.constant() : p; }
+  function poly(x) {
+    if (x instanceof Poly) return x;
+    if (typeof x === 'string') return parse(x, {});
+    return Poly.const(Q(x));
+  }
+
+  // ---- parser for the dataset's expressions: + - * / ** ( ), numbers, names, calls f(x) ----
+  const TOKEN = /\s*(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+|\*\*|[A-Za-z_][A-Za-z_0-9]*|[-+*/()^,=])/y;
+  function tokenize(s) {
+    const toks = [];
+    TOKEN.lastIndex = 0;
+    let pos = 0;
+    while (pos < s.length) {
+      if (/^\s*$/.test(s.slice(pos))) break;
+      TOKEN.lastIndex = pos;
+      const m = TOKEN.exec(s);
+      if (!m) throw new SyntaxError('cannot read ' + JSON.stringify(s.slice(pos, pos + 10)));
+      toks.push(m[1] === '^' ? '**' : m[1]);
+      pos = TOKEN.lastIndex;
+    }
+    return toks;
+  }
+  function parse(text, env) {
+    const toks = tokenize(String(text));
+    let i = 0;
+    const peek = () => toks[i];
+    const eat = (t) => { if (toks[i] !== t) throw new SyntaxError('expected ' + t + ' in ' + text); i++; };
+    function expr() {
+      let v = term();
+      while (peek() === '+' || peek() === '-') v = toks[i++] === '+' ? v.add(term()) : v.sub(term());
+      return v;
+    }
+    function term() {
+      let v = unary();
+      while (peek() === '*' || peek() === '/') v = toks[i++] === '*' ? v.mul(unary()) : v.div(unary());
+      return v;
+    }
+    function unary() {
+      if (peek() === '-') { i++; return unary().neg(); }
+      if (peek() === '+') { i++; return unary(); }
+      return power();
+    }
+    function power() {
+      const b = atom();
+      if (peek() === '**') {
+        i++;
+        const e = unary();
+        if (!e.isConst()) throw new SyntaxError('non-constant exponent in ' + text);
+        const c = e.constant();
+        if (!c.isInt()) throw new SyntaxError('fractional exponent in ' + text);
+        return b.pow(Number(c.n));
+      }
+      return b;
+    }
+    function atom() {
+      const t = toks[i++];
+      if (t === undefined) throw new SyntaxError('unexpected end of ' + text);
+      if (t === '(') { const v = expr(); eat(')'); return v; }
+      if (/^[\d.]/.test(t)) return Poly.const(Q(t));
+      if (/^[A-Za-z_]/.test(t)) {
+        if (peek() === '(') {
+          i++;
+          const arg = expr();
+          eat(')');
+          const f = env[t];
+          if (f instanceof Poly) return poly(f.call(arg));
+          if (typeof f === 'function') return poly(f(simplify(arg)));
+          throw new ReferenceError(t + ' is not a known function (pass it in the env)');
+        }
+        if (env && Object.prototype.hasOwnProperty.call(env, t)) return poly(env[t]);
+        return Poly.var(t);
+      }
+      throw new SyntaxError('unexpected ' + t + ' in ' + text);
+    }
+    const v = expr();
+    if (i !== toks.length) throw new SyntaxError('unexpected ' + toks[i] + ' in ' + text);
+    return v;
+  }
+
+  // P(text, env): a polynomial; names in env are values, polynomials or functions (P/fn results)
+  function P(text, env) { return text instanceof Poly ? text : typeof text === 'string' ? parse(text, env || {}) : poly(text); }
+  // fn('l', '-2*l**2 + 2*l + 2'): a polynomial function of l (callable in P texts as x(o), or .call(o))
+  function fn(param, text, env) { const p = P(text, env); return new Poly(p.terms, param); }
+  // ev(text, env): exact value of an expression, R if constant, else the polynomial
+  function ev(text, env) { return simplify(P(text, env)); }
+
+  // 'lhs = rhs' (or an expression meaning "= 0") as lhs - rhs
+  function equation(eq, env) {
+    if (eq instanceof Poly) return eq;
+    const s = String(eq);
+    const k = s.indexOf('=');
+    return k < 0 ? P(s, env) : P(s.slice(0, k), env).sub(P(s.slice(k + 1), env));
+  }
+  // solveLinear('-5766 = 9*h - 5739', 'h') -> R
+  function solveLinear(eq, v, env) {
+    const e = equation(eq, env);
+    if (v === undefined) v = e.mainVar();
+    if (e.degree(v) !== 1) throw new RangeError('not linear in ' + v + ': ' + e);
+    const a = poly(e.coeff(v, 1)), b = poly(e.coeff(v, 0));
+    if (!a.isConst() || !b.isConst()) throw new RangeError('other unknowns in ' + e);
+    return b.constant().neg().div(a.constant());
+  }
+  // solveLinear2(['eq1', 'eq2'], ['x', 'y']) -> {x: R, y: R}
+  function solveLinear2(eqs, vs, env) {
+    const [x, y] = vs;
+    const rows = eqs.map((q) => {
+      const e = equation(q, env);
+      const parts = [e.coeff(x, 1), poly(e.coeff(x, 0)).coeff(y, 1), poly(poly(e.coeff(x, 0)).coeff(y, 0))];
+      const [a, b, c] = parts.map((p) => Q(p instanceof Poly ? p.toRational() : p));
+      if (e.degree(x) > 1 || e.degree(y) > 1 || e.vars().some((w) => w !== x && w !== y)) throw new RangeError('not linear in ' + x + ', ' + y + ': ' + e);
+      return [a, b, c.neg()];
+    });
+    const [[a1, b1, c1], [a2, b2, c2]] = rows;
+    const det = a1.mul(b2).sub(a2.mul(b1));
+    if (det.n === 0n) throw new RangeError('no unique solution');
+    return { [x]: c1.mul(b2).sub(c2.mul(b1)).div(det), [y]: a1.mul(c2).sub(a2.mul(c1)).div(det) };
+  }
+
+  // integer coefficients of a one-variable polynomial, highest degree first, with its variable
+  function intCoeffs(p) {
+    const v = p.mainVar(), n = p.degree(v), cs = [];
+    for (let k = n; k >= 0; k--) cs.push(Q(p.coeff(v, k)));
+    let l = 1n;
+    for (const c of cs) l = (l / bgcd(l, c.d)) * c.d;
+    return { v, cs: cs.map((c) => c.n * (l / c.d)) };
+  }
+  // synthetic division by (q*x - p): returns quotient coefficients or null if not exact
+  function divLinear(cs, p, q) {
+    const outc = [];
+    let carry = 0n;
+    for (let i = 0; i < cs.length - 1; i++) {
+      const num = cs[i] + carry * p;
+      if (num % q !== 0n) return null;
+      const t = num / q;
+      outc.push(t);
+      carry = t;
+    }
+    return cs[cs.length - 1] + carry * p === 0n ? outc : null;
+  }
+  function divisorsBig(n) { return G.divisors(n).map((d) => BigInt(d)); }
+  function linearFactors(p) {
+    let { v, cs } = intCoeffs(p);
+    const found = [];
+    let zeros = 0;
+    while (cs.length > 1 && cs[cs.length - 1] === 0n) { cs = cs.slice(0, -1); zeros++; }
+    if (zeros) found.push([ZERO, zeros]);
+    if (cs.length > 1) {
+      const ps = divisorsBig(cs[cs.length - 1] < 0n ? -cs[cs.length - 1] : cs[cs.length - 1]);
+      const qs = divisorsBig(cs[0] < 0n ? -cs[0] : cs[0]);
+      const seen = new Set();
+      for (const q of qs) for (const p0 of ps) for (const pp of [p0, -p0]) {
+        if (cs.length <= 1) break;
+        const r = new R(pp, q, false);
+        const key = r.toFraction();
+        if (seen.has(key)) continue;
+        seen.add(key);
+        let m = 0, next;
+        while (cs.length > 1 && (next = divLinear(cs, r.n, r.d))) { cs = next; m++; }
+        if (m) found.push([r, m]);
+      }
+    }
+    return { v, found, rest: cs };
+  }
+  function rootsWithMult(p) {
+    return linearFactors(p).found.sort((a, b) => a[0].cmp(b[0]));
+  }
+
+  function factorString(p0) {
+    const p = poly(p0);
+    if (p.isConst()) return p.constant().toString();
+    const { v, found, rest } = linearFactors(p);
+    // primitive integer factors with positive leading coefficient; the rest of the value is the content
+    const facs = [];
+    for (const [r, m] of found) facs.push({ cs: r.n === 0n ? [1n, 0n] : [r.d, -r.n], m });
+    let content = Q(p.coeff(v, p.degree(v)));
+    for (const f of facs) content = content.div(new R(f.cs[0] ** BigInt(f.m), 1n, false));
+    if (rest.length > 1) {
+      let g = 0n;
+      for (const c of rest) g = bgcd(g, c);
+      const sgn = rest[0] < 0n ? -1n : 1n;
+      const prim = rest.map((c) => (c / g) * sgn);
+      facs.push({ cs: prim, m: 1 });
+      content = content.div(new R(prim[0], 1n, false));
+    }
+    const fstr = (f) => {
+      const deg = f.cs.length - 1;
+      const t = f.cs.map((c, i) => [deg - i === 0 ? '' : v + ':' + (deg - i), new R(c, 1n, false)]);
+      const s = new Poly(t).toString();
+      const single = f.cs.filter((c) => c !== 0n).length === 1;
+      const base = single ? s : '(' + s + ')';
+      return f.m === 1 ? base : base + '**' + f.m;
+    };
+    // sympy's order: bare powers of the variable first, then by degree and coefficients
+    const cmpCs = (a, b) => {
+      const sa = a.cs.filter((c) => c !== 0n).length === 1, sb = b.cs.filter((c) => c !== 0n).length === 1;
+      if (sa !== sb) return sa ? -1 : 1;
+      if (a.cs.length !== b.cs.length) return a.cs.length - b.cs.length;
+      for (let i = 0; i < a.cs.length; i++) if (a.cs[i] !== b.cs[i]) return a.cs[i] < b.cs[i] ? -1 : 1;
+      return 0;
+    };
+    facs.sort(cmpCs);
+    const body = facs.map(fstr).join('*');
+    const c = content.abs();
+    let s = (c.n === 1n ? '' : c.n + '*') + body + (c.d === 1n ? '' : '/' + c.d);
+    return (content.n < 0n ? '-' : '') + s;
+  }
+
+  // fitPoly([a1, a2, ...], 'n', start = 1): the lowest-degree polynomial with p(start + i) = a[i]
+  function fitPoly(values, v = 'n', start = 1) {
+    let row = values.map((x) => Q(x));
+    const heads = [];
+    while (row.length) {
+      heads.push(row[0]);
+      if (row.every((x) => x.n === 0n)) break;
+      row = row.slice(1).map((x, i) => x.sub(row[i]));
+    }
+    // Newton's forward form: sum of head_k * C(v - start, k)
+    const t = P(v).sub(start);
+    let p = Poly.const(0), basis = Poly.const(1);
+    heads.forEach((h, k) => {
+      if (k > 0) basis = basis.mul(t.sub(k - 1)).div(k);
+      p = p.add(basis.mul(h));
+    });
+    return p;
+  }
+  // nextTerm([...]): the next value of the sequence its difference table describes
+  function nextTerm(values) { return Q(fitPoly(values, 'n', 1).at(values.length + 1)); }
+
+  const api = { Poly, P, fn, ev, solveLinear, solveLinear2, fitPoly, nextTerm };
+  for (const k of Object.keys(api)) G[k] = api[k];
+})();

@@ -1,0 +1,95 @@
+// The prelude compiled once per QuickJS runtime, shared by every fresh context on that runtime.
+//
+// Parsing is what costs (this wasm build parses ~6 KB/ms, so the whole prelude is ~10 ms against a
+// ~0.2 ms context), and quickjs-emscripten 0.32 cannot run stored bytecode (compileOnly returns a
+// function value with no API to evaluate it, and the binary-JSON calls write no bytecode). Instead the
+// prelude runs in one extra context, its "realm", and each evaluation's fresh context gets the same
+// function objects as configurable globals: one host call, ~20 us.
+//
+// Functions keep their own realm, so a step can reach the realm's intrinsics (gcd.constructor is the
+// realm's Function). Everything reachable there is therefore frozen after loading (globals, prototypes,
+// the intrinsics only syntax reaches, the prelude's own classes), Math.random is removed from it and
+// the global object made non-extensible: nothing a step does can survive into the next evaluation
+// through the realm, which is the sandbox's fresh-context promise.
+import type { QuickJSContext, QuickJSHandle, QuickJSRuntime, Intrinsics } from 'quickjs-emscripten-core';
+import { PRELUDE_MODULES, PRELUDE_SOURCE } from './index.ts';
+
+const EXPORTS = PRELUDE_MODULES.flatMap((m) => m.exports);
+
+// Runs in the realm after the prelude; returns install(target) that defines the exports on a global.
+const LOCKDOWN = `(function (names) {
+  'use strict';
+  const G = globalThis;
+  const ns = [];
+  for (const k of names) ns.push([k, G[k]]);
+  delete Math.random;
+  const hidden = [
+    Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(async function () {}),
+    Object.getPrototypeOf(async function* () {}),
+    Object.getPrototypeOf([][Symbol.iterator]()), Object.getPrototypeOf(new Map()[Symbol.iterator]()),
+    Object.getPrototypeOf(new Set()[Symbol.iterator]()), Object.getPrototypeOf(''[Symbol.iterator]()),
+    Object.getPrototypeOf(/a/[Symbol.matchAll]('')),
+    Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())),
+    (function () { return Object.getOwnPropertyDescriptor(arguments, 'callee').get; })(),
+    Object.getPrototypeOf((function* () {})()), Object.getPrototypeOf((async function* () {})()),
+  ];
+  const seen = new Set();
+  const stack = [G, ...hidden];
+  while (stack.length) {
+    const o = stack.pop();
+    if (o === null || (typeof o !== 'object' && typeof o !== 'function') || seen.has(o)) continue;
+    seen.add(o);
+    Object.freeze(o);
+    stack.push(Object.getPrototypeOf(o));
+    for (const k of Reflect.ownKeys(o)) {
+      const d = Object.getOwnPropertyDescriptor(o, k);
+      if (!d) continue;
+      if ('value' in d) stack.push(d.value); else stack.push(d.get, d.set);
+    }
+  }
+  const dp = Object.defineProperty;
+  return function install(target) {
+    for (let i = 0; i < ns.length; i++) dp(target, ns[i][0], { value: ns[i][1], writable: true, configurable: true, enumerable: false });
+  };
+})`;
+
+export class PreludeRealm {
+  private constructor(
+    private readonly realm: QuickJSContext,
+    private readonly installer: QuickJSHandle,
+  ) {}
+
+  /** Loads the whole prelude into a new context of rt (~10-15 ms); one per runtime. */
+  static create(rt: QuickJSRuntime, intrinsics?: Intrinsics): PreludeRealm {
+    const realm = rt.newContext(intrinsics ? { intrinsics } : undefined);
+    try {
+      realm.unwrapResult(realm.evalCode(PRELUDE_SOURCE, 'prelude.js', { type: 'global' })).dispose();
+      const lock = realm.unwrapResult(realm.evalCode(LOCKDOWN, 'prelude-lockdown.js', { type: 'global' }));
+      const names = realm.unwrapResult(realm.evalCode(JSON.stringify(EXPORTS), 'names.js'));
+      const installer = realm.unwrapResult(realm.callFunction(lock, realm.undefined, names));
+      lock.dispose();
+      names.dispose();
+      return new PreludeRealm(realm, installer);
+    } catch (e) {
+      realm.dispose();
+      throw e;
+    }
+  }
+
+  /** Defines the prelude's globals in ctx (a context of the same runtime). */
+  install(ctx: QuickJSContext): void {
+    const r = ctx.callFunction(this.installer, ctx.undefined, ctx.global);
+    if (r.error) {
+      const why = ctx.dump(r.error);
+      r.error.dispose();
+      throw new Error(`prelude install failed: ${JSON.stringify(why)}`);
+    }
+    r.value.dispose();
+  }
+
+  /** Dispose before the runtime. */
+  dispose(): void {
+    this.installer.dispose();
+    this.realm.dispose();
+  }
+}

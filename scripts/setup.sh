@@ -3,12 +3,14 @@
 #   sentencepiece      spm_train/spm_encode: `rstar tokenizer` retrains, a test checks ids against spm_encode
 #   libegl1 … mesa-dri WebGPU (Dawn) on Mesa's software renderer when there is no GPU
 #   libopenblas-dev    the OpenBLAS matmul addon (native/): 2.4-2.8x faster training than wasm alone
+#   redis-server       distributed search (BullMQ on Redis): the queue tests start a real server
+#   chromium           the report and the browser solve page are tested in it (puppeteer-core, no download)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-want=(sentencepiece libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libopenblas-dev)
+want=(sentencepiece libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libopenblas-dev redis-server chromium)
 missing=()
 for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,7 +1,7 @@
 // `npm run bench -- <name> [flags]`: each bench is bench/<name>.ts exporting main(argv).
 // Benches print human lines plus one machine-readable `RESULT {json}` line per measurement.
 const [name, ...rest] = process.argv.slice(2);
-const benches = ['train', 'decode', 'sandbox', 'mcts'];
+const benches = ['train', 'decode', 'sandbox', 'mcts', 'queue'];
 if (!name || !benches.includes(name)) {
   console.error(`usage: npm run bench -- <${benches.join('|')}> [flags]`);
   process.exit(2);

@@ -1,6 +1,11 @@
 // Step evaluations per second through the sandbox pool, for realistic 3-5 step trajectories.
-// `npm run bench -- sandbox [--n 20000] [--workers 2]`
+// `npm run bench -- sandbox [--n 20000] [--workers 2] [--kind gsm8k|deepmind|mixed]`
+// gsm8k: GSM8K-shaped steps (no prelude); deepmind: the bootstrap's verified DeepMind programs (exact
+// maths prelude, every module), each as a random prefix the way MCTS evaluates candidates; mixed: half each.
 import { SandboxPool } from '../src/sandbox/sandbox.ts';
+import { loadDataset } from '../src/data/datasets.ts';
+import { convertProblem } from '../src/data/bootstrap/index.ts';
+import { programOf } from '../src/data/steps.ts';
 
 function flag(argv: string[], name: string, dflt: number): number {
   const i = argv.indexOf(`--${name}`);
@@ -22,15 +27,39 @@ function trajectory(i: number): string[] {
   return i % 5 === 0 ? steps.slice(0, 3) : steps;
 }
 
+/** DeepMind programs as the sandbox sees them: the question's numbers, then a prefix of the steps. */
+function deepmindPrograms(count: number): string[][] {
+  const all = loadDataset('deepmind');
+  const out: string[][] = [];
+  for (let i = 0; out.length < count && i < all.length * 4; i++) {
+    const p = all[(i * 7919) % all.length]!;
+    const steps = convertProblem(p);
+    if (!steps) continue;
+    const k = 1 + (i % steps.length);
+    out.push(programOf(p.question, steps.slice(0, k).map((s) => s.code)));
+  }
+  return out;
+}
+
+function kindOf(argv: string[]): 'gsm8k' | 'deepmind' | 'mixed' {
+  const i = argv.indexOf('--kind');
+  const k = i >= 0 ? argv[i + 1] : 'gsm8k';
+  if (k !== 'gsm8k' && k !== 'deepmind' && k !== 'mixed') throw new Error(`--kind: expected gsm8k, deepmind or mixed, got ${k}`);
+  return k;
+}
+
 export async function main(argv: string[]): Promise<void> {
   const n = flag(argv, 'n', 20000);
   const workers = flag(argv, 'workers', 2);
+  const kind = kindOf(argv);
+  const dm = kind === 'gsm8k' ? [] : deepmindPrograms(Math.min(n, 4000));
+  const traj = (i: number): string[] => (kind === 'deepmind' || (kind === 'mixed' && i % 2 === 1) ? dm[i % dm.length]! : trajectory(i));
   const pool = new SandboxPool({ workers });
   try {
     // start and warm every worker before timing
-    await pool.runMany(Array.from({ length: 64 * workers }, (_, i) => trajectory(i)));
+    await pool.runMany(Array.from({ length: 64 * workers }, (_, i) => traj(i)));
 
-    const batch = Array.from({ length: n }, (_, i) => trajectory(i));
+    const batch = Array.from({ length: n }, (_, i) => traj(i));
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const results = await pool.runMany(batch);
@@ -45,7 +74,7 @@ export async function main(argv: string[]): Promise<void> {
     const evalsPerCpuS = n / cpuSecs;
     const meanSteps = batch.reduce((s, t) => s + t.length, 0) / n;
     console.log(
-      `sandbox: ${n} evaluations (${meanSteps.toFixed(1)} steps each) on ${workers} workers in ${secs.toFixed(2)} s: ` +
+      `sandbox (${kind}): ${n} evaluations (${meanSteps.toFixed(1)} steps each) on ${workers} workers in ${secs.toFixed(2)} s: ` +
         `${evalsPerS.toFixed(0)} evals/s wall, ${evalsPerCpuS.toFixed(0)} evals per CPU-second (all threads)`,
     );
     console.log(
@@ -54,6 +83,7 @@ export async function main(argv: string[]): Promise<void> {
         evals_per_s: Math.round(evalsPerS),
         evals_per_cpu_s: Math.round(evalsPerCpuS),
         workers,
+        kind,
         n,
         mean_steps: Number(meanSteps.toFixed(2)),
       })}`,

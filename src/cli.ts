@@ -162,7 +162,8 @@ const cli = yargs(hideBin(process.argv))
     (y) =>
       withBackend(y)
         .option('data', { type: 'string', describe: 'JSONL with question + answer (default: a dataset\'s dev split)' })
-        .option('dataset', { choices: ['mawps', 'gsm8k', 'deepmind', 'math'] as const, default: 'mawps' as const, describe: 'dev split used when --data is not given' })
+        .option('dataset', { choices: ['mawps', 'gsm8k', 'deepmind', 'math', 'deepmind-interpolate', 'deepmind-extrapolate', 'deepmind-sample'] as const, default: 'mawps' as const, describe: 'dev split used when --data is not given (deepmind: the interpolate + extrapolate test regimes)' })
+        .option('dev', { choices: ['fixed', 'unseen', 'grouped'] as const, default: 'fixed' as const, describe: "dev problems of --dataset: the fixed split; those with no similar training problem (unseen); a split that keeps near-duplicates together (grouped)" })
         .option('mode', { choices: ['greedy', 'maj', 'best-of-n', 'mcts'] as const, default: 'greedy' as const })
         .option('policy', { type: 'string', default: SHIPPED_POLICIES, describe: 'policy checkpoint(s), comma-separated: the first alone writes greedy / sampled solutions, all propose MCTS steps (default: the shipped ensemble)' })
         .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
@@ -182,10 +183,11 @@ const cli = yargs(hideBin(process.argv))
       if (a.data) (await import('./data/datasets.ts')).loadProblems(a.data);
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const s = await runEval({ data: a.data, dataset: a.dataset, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments });
+      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
       // where MCTS + PPM stands: answers never written vs written but not picked
+      if (s.breakdown) console.log((await import('./search/breakdown.ts')).formatBreakdown(s.breakdown, s.mode));
       if (s.trees) console.log(`trees: only right ${s.trees.onlyRight}, only wrong ${s.trees.onlyWrong}, right and wrong ${s.trees.mixedPicked + s.trees.mixedMissed} (best-Q terminal right in ${s.trees.mixedPicked}), no answer ${s.trees.none}`);
       if (a.json) console.log(JSON.stringify({ mode: s.mode, n: s.n, correct: s.correct, accuracy: s.accuracy }));
     },
@@ -201,10 +203,18 @@ const cli = yargs(hideBin(process.argv))
         .option('workers', { type: 'number', default: 2, describe: 'search/training processes (cores)' })
         .option('ship', { type: 'string', describe: 'copy the final policy, PPM and rounds.md here (e.g. checkpoints)' })
         .option('distractors', { type: 'number', describe: "share of training problems also trained on with an irrelevant sentence added (default: the preset's)" })
+        .option('schemas', { type: 'number', describe: 'schema problems (change, combine, compare, rate, chains…) added to the training problems, and as many fresh ones searched every round (default: none)' })
         .option('pretrain', { type: 'string', describe: "round 0 first pretrains on these datasets' verified trajectories (comma-separated, e.g. gsm8k); default: none" })
-        .option('pretrain-steps', { type: 'number', default: 600 }),
+        .option('pretrain-steps', { type: 'number', default: 600 })
+        .option('data', { type: 'string', describe: 'your training problems: JSONL file(s), comma-separated, with question + answer (default: the preset\'s datasets)' })
+        .option('dev', { type: 'string', describe: 'your dev problems (JSONL); default with --data: a fixed 10 % of it' })
+        .option('policy', { type: 'string', describe: 'policy-r0 to fine-tune in round 0: a checkpoint or hf:<folder> (default: a new GPT)' })
+        .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: --policy folder without one' })
+        .option('queue', { type: 'string', describe: 'redis://HOST:PORT: search stages become jobs for `rstar worker`s (default: local processes)' })
+        .option('queue-batch', { type: 'number', default: 8, describe: 'problems per search job (--queue)' }),
     async (a) => {
       if (a.distractors !== undefined && !(a.distractors >= 0 && a.distractors <= 1)) throw new Error(`self-evolve: --distractors must be in [0, 1], got ${a.distractors}`);
+      if (a.schemas !== undefined && !(Number.isInteger(a.schemas) && a.schemas >= 0)) throw new Error(`self-evolve: --schemas must be a whole number ≥ 0, got ${a.schemas}`);
       const { DATASETS } = await import('./data/datasets.ts');
       const pretrain = a.pretrain === undefined ? undefined : listOf(a.pretrain, []);
       const unknown = (pretrain ?? []).filter((d) => !Object.hasOwn(DATASETS, d)); // not `in`: 'toString' is in every object
@@ -212,12 +222,74 @@ const cli = yargs(hideBin(process.argv))
       if (!(Number.isInteger(a.pretrainSteps) && a.pretrainSteps > 0)) throw new Error(`self-evolve: --pretrain-steps must be a positive integer, got ${a.pretrainSteps}`);
       const override = {
         ...(a.distractors === undefined ? {} : { distractors: a.distractors }),
+        ...(a.schemas ? { schemas: { round0: a.schemas, perRound: a.schemas } } : {}),
         ...(pretrain ? { pretrain: { datasets: pretrain, steps: a.pretrainSteps } } : {}),
       };
+      if (a.pretrain && a.policy) throw new Error('self-evolve: --pretrain and --policy both give round 0 a starting policy; give one');
+      if (a.dev && !a.data) throw new Error('self-evolve: --dev needs --data (the preset\'s datasets have their own dev split)');
+      // bad data fails first, with its file:line and nothing written
+      const { loadProblemFiles } = await import('./data/problems.ts');
+      const data = a.data === undefined ? undefined : listOf(a.data, []);
+      if (data) loadProblemFiles({ data, dev: a.dev });
+      const queue = a.queue ? await (await import('./train/queue/coordinator.ts')).RedisSearchQueue.open({ url: a.queue, batch: a.queueBatch }) : undefined;
+      try {
+        await backend(a.backend);
+        const { selfEvolve } = await import('./train/self-evolve.ts');
+        const r = await selfEvolve({
+          out: a.out, rounds: a.rounds, preset: a.preset, seed: a.seed, backend: a.backend, workers: a.workers, ship: a.ship, ...(Object.keys(override).length ? { override } : {}),
+          data, dev: a.dev, policy: a.policy, tokenizer: a.tokenizer, queue,
+        });
+        console.log(r.table);
+      } finally {
+        await queue?.close();
+      }
+    },
+  )
+  .command(
+    'worker',
+    'take search and evaluation jobs of `self-evolve --queue` off Redis until stopped (Ctrl-C: after the current job)',
+    (y) =>
+      y.option('queue', { type: 'string', demandOption: true, describe: 'redis://HOST:PORT[/DB], as the coordinator\'s' })
+        .option('backend', { choices: BACKENDS, default: 'auto' as BackendName, describe: 'TensorFlow.js backend' })
+        .option('cache', { type: 'string', describe: 'folder for models fetched from Redis (default: <tmp>/rstar-models)' })
+        .option('lock-ms', { type: 'number', default: 30_000, describe: 'a killed worker\'s job goes back to the queue after this long' })
+        .option('stalled-ms', { type: 'number', default: 30_000, describe: 'how often to look for jobs of killed workers' })
+        .option('verbose', { type: 'boolean', default: false, describe: 'a line per job started and finished' }),
+    async (a) => {
       await backend(a.backend);
-      const { selfEvolve } = await import('./train/self-evolve.ts');
-      const r = await selfEvolve({ out: a.out, rounds: a.rounds, preset: a.preset, seed: a.seed, backend: a.backend, workers: a.workers, ship: a.ship, ...(Object.keys(override).length ? { override } : {}) });
-      console.log(r.table);
+      const { runWorker } = await import('./train/queue/worker.ts');
+      await runWorker({ url: a.queue, cache: a.cache, lockMs: a.lockMs, stalledMs: a.stalledMs, verbose: a.verbose });
+    },
+  )
+  .command(
+    'report <run>',
+    'write <run>/report/index.html: plots per round, an MCTS tree explorer and per-problem dev results (one file, opens from disk)',
+    (y) =>
+      y.positional('run', { type: 'string', demandOption: true, describe: 'a self-evolve run folder (--out)' })
+        .option('out', { type: 'string', describe: 'the HTML file (default: <run>/report/index.html)' })
+        .option('dev-trees', { type: 'number', describe: 'most dev problems whose trees the page carries (default 400)' })
+        .option('train-trees', { type: 'number', describe: 'training problems sampled for their trees (default 40)' }),
+    async (a) => {
+      for (const [flag, v] of [['--dev-trees', a.devTrees], ['--train-trees', a.trainTrees]] as const) {
+        if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new Error(`report: ${flag} must be a non-negative integer, got ${v}`);
+      }
+      const { writeReport } = await import('./train/report/index.ts');
+      const r = await writeReport({ run: a.run!, out: a.out, trees: { ...(a.devTrees === undefined ? {} : { devTrees: a.devTrees }), ...(a.trainTrees === undefined ? {} : { trainTrees: a.trainTrees }) } });
+      console.log(`wrote ${r.file} (${(r.bytes / 1e6).toFixed(2)} MB, ${r.plots} plots, ${r.trees} trees: ${r.treeNote})`);
+    },
+  )
+  .command(
+    'serve',
+    'serve the browser solve page: type a question, watch the MCTS tree grow (models, PPM and sandbox run in the page)',
+    (y) =>
+      y
+        .option('port', { type: 'number', default: 8080, describe: 'port (0: any free one)' })
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (0.0.0.0: the network)' })
+        .option('checkpoints', { type: 'string', default: 'checkpoints', describe: 'folder of checkpoint folders (policy, policy-m1, ppm)' }),
+    async (a) => {
+      const { serveWeb } = await import('./web/server.ts');
+      const s = await serveWeb({ port: a.port, host: a.host, checkpoints: a.checkpoints });
+      console.log(`rstar: solve page at ${s.url} (Ctrl-C stops)`);
     },
   )
   .help()

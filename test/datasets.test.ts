@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DATA_DIR, DATASETS, DataError, isDev, loadDataset, loadProblems, splitDev, type Problem } from '../src/data/datasets.ts';
+import { DATA_DIR, DATASETS, DataError, datasetSplit, isDev, loadDataset, loadProblems, splitDev, type Problem } from '../src/data/datasets.ts';
 import { mulberry32, shuffle } from '../src/util/rng.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-datasets-'));
@@ -25,7 +25,7 @@ function errorOf(f: string): string {
   throw new Error(`${f} loaded without error`);
 }
 
-const COUNTS = { gsm8k: 7473, math: 7500, mawps: 3138, deepmind: 8400 } as const;
+const COUNTS = { gsm8k: 7473, math: 7500, mawps: 3138, deepmind: 50370, 'deepmind-sample': 8400, 'deepmind-interpolate': 2800, 'deepmind-extrapolate': 900 } as const;
 const loaded = Object.fromEntries(Object.keys(COUNTS).map((n) => [n, loadDataset(n)])) as Record<keyof typeof COUNTS, Problem[]>;
 
 describe('real data files', () => {
@@ -53,6 +53,7 @@ describe('real data files', () => {
     expect(m.extra).toMatchObject({ level: 'Level 5', type: 'Algebra', answer_numeric: '0' });
     expect(loaded.mawps[0]!.extra?.numbers).toEqual(['56.0', '9.0']);
     expect(loaded.deepmind[0]!.extra).toEqual({ module: 'algebra__linear_1d', split: 'train-easy' });
+    expect(loaded['deepmind-extrapolate'][0]!.extra).toEqual({ module: 'arithmetic__add_sub_multiple_longer', split: 'extrapolate' });
     expect(loaded.deepmind[0]!.solution).toBeUndefined();
   });
   it('rejects an unknown dataset name', () => {
@@ -139,7 +140,10 @@ describe('splitDev', () => {
     expect(splitDev(loaded.gsm8k).dev).toHaveLength(766);
     expect(splitDev(loaded.math).dev).toHaveLength(719);
     expect(splitDev(loaded.mawps).dev).toHaveLength(314);
-    expect(splitDev(loaded.deepmind).dev).toHaveLength(859);
+    expect(splitDev(loaded['deepmind-sample']).dev).toHaveLength(859);
+    // DeepMind's dev sets are the published test regimes, never a hash of the training file
+    expect(datasetSplit('deepmind').dev).toHaveLength(2800 + 900);
+    expect(datasetSplit('deepmind').train).toHaveLength(50370);
     expect(isDev('gsm8k-train-0')).toBe(splitDev(loaded.gsm8k).dev.some((p) => p.id === 'gsm8k-train-0'));
   });
 });

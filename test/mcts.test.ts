@@ -492,3 +492,48 @@ describe('searchMany', () => {
     expect(a.some((r) => r.tree.nodes.length > 3)).toBe(true); // the trees are not trivial
   });
 });
+
+describe('onProgress', () => {
+  const script = {
+    '': [step('a', 'const a = 2;'), step('b', 'const b = 3;'), step('guess', 'print(5);')],
+    'const a = 2;': [step('double', 'print(a * 2);'), step('inc', 'print(a + 1);')],
+    'const b = 3;': [step('c', 'const c = b + 1;')],
+    'const b = 3; | const c = b + 1;': [step('answer', 'print(c);')],
+  };
+
+  it('reports every expansion with the nodes it added (values already backed up) and every rollout, and is awaited', async () => {
+    const policy = new ScriptedPolicy(script);
+    const seen: { event: string; node: string; added: string[]; nodes: number; rootN: number; rollouts: number }[] = [];
+    let busy = false;
+    const code = (t: SearchTree, id: number) => t.nodes[id]!.step?.code ?? '';
+    const { tree } = await runMCTS(QA, deps(policy, {
+      onProgress: async (p) => {
+        expect(busy).toBe(false);
+        const calls = policy.calls.length;
+        seen.push({ event: p.event, node: code(p.tree, p.node), added: p.added.map((id) => code(p.tree, id)), nodes: p.tree.nodes.length, rootN: p.tree.nodes[0]!.n, rollouts: p.stats.rollouts });
+        busy = true;
+        await new Promise((r) => setTimeout(r, 5));
+        busy = false;
+        // awaited: the search made no model call while the hook was pending
+        expect(policy.calls.length).toBe(calls);
+      },
+    }), { promptNumbers: 'values', rollouts: 5 });
+    expect(seen).toEqual([
+      { event: 'expand', node: '', added: ['const a = 2;', 'const b = 3;', 'print(5);'], nodes: 4, rootN: 1, rollouts: 0 },
+      { event: 'expand', node: 'const a = 2;', added: ['print(a * 2);', 'print(a + 1);'], nodes: 6, rootN: 3, rollouts: 0 },
+      { event: 'rollout', node: '', added: [], nodes: 6, rootN: 3, rollouts: 1 },
+      { event: 'expand', node: 'const b = 3;', added: ['const c = b + 1;'], nodes: 7, rootN: 3, rollouts: 1 },
+      { event: 'expand', node: 'const c = b + 1;', added: ['print(c);'], nodes: 8, rootN: 4, rollouts: 1 },
+      { event: 'rollout', node: '', added: [], nodes: 8, rootN: 4, rollouts: 2 },
+    ]);
+    expect(tree.nodes).toHaveLength(8);
+  });
+
+  it('reports a dead end as an expansion that added nothing, with the problem index', async () => {
+    const events: [number, string, number][] = [];
+    await searchMany([QA, { ...QA, id: 'p2' }], deps(new ScriptedPolicy({ '': [step('boom', 'missing();')] }), {
+      onProgress: (p) => void events.push([p.index, p.event, p.added.length]),
+    }), { promptNumbers: 'values', concurrency: 1 });
+    expect(events).toEqual([[0, 'expand', 0], [0, 'rollout', 0], [1, 'expand', 0], [1, 'rollout', 0]]);
+  });
+});

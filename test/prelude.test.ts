@@ -60,6 +60,11 @@ describe('prelude helpers', () => {
     ['print(P("-3*u**3 + 9*u**2 - 9*u + 3").factor(), "|", P("x**3 + x").factor(), "|", P("2*x**2 - 4").factor())', '-3*(u - 1)**3 | x*(x**2 + 1) | 2*(x**2 - 2)'],
     ['print(fmt(fitPoly([7, 7, 5, 1, -5, -13], "q")), "|", fmt(nextTerm([-6533, -13025, -19517, -26009])))', '-q**2 + 3*q + 5 | -32501'],
     ['print(fmt(ev("(-168)/(-16) + 1/(-2)")), fmt(ev("2**-2")), fmt(ev("0.5*4")))', '10 1/4 2'],
+    // surds (sympy's printing and term order) and powers of one positive variable
+    ['print(fmt(surd("(((sqrt(119)*3 - sqrt(119))*1)/sqrt(7) + sqrt(17) + (sqrt(119) + (sqrt(119)*-3 + sqrt(119) - sqrt(119)))/sqrt(7) + 3)**2")))', '6*sqrt(17) + 26'],
+    ['print(fmt(surd("(-5 + -1 + sqrt(176) + 0 + sqrt(176) + sqrt(176)*-1 + 0)**2")), "|", fmt(surd("3600 + 9600*sqrt(11)")), "|", fmt(surd("1/(2*sqrt(7))*-4")))', '212 - 48*sqrt(11) | 3600 + 9600*sqrt(11) | -2*sqrt(7)/7'],
+    ['print(fmt(surd("sqrt(n0)/sqrt(3)", { n0: 51 })), fmt(surd("1/(1 + sqrt(2))")), fmt(surd("(sqrt(2) - sqrt(2))*5")))', 'sqrt(17) -1 + sqrt(2) 0'],
+    ['print(showPower("h", powerOf("(h**7/h)/h**(-2/13)*(h*h/(h*h/(h/h**(2/7)*h)*h))/(h/(h*(h*h**(2/7)*h)/h))", "h")), showPower("d", powerOf("((d**(-22)*d)/d)**(-n0)", "d", { n0: 27 })), showPower("k", powerOf("(k**2)**0", "k")), showPower("x", Q(-3)))', 'h**(106/13) d**594 1 x**(-3)'],
     // counting and probability
     ['print(fmt(factorial(25)), binomial(52, 5), perm(5, 2), binomial(3, 5))', '15511210043330985984000000 2598960 20 0'],
     ['print(fmt(probSequence("{k: 5, r: 2, e: 8, l: 1, a: 1}", "kker")), fmt(probCounts("kbkbbkb", { k: 1, b: 3 })), fmt(probSequence("ab", "c")))', '2/357 12/35 0'],

@@ -219,3 +219,61 @@ describe('pool', () => {
     expect(JSON.parse(stdout)).toMatchObject({ ok: true, answer: '72' });
   });
 });
+
+describe('exact-maths prelude in the worker', () => {
+  test('a step that names a prelude function gets it; print shows exact values in the dataset format', async () => {
+    const r = await pool.run(['const E = { n0: 4, n1: 6 };', 'const x = ev("-n0/n1", E);', 'print(x, P("2 - 5*x + x**2"), [Q(1, 2), Q(3)], fmt(x.mul(3)));']);
+    expect(r).toMatchObject({ ok: true, output: '-2/3 x**2 - 5*x + 2 1/2, 3 -2', answer: '-2' });
+    // exact past 2^53 (a 20-digit number arrives as a BigInt from the question's numbers)
+    const big = await pool.run(['const n0 = 12345678901234567890n;', 'print(Q(n0).add(1), gcd(n0, 10n));']);
+    expect(big.output).toBe('12345678901234567891 10');
+  });
+
+  test('plain values print as before, and only exact values go through fmt', async () => {
+    const r = await pool.run(['print(fmt(true), [1, 2], { a: Q(1, 2).toNumber() }, [Q(1), 2]);']);
+    expect(r.output).toMatch(/^True \[1, 2\] \{a: 0\.5\} \[\{/);
+  });
+
+  test('steps that name no prelude function do not get it (and pay nothing)', async () => {
+    // the scan for prelude names reads identifiers anywhere (strings too), so spell them in pieces
+    const r = await pool.run(['print(typeof globalThis["g" + "cd"], typeof globalThis["f" + "mt"]);']);
+    expect(r.output).toBe('undefined undefined');
+  });
+
+  test('a step may shadow a prelude name; print still formats exact values', async () => {
+    const r = await pool.run(['const fmt = (x) => "mine"; const round = 7;', 'print(Q(-3, 9), fmt(1), round);']);
+    expect(r.output).toBe('-1/3 mine 7');
+  });
+
+  test('prelude errors are ordinary step errors, and the next evaluation is clean', async () => {
+    const r = await pool.run(['const a = Q(1, 0);']);
+    expect(r).toMatchObject({ ok: false, error: 'RangeError: division by zero', failedStep: 0 });
+    expect(await pool.run(['print(fmt(Q(1, 3).add(Q(1, 6))));'])).toMatchObject({ ok: true, answer: '1/2' });
+  });
+
+  test('nothing a step does to the shared prelude realm reaches the next evaluation', async () => {
+    const attacks = [
+      'Object.getPrototypeOf(Q(1)).toString = () => "pwned"; print(fmt(Q(1, 2)));',
+      '"use strict"; Object.getPrototypeOf(Q(1)).toString = () => "pwned";',
+      'gcd.constructor("globalThis.fmt = () => \'pwned\'")(); print(fmt(1));',
+      'gcd.constructor("return Object.prototype")().pwned = 1;',
+      'Object.getPrototypeOf(primeFactors(6)).map = () => ["pwned"];',
+      'print(gcd.constructor("return typeof Math.random")());',
+    ];
+    const rs = await pool.runMany(attacks.map((a) => [a]));
+    expect(rs[1]!.ok).toBe(false); // frozen: strict-mode assignment throws
+    expect(rs[5]!.output).toBe('undefined'); // the realm has no Math.random to share state through
+    for (let i = 0; i < 4; i++) {
+      const after = await pool.run(['print(fmt(Q(1, 2)), fmt(primeFactors(12)), P("x*x"), gcd.constructor("return typeof Object.prototype.pwned")());']);
+      expect(after.output).toBe('1/2 2, 3 x**2 undefined');
+    }
+  });
+
+  test('a prelude call that loops or explodes is stopped like any step', async () => {
+    const loop = await small.run(['print(sortExact([1, 2, 3], false, (x) => { for (;;) {} }));']);
+    expect(loop).toMatchObject({ ok: false, timedOut: true });
+    const huge = await small.run(['print(fmt(factorial(1e7)));']);
+    expect(huge.ok).toBe(false);
+    expect(await small.run(['print(fmt(Q(2).pow(64)));'])).toMatchObject({ ok: true, answer: '18446744073709551616' });
+  });
+});

@@ -24,7 +24,8 @@ import { readPairs, readTrajectories, writeTrajectories, type TrajectoryRow } fr
 import { serializeStep } from '../src/data/steps.ts';
 import { hash32 } from '../src/util/rng.ts';
 import { bootstrapSplits } from '../src/data/bootstrap/index.ts';
-import { loadProblemsFor } from '../src/data/problems.ts';
+import { loadProblemsFor, schemaBatch } from '../src/data/problems.ts';
+import { dropSimilar } from '../src/data/groups.ts';
 import { crossFitPairs, foldOf } from '../src/train/cross-fit.ts';
 import { pairedCounts } from '../src/train/report.ts';
 import { PRESETS, type Preset } from '../src/train/presets.ts';
@@ -458,5 +459,42 @@ describe('pairedCounts', () => {
     const g = new Map([['a', true], ['b', true], ['c', false], ['d', false], ['e', true], ['f', false]]);
     const m = new Map([['a', true], ['b', false], ['c', true], ['d', true], ['e', true]]); // f unscored
     expect(pairedCounts(g, m)).toEqual({ onlyMcts: 2, onlyGreedy: 1, p: mcnemarExact(2, 1) });
+  });
+});
+
+describe('schema problems every round (preset.schemas)', () => {
+  it('round K searches perRound fresh schema problems beside the training problems, none near a dev problem; metrics count them and the solved ones', async () => {
+    const out = path.join(root, 'schemas');
+    fs.cpSync(base, out, { recursive: true });
+    const res = await finish(spawnRun(out, 1, { ...OVERRIDE, schemas: { round0: 3, perRound: 4 } }));
+    expect(res.code, res.stderr).toBe(0);
+    const dev = splitDev(loadDataset('mawps')).dev;
+    // round 1 draws problems 3..6 of the run's stream (0..2 joined the training problems)
+    const fresh = schemaBatch({ start: 3, count: 4, seed: SEED, dev });
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(dropSimilar(fresh, dev)).toEqual(fresh);
+    const searched = lines(path.join(out, 'round-1', 'search', 'shard-0.jsonl')).map((l) => JSON.parse(l) as SearchLine);
+    const ids = searched.map((l) => l.problemId);
+    for (const p of fresh) expect(ids).toContain(p.id);
+    expect(ids.length).toBe(SEARCH + fresh.length);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'round-1', 'search-summary.json'), 'utf8'));
+    const solvedFresh = searched.filter((l) => l.solved && fresh.some((p) => p.id === l.problemId)).length;
+    expect(summary.synthesis).toEqual({ added: fresh.length, kept: solvedFresh });
+    const metrics = JSON.parse(fs.readFileSync(path.join(out, 'round-1', 'metrics.json'), 'utf8'));
+    expect(metrics.synthesis).toEqual(summary.synthesis);
+    expect(metrics.problemsSearched).toBe(SEARCH + fresh.length);
+    expect(fs.readFileSync(path.join(out, 'rounds.md'), 'utf8')).toContain(`| ${fresh.length} / ${solvedFresh} |`);
+  }, 120_000);
+
+  it('loadProblemsFor adds the first schema problems of the stream to the training problems, none near dev', () => {
+    const { train, synthetic, dev } = loadProblemsFor({ datasets: ['mawps'], seed: SEED, schemas: 50 });
+    const schema = synthetic.filter((p) => p.id.startsWith('synth-'));
+    expect(schema.length).toBeGreaterThan(40);
+    expect(schema).toEqual(schemaBatch({ start: 0, count: 50, seed: SEED, dev }));
+    for (const p of schema) expect(train).toContain(p);
+    expect(dropSimilar(schema, dev)).toHaveLength(schema.length);
+    // the next batch shares no problem with this one
+    const next = new Set(schemaBatch({ start: 50, count: 50, seed: SEED, dev }).map((p) => p.id));
+    expect(schema.some((p) => next.has(p.id))).toBe(false);
   });
 });

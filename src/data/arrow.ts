@@ -1,4 +1,4 @@
-// Arrow IPC files for problems, trajectories, preference pairs and eval results.
+// Arrow IPC files for problems, trajectories, preference pairs, eval results and saved MCTS trees.
 //
 // Each table's schema is declared once below (TABLES) and used for writing, reading and validation.
 // Files use the Arrow IPC *file* format (random access, readable by pyarrow / polars / duckdb).
@@ -76,11 +76,45 @@ export interface EvalRow {
   score: number;
 }
 
+/** One node of a saved MCTS tree (search/mcts.ts MCTSNode), as the run report shows it. */
+export interface TreeNodeRow {
+  problemId: string;
+  round: number;
+  /** A training round's search, or the dev evaluation's MCTS + PPM. */
+  kind: 'train' | 'dev';
+  /** Which tree of this problem: 0, then round 4's extra trees or the eval's further runs. */
+  tree: number;
+  id: number;
+  /** −1 for the root. */
+  parent: number;
+  depth: number;
+  /** The step as serialized (steps.ts serializeStep); the root's is the question. */
+  text: string;
+  /** What the step printed when run after its ancestors. */
+  output: string;
+  q: number;
+  n: number;
+  /** PPM initial score; NaN when there was none (terminal-guided search, terminals, the root). */
+  prior: number;
+  terminal: boolean;
+  /** Printed answer of a terminal, else ''. */
+  answer: string;
+  /** The problem's known answer (the same on every node of a tree). */
+  gold: string;
+  /** A terminal whose answer grades right against `gold`. */
+  correct: boolean;
+  /** On the path from the root to the best-Q terminal: the search's answer. */
+  chosen: boolean;
+  /** Expanded, but every candidate failed. */
+  deadEnd: boolean;
+}
+
 export interface TableRows {
   problems: ProblemRow;
   trajectories: TrajectoryRow;
   pairs: PairRow;
   eval: EvalRow;
+  treeNodes: TreeNodeRow;
 }
 export type TableName = keyof TableRows;
 
@@ -110,11 +144,16 @@ export const TABLES: { [K in TableName]: Schema } = {
   eval: schemaOf<EvalRow>({
     problemId: utf8, question: utf8, gold: utf8, predicted: utf8, correct: bool, mode: utf8, score: f32,
   }),
+  treeNodes: schemaOf<TreeNodeRow>({
+    problemId: utf8, round: i32, kind: utf8, tree: i32, id: i32, parent: i32, depth: i32, text: utf8, output: utf8,
+    q: f32, n: i32, prior: f32, terminal: bool, answer: utf8, gold: utf8, correct: bool, chosen: bool, deadEnd: bool,
+  }),
 };
 
 /** Columns limited to a set of values. */
 const ENUMS: Partial<Record<TableName, Record<string, readonly string[]>>> = {
   problems: { split: ['train', 'dev'] },
+  treeNodes: { kind: ['train', 'dev'] },
 };
 
 function show(v: unknown): string {
@@ -328,11 +367,20 @@ function plain(v: unknown): unknown {
   return v;
 }
 
-function tableRows(table: Table, names: readonly string[]): Record<string, unknown>[] {
+/** Keep only rows whose `column` passes `keep` (tested before the rest of the row is built). */
+export interface RowFilter {
+  column: string;
+  keep: (value: unknown) => boolean;
+}
+
+function tableRows(table: Table, names: readonly string[], where?: RowFilter): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
   for (const batch of table.batches) {
     const cols = names.map((n) => batch.getChild(n)!);
+    const test = where ? batch.getChild(where.column) : null;
+    if (where && !test) throw new Error(`readTable: no column "${where.column}" to filter on`);
     for (let i = 0; i < batch.numRows; i++) {
+      if (test && !where!.keep(plain(test.get(i)))) continue;
       const row: Record<string, unknown> = {};
       names.forEach((n, j) => (row[n] = plain(cols[j]!.get(i))));
       out.push(row);
@@ -359,9 +407,9 @@ function loadTable(file: string): Table {
  * All rows of an Arrow file as plain objects. With `table`, the file must have that table's columns
  * and types (extra columns are ignored); without, every column is returned as found.
  */
-export function readTable<Row extends object = Record<string, unknown>>(file: string, table?: TableName): Row[] {
+export function readTable<Row extends object = Record<string, unknown>>(file: string, table?: TableName, where?: RowFilter): Row[] {
   const t = loadTable(file);
-  if (!table) return tableRows(t, t.schema.fields.map((f) => f.name)) as Row[];
+  if (!table) return tableRows(t, t.schema.fields.map((f) => f.name), where) as Row[];
   const want = TABLES[table];
   for (const f of want.fields) {
     const got = t.schema.fields.find((g) => g.name === f.name);
@@ -369,13 +417,14 @@ export function readTable<Row extends object = Record<string, unknown>>(file: st
       throw new Error(`${file}: expected a ${table} table with column "${f.name}" of type ${f.type}, got ${got ? String(got.type) : 'no such column'}`);
     }
   }
-  return tableRows(t, want.fields.map((f) => f.name)) as Row[];
+  return tableRows(t, want.fields.map((f) => f.name), where) as Row[];
 }
 
 export const readProblems = (file: string): ProblemRow[] => readTable<ProblemRow>(file, 'problems');
 export const readTrajectories = (file: string): TrajectoryRow[] => readTable<TrajectoryRow>(file, 'trajectories');
 export const readPairs = (file: string): PairRow[] => readTable<PairRow>(file, 'pairs');
 export const readEvalRows = (file: string): EvalRow[] => readTable<EvalRow>(file, 'eval');
+export const readTreeNodes = (file: string, where?: RowFilter): TreeNodeRow[] => readTable<TreeNodeRow>(file, 'treeNodes', where);
 
 // ---------------------------------------------------------------------------------------------------
 // Writing whole tables
@@ -402,6 +451,7 @@ export const writeProblems = (file: string, rows: Iterable<ProblemRow>, opts?: W
 export const writeTrajectories = (file: string, rows: Iterable<TrajectoryRow>, opts?: WriterOptions): Promise<number> => writeTable(file, 'trajectories', rows, opts);
 export const writePairs = (file: string, rows: Iterable<PairRow>, opts?: WriterOptions): Promise<number> => writeTable(file, 'pairs', rows, opts);
 export const writeEvalRows = (file: string, rows: Iterable<EvalRow>, opts?: WriterOptions): Promise<number> => writeTable(file, 'eval', rows, opts);
+export const writeTreeNodes = (file: string, rows: Iterable<TreeNodeRow>, opts?: WriterOptions): Promise<number> => writeTable(file, 'treeNodes', rows, opts);
 
 /**
  * Append rows to a table file for resumable jobs (self-evolve checkpoints after each problem batch).

@@ -32,8 +32,41 @@ export const DATASETS = {
   gsm8k: 'gsm8k-train.jsonl',
   math: 'math-train.jsonl',
   mawps: 'mawps-asdiva-train.jsonl',
-  deepmind: 'deepmind-mathematics-sample.jsonl',
+  /** DeepMind Mathematics generated train lines (train-easy/medium/hard, 56 modules). */
+  deepmind: 'deepmind-mathematics-train.jsonl',
+  /** The official interpolation test regime, 50 per module: dev only. */
+  'deepmind-interpolate': 'deepmind-mathematics-interpolate-dev.jsonl',
+  /** The official extrapolation regime (6 modules): dev only. */
+  'deepmind-extrapolate': 'deepmind-mathematics-extrapolate-dev.jsonl',
+  /** The older fixed sample (train-easy, train-medium, interpolate): its interpolate lines are dev. */
+  'deepmind-sample': 'deepmind-mathematics-sample.jsonl',
 } as const;
+
+/**
+ * Datasets whose dev set is published rather than hashed out of the file: their dev is these
+ * datasets (whole), and datasets listed as dev of another never train. Everything else uses splitDev.
+ */
+export const FIXED_DEV: Readonly<Record<string, readonly string[]>> = {
+  deepmind: ['deepmind-interpolate', 'deepmind-extrapolate'],
+  'deepmind-interpolate': ['deepmind-interpolate'],
+  'deepmind-extrapolate': ['deepmind-extrapolate'],
+};
+
+/**
+ * A dataset's training and dev problems: the fixed dev sets of FIXED_DEV where it has them (a dev-only
+ * dataset has no training part; lines whose `split` is a test regime never train), else splitDev.
+ */
+export function datasetSplit(name: DatasetName | string, opts: SplitOptions = {}): { train: Problem[]; dev: Problem[] } {
+  const all = loadDataset(name);
+  const testRegime = (p: Problem): boolean => p.extra?.split === 'interpolate' || p.extra?.split === 'extrapolate';
+  const fixed = FIXED_DEV[name];
+  if (!fixed) {
+    if (!all.some(testRegime)) return splitDev(all, opts);
+    return { train: all.filter((p) => !testRegime(p)), dev: all.filter(testRegime) };
+  }
+  const devOnly = fixed.includes(name);
+  return { train: devOnly ? [] : all.filter((p) => !testRegime(p)), dev: fixed.flatMap((d) => (d === name ? all : loadDataset(d))) };
+}
 
 export type DatasetName = keyof typeof DATASETS;
 

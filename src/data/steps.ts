@@ -93,7 +93,15 @@ export function tagQuestion(question: string, numbers: PromptNumbers): string {
 /** Code the sandbox runs before the steps: the question's numbers as constants ('' if none). */
 export function numberPrelude(question: string): string {
   const ns = questionNumbers(question);
-  return ns.length ? `const ${ns.map((n) => `${n.name} = ${n.value}`).join(', ')};` : '';
+  return ns.length ? `const ${ns.map((n) => `${n.name} = ${numberLiteral(n.text)}`).join(', ')};` : '';
+}
+
+/** A number as JS: a float when that is exact to its last written digit (up to 15 significant
+ * digits), else a BigInt (integers) or its decimal text (which the exact-maths prelude reads: Q(n0)). */
+function numberLiteral(text: string): string {
+  const t = text.replace(/,/g, '');
+  if (t.replace(/^[0.]+/, '').replace('.', '').length <= 15) return String(Number(t));
+  return t.includes('.') ? JSON.stringify(t) : `${BigInt(t)}n`;
 }
 
 /** What the sandbox runs for a trajectory: the prelude (if any), then the steps' code. */

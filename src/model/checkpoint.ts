@@ -55,13 +55,25 @@ export function readTensorFile(dir: string, stem: string): Map<string, { shape: 
   const idxFile = path.join(dir, `${stem}.json`);
   const binFile = path.join(dir, `${stem}.bin`);
   if (!fs.existsSync(idxFile) || !fs.existsSync(binFile)) throw new CheckpointError(`${idxFile}: missing (expected ${stem}.json + ${stem}.bin)`);
-  const index = readJson<WeightEntry[]>(idxFile);
-  const bytes = fs.readFileSync(binFile);
+  return parseTensorFile(fs.readFileSync(idxFile, 'utf8'), fs.readFileSync(binFile), { index: idxFile, bin: binFile });
+}
+
+/** The arrays of a tensor file from its index text and binary bytes (no file access: the browser page
+ *  uses it on fetched bytes). `where` names the two files in errors. */
+export function parseTensorFile(indexText: string, bytes: Uint8Array, where: { index: string; bin: string }): Map<string, { shape: number[]; data: Float32Array }> {
+  let index: WeightEntry[];
+  try {
+    index = JSON.parse(indexText) as WeightEntry[];
+  } catch (e) {
+    throw new CheckpointError(`${where.index}: not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(index)) throw new CheckpointError(`${where.index}: expected an array of {name, shape, offset}`);
+  if (bytes.byteLength % 4 !== 0) throw new CheckpointError(`${where.bin}: ${bytes.byteLength} bytes, not a whole number of float32s`);
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const e of index) {
     const n = e.shape.reduce((a, b) => a * b, 1);
-    if (e.offset + n > all.length) throw new CheckpointError(`${binFile}: truncated (weight ${e.name} needs floats ${e.offset}..${e.offset + n}, file has ${all.length})`);
+    if (e.offset + n > all.length) throw new CheckpointError(`${where.bin}: truncated (weight ${e.name} needs floats ${e.offset}..${e.offset + n}, file has ${all.length})`);
     out.set(e.name, { shape: e.shape, data: all.subarray(e.offset, e.offset + n) });
   }
   return out;
@@ -124,9 +136,14 @@ async function writeCheckpointFiles(tmp: string, lm: CausalLM, o: SaveOptions): 
 export function readCheckpointConfig(dir: string): CheckpointConfig {
   const file = path.join(dir, 'config.json');
   if (!fs.existsSync(file)) throw new CheckpointError(`${file}: no checkpoint here (config.json missing)`);
+  return parseCheckpointConfig(fs.readFileSync(file, 'utf8'), file);
+}
+
+/** A checkpoint's config.json from its text, checked (no file access; `file` names it in errors). */
+export function parseCheckpointConfig(text: string, file: string): CheckpointConfig {
   let cfg: CheckpointConfig;
   try {
-    cfg = readJson<CheckpointConfig>(file);
+    cfg = JSON.parse(text) as CheckpointConfig;
   } catch (e) {
     throw new CheckpointError(`${file}: not valid JSON (${(e as Error).message})`);
   }
@@ -190,11 +207,21 @@ export interface LoadedPolicy {
 /** Load a policy checkpoint (or the backbone of a PPM checkpoint with `allowPPM`). */
 export async function loadPolicy(dir: string, o: { tokenizerSha256?: string; allowPPM?: boolean } = {}): Promise<LoadedPolicy> {
   const cfg = readCheckpointConfig(dir);
-  const file = path.join(dir, 'config.json');
-  if (cfg.kind !== 'policy' && !o.allowPPM) throw new CheckpointError(`${file}: kind is ${cfg.kind}, expected policy`);
+  checkPolicyConfig(dir, cfg, o);
+  const lm = await policyFromParts(dir, cfg, readTensorFile(dir, 'weights'));
+  return { lm, cfg, dir, tokenizerFile: path.join(dir, cfg.tokenizer.file) };
+}
+
+/** What loadPolicy checks of a config before reading weights: the kind and the tokenizer hash. */
+export function checkPolicyConfig(dir: string, cfg: CheckpointConfig, o: { tokenizerSha256?: string; allowPPM?: boolean } = {}): void {
+  if (cfg.kind !== 'policy' && !o.allowPPM) throw new CheckpointError(`${path.join(dir, 'config.json')}: kind is ${cfg.kind}, expected policy`);
   checkTokenizer(dir, cfg, o.tokenizerSha256);
-  const lm = await buildLM(cfg.model, file);
-  const stored = readTensorFile(dir, 'weights');
+}
+
+/** The policy model of a parsed config and its stored weights (no file access: the browser page loads
+ *  fetched checkpoints with it). `dir` names the checkpoint in errors. */
+export async function policyFromParts(dir: string, cfg: CheckpointConfig, stored: Map<string, { shape: number[]; data: Float32Array }>): Promise<CausalLM> {
+  const lm = await buildLM(cfg.model, path.join(dir, 'config.json'));
   try {
     assignWeights(dir, lm.namedWeights(), stored);
     if (cfg.kind === 'policy') {
@@ -205,7 +232,7 @@ export async function loadPolicy(dir: string, o: { tokenizerSha256?: string; all
     lm.dispose();
     throw e;
   }
-  return { lm, cfg, dir, tokenizerFile: path.join(dir, cfg.tokenizer.file) };
+  return lm;
 }
 
 export function readOptimizerState(dir: string): { step: number; m: Record<string, Float32Array>; v: Record<string, Float32Array> } | null {

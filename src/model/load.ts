@@ -122,10 +122,17 @@ export async function loadPPM(dir: string): Promise<LoadedPPM> {
   const cfg = readCheckpointConfig(dir);
   const file = path.join(dir, 'config.json');
   if (cfg.kind !== 'ppm') throw new CheckpointError(`${file}: kind is ${cfg.kind}, expected ppm`);
-  const promptNumbers = promptNumbersOf(cfg, dir);
+  promptNumbersOf(cfg, dir); // a bad prompt style fails before any weights are read
   const lm = await buildLM(cfg.model, file);
   const stored = readTensorFile(dir, 'weights');
   const tokenizer = await loadTokenizer(path.join(dir, cfg.tokenizer.file));
+  return ppmFromParts(dir, cfg, lm, stored, tokenizer);
+}
+
+/** A PPM from its config, an empty backbone, the stored weights and the tokenizer (no file access: the
+ *  browser page loads fetched checkpoints with it). `dir` names the checkpoint in errors. */
+export function ppmFromParts(dir: string, cfg: CheckpointConfig, lm: CausalLM, stored: Map<string, { shape: number[]; data: Float32Array }>, tokenizer: TokenizerLike): LoadedPPM {
+  const promptNumbers = promptNumbersOf(cfg, dir);
   // PPMs from before the likelihood input have no PPM_HEAD_A: they score from the hidden state alone
   const ppm = new PPM(lm, undefined, ppmOptions(tokenizer, stored.has(PPM_HEAD_A), stored.has(PPM_HEAD_V)));
   assignWeights(dir, ppm.namedWeights(), stored);

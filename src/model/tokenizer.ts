@@ -108,10 +108,17 @@ export class Tokenizer {
 
   static async load(modelPath: string = DEFAULT_MODEL): Promise<Tokenizer> {
     const bytes = fs.readFileSync(modelPath);
+    return Tokenizer.fromBytes(bytes, { sha256: createHash('sha256').update(bytes).digest('hex'), modelPath });
+  }
+
+  /** From the .model file's bytes and their sha256 (hex), without file access: the browser page hashes
+   *  fetched bytes with Web Crypto. `modelPath` only names the model. */
+  static async fromBytes(bytes: Uint8Array, o: { sha256: string; modelPath: string }): Promise<Tokenizer> {
     const spp = new SentencePieceProcessor();
-    await spp.load(modelPath);
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    return new Tokenizer(spp, readModelPieces(bytes), sha, modelPath);
+    let bin = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    await spp.loadFromB64StringModel(btoa(bin));
+    return new Tokenizer(spp, readModelPieces(bytes), o.sha256, o.modelPath);
   }
 
   get vocabSize(): number {

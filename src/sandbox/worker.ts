@@ -14,6 +14,9 @@
 //   impossible. Async functions still run synchronously up to their first await.
 // - Math.random is a fixed-seed PRNG (same sequence in every evaluation); Date, typed arrays and
 //   ArrayBuffer are not defined (see INTRINSICS).
+// - The exact-mathematics prelude (prelude/README.md: Q, gcd, P, convert, fmt, ...) is defined in an
+//   evaluation whose code names one of its globals; its functions live in one frozen realm per
+//   runtime. print() of a prelude value (R, Poly, or an array of them) prints fmt(value): -2/3.
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import {
@@ -25,6 +28,8 @@ import {
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
 import type { EvalLimits, FromWorker, RunResult, ToWorker, WorkerInit } from './protocol.ts';
+import { PreludeRealm } from './prelude/realm.ts';
+import { preludeModulesFor } from './prelude/index.ts';
 
 
 // Left out: Date (determinism) and typed arrays/ArrayBuffer, which math steps do not need and which
@@ -119,9 +124,19 @@ const FORMATTER = `(function () {
   return function format(v, nested) { return fmt(v, nested ? 1 : 0, []); };
 })()`;
 
+// Errors after which the runtime is not reused: stack overflow and other engine errors, out of memory,
+// host-side failures, and errors the worker could not even read.
+const UNSOUND = /^(InternalError|SandboxError|Uncaught)|out of memory|stack overflow|call stack|could not be described/i;
+
 /** Evaluates trajectories one at a time on one QuickJS wasm module. Not thread-safe (one per worker). */
 export class Evaluator {
   private rt: QuickJSRuntime | null = null;
+  /** The prelude's realm on rt, built by the first evaluation that names a prelude global. */
+  private realm: PreludeRealm | null = null;
+  /** Whether this evaluation's context has the prelude (print then formats its values). */
+  private preludeInstalled = false;
+  /** Set while the prelude realm is built: trusted code, outside any evaluation's deadline. */
+  private buildingRealm = false;
   private evalsOnRuntime = 0;
   // Per-evaluation state shared with the interrupt handler and the host functions.
   private deadline = 0;
@@ -145,9 +160,11 @@ export class Evaluator {
     return new Evaluator(await newQuickJSWASMModuleFromVariant(import('@jitl/quickjs-wasmfile-release-sync')), limits);
   }
 
-  // A runtime is cheap (~30 us) but not free, so it is reused across clean evaluations. Anything unusual
-  // (an error, which may be OOM or an interrupt mid-allocation, or pending promise jobs that still hold
-  // the old context) retires it, and a periodic refresh bounds cyclic garbage left by old contexts.
+  // A runtime is cheap (~30 us) but its prelude realm is not (~19 ms), so it is reused across
+  // evaluations, including ones whose step threw an ordinary error (MCTS makes many). Anything that can
+  // leave it unsound (timeout or output flood mid-allocation, out of memory, stack overflow, a host
+  // failure, pending promise jobs that still hold the old context) retires it, and a periodic refresh
+  // bounds cyclic garbage left by old contexts.
   private runtime(): QuickJSRuntime {
     if (this.rt && this.evalsOnRuntime < 256) return this.rt;
     this.retireRuntime();
@@ -156,6 +173,7 @@ export class Evaluator {
     rt.setMaxStackSize(this.limits.stackBytes);
     rt.setInterruptHandler(() => {
       if (this.flooded) return true;
+      if (this.buildingRealm) return false;
       if (performance.now() > this.deadline) return (this.timedOut = true);
       return false;
     });
@@ -167,6 +185,8 @@ export class Evaluator {
   private retireRuntime(): void {
     const rt = this.rt;
     this.rt = null;
+    this.realm?.dispose(); // before its runtime
+    this.realm = null;
     rt?.dispose();
   }
 
@@ -181,6 +201,7 @@ export class Evaluator {
     this.nLines = 0;
     this.step = 0;
     this.seed = 0x2f6b7a1d;
+    this.preludeInstalled = false;
 
     let error: string | undefined;
     let failedStep: number | undefined;
@@ -191,7 +212,28 @@ export class Evaluator {
       const handles: QuickJSHandle[] = [];
       try {
         this.install(ctx, handles);
-        for (let k = 0; k < steps.length; k++) {
+        if (preludeModulesFor(steps).length > 0) {
+          if (!this.realm) {
+            // ~19 ms once per runtime (more on a cold or busy machine): not charged to the steps
+            const b0 = performance.now();
+            this.buildingRealm = true;
+            try {
+              this.realm = PreludeRealm.create(rt, INTRINSICS);
+            } finally {
+              this.buildingRealm = false;
+              this.deadline += performance.now() - b0;
+            }
+          }
+          try {
+            this.realm.install(ctx);
+            this.preludeInstalled = true;
+          } catch (e) {
+            if (!this.timedOut) throw e;
+            error = `Timeout: ran past ${this.limits.timeoutMs} ms`;
+            failedStep = 0;
+          }
+        }
+        for (let k = 0; k < steps.length && error === undefined; k++) {
           this.step = k;
           const r = ctx.evalCode(steps[k]!, `step${k + 1}.js`, { type: 'global' });
           if (r.error) {
@@ -208,7 +250,9 @@ export class Evaluator {
         for (const h of handles) h.dispose();
         ctx.dispose();
       }
-      if (error !== undefined || rt.hasPendingJob()) this.retireRuntime();
+      // an ordinary thrown error (TypeError, RangeError from the prelude, ...) leaves the runtime sound
+      const unsound = this.timedOut || this.flooded || (error !== undefined && UNSOUND.test(error));
+      if (unsound || rt.hasPendingJob()) this.retireRuntime();
     } catch (e) {
       // The host side of QuickJS failed (a wasm trap, a leaked handle): nothing here can be trusted.
       error = `SandboxError: ${e instanceof Error ? e.message : String(e)}`;
@@ -286,6 +330,10 @@ export class Evaluator {
       case 'object':
         if (ctx.eq(h, ctx.null)) return 'null';
     }
+    if (this.preludeInstalled && this.realm) {
+      const s = this.realm.format(h);
+      if (s !== undefined) return s;
+    }
     if (!this.formatter) this.formatter = ctx.unwrapResult(ctx.evalCode(FORMATTER, 'format.js', { type: 'global' }));
     const r = ctx.callFunction(this.formatter, ctx.undefined, h, nested ? ctx.true : ctx.false);
     if (r.error) {
@@ -341,6 +389,8 @@ if (!isMainThread && parentPort && (workerData as { rstarSandbox?: WorkerInit } 
   // pool's wall-clock watchdog starts timing us.
   evaluator.run(['const a = [1, 2.5];', 'print(a, {b: a}, 0.1 + 0.2)']);
   evaluator.run(['throw new Error("warm-up")']);
+  // builds the prelude realm (~19 ms) outside any evaluation's deadline, and warms its code paths
+  evaluator.run(['const e = P("n0*x**2 - 3", { n0: 2 });', 'print(e, Q(-4, 6), fmt(gcd(12, 18)));']);
   port.on('message', (msg: ToWorker) => {
     const results: RunResult[] = [];
     for (const steps of msg.batch) {

@@ -3,6 +3,7 @@
 //              best-of-n: N samples, the PPM scores each full solution, the best wins.
 //   System 2 — mcts: PPM-guided MCTS (no known answer), the answer of the highest-Q terminal;
 //              --runs R independent searches vote over their top answers.
+import type { Breakdown } from './breakdown.ts';
 import type { CausalLM } from '../model/lm.ts';
 import type { TokenizerLike } from '../model/load.ts';
 import type { PPM } from '../model/ppm.ts';
@@ -56,6 +57,10 @@ export interface EvalSummary {
   tooLong?: number;
   /** mcts: the searched trees by what their terminals hold (over problems × runs; see treeMix). */
   trees?: Record<TreeMix, number>;
+  /** mcts with keepTrees: each problem's trees, one per run (same order as rows; none for a too-long question). */
+  searchTrees?: SearchTree[][];
+  /** Problems with a `module` field (DeepMind): accuracy per module and per regime (breakdown.ts). */
+  breakdown?: Breakdown;
 }
 
 /**
@@ -97,6 +102,8 @@ export interface EvalOptions {
   seed: number;
   search: Partial<SearchOptions>;
   quiet?: boolean;
+  /** mcts: return the searched trees (EvalSummary.searchTrees), e.g. for the run report. */
+  keepTrees?: boolean;
 }
 
 export const DEFAULT_EVAL: EvalOptions = { ...EVAL, mode: 'greedy', seed: 0, search: {}, quiet: false };
@@ -201,15 +208,18 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
   const s = await evaluateFitting(problems.filter((_, i) => fits[i]), d, options);
   const rows: EvalRowOut[] = [];
   const qv: boolean[] = [];
+  const kept: SearchTree[][] = [];
   let j = 0;
   problems.forEach((p, i) => {
     if (fits[i]) {
       rows.push(s.rows[j]!);
       if (s.correctQVote) qv.push(s.correctQVote[j]!);
+      if (s.searchTrees) kept.push(s.searchTrees[j]!);
       j++;
     } else {
       rows.push({ problemId: p.id, question: p.question, gold: p.answer, predicted: '', correct: false, mode: s.mode, score: -1 });
       qv.push(false);
+      kept.push([]);
     }
   });
   const n = problems.length;
@@ -218,6 +228,7 @@ export async function evaluate(problems: EvalProblem[], d: EvalDeps, options: Pa
     coverage: s.coverage === undefined ? undefined : (s.coverage * s.n) / n,
     correctQVote: s.correctQVote ? qv : undefined,
     accuracyQVote: s.correctQVote ? qv.filter(Boolean).length / n : undefined,
+    searchTrees: s.searchTrees ? kept : undefined,
   };
 }
 
@@ -230,6 +241,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
   let ran = 0;
   let qVoteCorrect: boolean[] | undefined;
   let trees: Record<TreeMix, number> | undefined;
+  const searchTrees: SearchTree[][] | undefined = o.mode === 'mcts' && o.keepTrees ? problems.map(() => []) : undefined;
   const prog = o.quiet ? null : new Progress({ label: `eval ${o.mode}`, total: problems.length, unit: 'problem' });
   const push = (p: EvalProblem, predicted: string | null, score: number) => {
     const correct = predicted !== null && gradeAnswer(predicted, p.answer);
@@ -254,6 +266,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
         perRun[i]!.push(s?.answer ?? null);
         perRunVote[i]!.push(qVote(x.tree));
         perRunQ[i]!.push(s?.score ?? -1);
+        searchTrees?.[i]!.push(x.tree);
         const mix = treeMix(x.tree, problems[i]!.answer);
         trees![mix] += 1;
         if (mix === 'onlyRight' || mix === 'mixedPicked' || mix === 'mixedMissed') covered += 1 / o.runs;
@@ -297,6 +310,6 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
   prog?.finish();
   const correct = rows.filter((r) => r.correct).length;
   return { mode: o.mode, n: rows.length, correct, accuracy: rows.length ? correct / rows.length : 0, ci95: wilson(correct, rows.length), rows, coverage: rows.length ? covered / rows.length : 0, runRate: written ? ran / written : undefined,
-    correctQVote: qVoteCorrect, accuracyQVote: qVoteCorrect ? qVoteCorrect.filter(Boolean).length / Math.max(1, qVoteCorrect.length) : undefined, trees };
+    correctQVote: qVoteCorrect, accuracyQVote: qVoteCorrect ? qVoteCorrect.filter(Boolean).length / Math.max(1, qVoteCorrect.length) : undefined, trees, searchTrees };
 }
 

@@ -91,6 +91,21 @@ export interface SearchDeps {
   coordinator?: BatchCoordinator;
   /** Called as each problem finishes (in completion order), e.g. to store its tree for resuming. */
   onDone?: (result: SearchResult, index: number) => void | Promise<void>;
+  /** Called after every expansion (new nodes added, their values backed up) and every rollout, and
+   *  awaited, so a page can draw the tree as it grows and paint in between. The tree is the live one. */
+  onProgress?: (p: SearchProgress) => void | Promise<void>;
+}
+
+export interface SearchProgress {
+  /** The problem's index in the input. */
+  index: number;
+  /** 'expand': a node was expanded (`added`: its new children, none for a dead end); 'rollout': a rollout ended. */
+  event: 'expand' | 'rollout';
+  /** The expanded node ('expand'), else the root. */
+  node: number;
+  added: number[];
+  tree: SearchTree;
+  stats: SearchStats;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -303,6 +318,7 @@ class TreeSearch {
     private readonly scorer: StepScorer | null,
     private readonly sandbox: SandboxLike,
     private readonly grade: Grader,
+    private readonly progress?: (event: 'expand' | 'rollout', node: number, added: number[]) => void | Promise<void>,
   ) {
     this.tree = createTree(problem, opts.mode, opts.promptNumbers);
   }
@@ -312,6 +328,7 @@ class TreeSearch {
     while (this.stats.rollouts < this.opts.rollouts && !root.exhausted) {
       await this.rollout();
       this.stats.rollouts += 1;
+      await this.progress?.('rollout', 0, []);
     }
     return { problemId: this.tree.problemId, tree: this.tree, stats: this.stats };
   }
@@ -382,6 +399,7 @@ class TreeSearch {
       stats.deadEnds += 1;
       backup(tree, node, -1);
       refreshExhausted(tree, node);
+      await this.progress?.('expand', node.id, []);
       return;
     }
 
@@ -430,6 +448,7 @@ class TreeSearch {
       ch.exhausted = true;
     }
     refreshExhausted(tree, node);
+    await this.progress?.('expand', node.id, children.map((c) => c.node.id));
   }
 }
 
@@ -481,7 +500,10 @@ export async function searchMany(
     try {
       while (!failed && next < problems.length) {
         const i = next++;
-        const search = new TreeSearch(problems[i]!, opts, proposer, scorer, deps.sandbox, deps.grade);
+        const onProgress = deps.onProgress;
+        const search: TreeSearch = new TreeSearch(problems[i]!, opts, proposer, scorer, deps.sandbox, deps.grade, onProgress
+          ? (event, node, added) => onProgress({ index: i, event, node, added, tree: search.tree, stats: search.stats })
+          : undefined);
         results[i] = await search.run();
         await deps.onDone?.(results[i]!, i);
       }

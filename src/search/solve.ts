@@ -1,7 +1,9 @@
 // `rstar solve` and `rstar eval`: load policy (+ PPM), run the chosen mode, print / write results.
+import { breakdown } from './breakdown.ts';
 import fs from 'node:fs';
 import { checkPromptNumbers, loadPolicies, loadPPM } from '../model/load.ts';
-import { loadDataset, loadProblems, splitDev } from '../data/datasets.ts';
+import { datasetSplit, loadDataset, loadProblems } from '../data/datasets.ts';
+import { evaluableDev, groupedSplit } from '../data/groups.ts';
 import { writeEvalRows } from '../data/arrow.ts';
 import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
@@ -71,8 +73,10 @@ function textOf(text: string, i: number): string {
 
 export interface RunEvalOptions {
   data?: string;
-  /** A dataset's fixed dev split (gsm8k, math, mawps, deepmind) when no --data is given. */
+  /** A dataset's dev split (gsm8k, math, mawps, deepmind) when no --data is given. */
   dataset?: string;
+  /** Which dev problems of `dataset` (default 'fixed'). */
+  dev?: DevSet;
   mode: EvalMode;
   policy: string;
   ppm: string;
@@ -93,13 +97,24 @@ export interface RunEvalOptions {
   checkComments?: boolean;
 }
 
-/** Default eval data: the fixed dev split of a dataset (MAWPS/ASDiv-A unless named). */
-export function defaultEvalProblems(dataset = 'mawps') {
-  return splitDev(loadDataset(dataset)).dev;
+/**
+ * Which dev problems of a dataset: 'fixed', the seeded 10 % split the shipped models were trained
+ * beside; 'unseen', those fixed-split dev problems with no training problem of masked-word
+ * similarity ≥ 0.5 (the honest set for models trained on the fixed split's training part);
+ * 'grouped', the dev part of a split that keeps near-duplicate groups whole (data/groups.ts).
+ */
+export type DevSet = 'fixed' | 'unseen' | 'grouped';
+export const DEV_SETS: readonly DevSet[] = ['fixed', 'unseen', 'grouped'];
+
+/** Default eval data: a dev set of a dataset (MAWPS/ASDiv-A, the fixed split, unless named). */
+export function defaultEvalProblems(dataset = 'mawps', dev: DevSet = 'fixed') {
+  if (dev === 'unseen') return evaluableDev(loadDataset(dataset));
+  if (dev === 'grouped') return groupedSplit(loadDataset(dataset)).dev;
+  return datasetSplit(dataset).dev;
 }
 
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
-  let problems = o.data ? loadProblems(o.data) : defaultEvalProblems(o.dataset);
+  let problems = o.data ? loadProblems(o.data) : defaultEvalProblems(o.dataset, o.dev);
   if (o.limit !== undefined) problems = problems.slice(0, o.limit);
   const { pol, members } = await loadPolicies(o.policy, o.tokenizer);
   const needPPM = o.mode === 'best-of-n' || o.mode === 'mcts';
@@ -114,6 +129,8 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
       search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments }).filter(([, v]) => v !== undefined)),
     });
     if (o.out) await writeEvalRows(o.out, s.rows);
+    const b = breakdown(problems, s.rows);
+    if (b) s.breakdown = b;
     return s;
   } finally {
     await sandbox.close();

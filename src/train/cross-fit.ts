@@ -9,7 +9,7 @@ import type { SearchOptions } from '../search/mcts.ts';
 import { hash32 } from '../util/rng.ts';
 import { trainPolicy, examplesFromTrajectories, type SFTExample, type TrainPolicyOptions } from './sft.ts';
 import type { Preset } from './presets.ts';
-import { mergeShards, runSharded, toJobProblems, type SearchLine } from './shards.ts';
+import { mergeShards, runSharded, toJobProblems, type SearchLine, type SearchQueue } from './shards.ts';
 
 /** Fold (0 or 1) of a training problem for cross-fitting, fixed by the run's seed. */
 export function foldOf(problemId: string, seed: number): 0 | 1 {
@@ -39,6 +39,8 @@ export interface CrossFitOptions {
   workers: number;
   backend: string;
   quiet?: boolean;
+  /** Run the searches as queue jobs (queue/coordinator.ts) instead of local shards. */
+  queue?: SearchQueue;
 }
 
 export async function crossFitPairs({ dir, crossFit: cf, bootTrain, bootDev, problems, sft, search: s, ...o }: CrossFitOptions): Promise<PairRow[]> {
@@ -58,7 +60,7 @@ export async function crossFitPairs({ dir, crossFit: cf, bootTrain, bootDev, pro
     const search: Partial<SearchOptions> = { rollouts: cf.rollouts, k: s.k, maxDepth: s.maxDepth, mode: 'terminal' };
     const files = await runSharded({
       dir: path.join(dir, `search-${f}`), job: { kind: 'search', policy: policy(f), seed: o.seed * 1000 + 500 + f, round: 0, search },
-      problems: toJobProblems(other), workers: o.workers, label: `cross-fit: fold-${f} policy searches fold ${1 - f}`, backend: o.backend, quiet: o.quiet,
+      problems: toJobProblems(other), workers: o.workers, label: `cross-fit: fold-${f} policy searches fold ${1 - f}`, backend: o.backend, quiet: o.quiet, queue: o.queue,
     });
     pairs.push(...mergeShards<SearchLine>(files, other).flatMap((l) => l.pairs));
   }

@@ -6,7 +6,7 @@ import { loadPPM } from '../model/load.ts';
 import type { SearchOptions } from '../search/mcts.ts';
 import type { EvalMode } from '../search/evaluate.ts';
 import { encodePairsFor, pairAccuracy } from './ppm.ts';
-import { mergeShards, runSharded, toJobProblems, type EvalLine, type SearchLine } from './shards.ts';
+import { mergeShards, runSharded, toJobProblems, type EvalLine, type SearchLine, type SearchQueue } from './shards.ts';
 
 export interface DevEval {
   /** Folder of the shard files. */
@@ -21,13 +21,15 @@ export interface DevEval {
   workers: number;
   backend: string;
   quiet?: boolean;
+  /** Run as queue jobs (queue/coordinator.ts) instead of local shards. */
+  queue?: SearchQueue;
 }
 
-export async function devAccuracy(o: DevEval & { mode: EvalMode; ppm?: string }): Promise<{ acc: number; accQVote: number | null; correct: Map<string, boolean> }> {
+export async function devAccuracy(o: DevEval & { mode: EvalMode; ppm?: string }): Promise<{ acc: number; accQVote: number | null; correct: Map<string, boolean>; lines: EvalLine[] }> {
   const { dir, policy, members = [], ppm, dev, mode, seed } = o;
   const files = await runSharded({
     dir, job: { kind: 'eval', policy, members, ppm, seed, round: 0, evalMode: mode, search: o.search },
-    problems: toJobProblems(dev), workers: o.workers, label: `dev ${mode}`, backend: o.backend, quiet: o.quiet,
+    problems: toJobProblems(dev), workers: o.workers, label: `dev ${mode}`, backend: o.backend, quiet: o.quiet, queue: o.queue,
   });
   const lines = mergeShards<EvalLine & { problemId: string }>(files, dev);
   const n = Math.max(1, lines.length);
@@ -35,6 +37,7 @@ export async function devAccuracy(o: DevEval & { mode: EvalMode; ppm?: string })
     acc: lines.filter((l) => l.correct).length / n,
     accQVote: lines.some((l) => l.correctQVote !== undefined) ? lines.filter((l) => l.correctQVote).length / n : null,
     correct: new Map(lines.map((l) => [l.problemId, l.correct])),
+    lines,
   };
 }
 
@@ -48,7 +51,7 @@ export async function devPairAccuracy(o: DevEval & { ppm: string }): Promise<{ a
   const { dir, policy, members = [], ppm, dev, seed } = o;
   const files = await runSharded({
     dir, job: { kind: 'search', policy, members, seed, round: 0, search: { ...o.search, mode: 'terminal' } },
-    problems: toJobProblems(dev), workers: o.workers, label: 'dev pairs (terminal-guided MCTS)', backend: o.backend, quiet: o.quiet,
+    problems: toJobProblems(dev), workers: o.workers, label: 'dev pairs (terminal-guided MCTS)', backend: o.backend, quiet: o.quiet, queue: o.queue,
   });
   const pairs = mergeShards<SearchLine>(files, dev).flatMap((l) => l.pairs);
   const acc = await ppmPairAccuracy(ppm, pairs);

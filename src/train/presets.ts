@@ -51,6 +51,10 @@ export interface Preset {
   /** Policies trained side by side (different seeds, the same data each round); MCTS expansions split
    *  their k candidates among them (EnsembleProposer). 1 = one policy. */
   policies: number;
+  /** Schema problems (data/synth/schemas.ts): `round0` join the training problems (bootstrapped from
+   *  their equations, searched every round), and every round adds `perRound` fresh ones to its search;
+   *  MCTS keeps those it solves (their trajectories reach SFT). None is near a dev problem. null = none. */
+  schemas: { round0: number; perRound: number } | null;
 }
 
 const ROUNDS: RoundPlan[] = [
@@ -67,7 +71,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0,
     crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
-    policies: 2,
+    policies: 2, schemas: null,
   },
   demo: {
     datasets: ['mawps'], searchProblems: 300, devProblems: 100,
@@ -75,7 +79,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     sft0Steps: 200, sftSteps: 60, sftLr: 1e-3, ppmSteps: 20, ppmLr: 1.5e-4, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
     testSearch: { rollouts: 8, k: 4, maxDepth: 6 }, bootstrapLimit: 0, crossFit: null, distractors: 0.5, pretrain: null, ppmAverage: true,
-    policies: 1,
+    policies: 1, schemas: null,
   },
   // for tests: seconds, not minutes
   tiny: {
@@ -84,6 +88,6 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
     testSearch: { rollouts: 2, k: 2, maxDepth: 3 }, bootstrapLimit: 40, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1,
+    policies: 1, schemas: null,
   },
 };

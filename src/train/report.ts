@@ -26,17 +26,26 @@ export interface RoundMetrics {
   devPairs?: number;
   /** Dev problems right only under MCTS + PPM / only under greedy, and McNemar's exact p. */
   mctsVsGreedy?: { onlyMcts: number; onlyGreedy: number; p: number };
+  /** Schema problems new in this round's search, and how many of them MCTS solved (kept for SFT). */
+  synthesis?: { added: number; kept: number };
   wallSeconds: number;
+  /** wallSeconds by stage (runs from before it was recorded have only the total). */
+  stageSeconds?: Partial<Record<Stage, number>>;
 }
+
+/** The stages of a round, as its wall time is split. */
+export type Stage = 'search' | 'sft' | 'ppm' | 'eval';
 
 export function fmtPct(x: number | null): string {
   return x === null || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`;
 }
 
 export function roundsTable(rows: RoundMetrics[]): string {
-  const head = '| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev greedy, one irrelevant sentence added | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | right only under MCTS + PPM / only greedy (McNemar p) | wall time |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|';
+  // the synthesis column only for runs that synthesise problems every round
+  const synth = rows.some((r) => r.synthesis);
+  const head = `| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev greedy, one irrelevant sentence added | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | right only under MCTS + PPM / only greedy (McNemar p) |${synth ? ' new schema problems searched / solved |' : ''} wall time |\n|---|---|---|---|---|---|---|---|---|---|---|---|${synth ? '---|' : ''}---|`;
   const body = rows.map((r) =>
-    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devGreedyDistractor ?? null)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–'} | ${fmtTime(r.wallSeconds)} |`);
+    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devGreedyDistractor ?? null)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–'} |${synth ? ` ${r.synthesis ? `${r.synthesis.added} / ${r.synthesis.kept}` : '–'} |` : ''} ${fmtTime(r.wallSeconds)} |`);
   return [head, ...body].join('\n');
 }
 
@@ -53,12 +62,24 @@ export function pairedCounts(greedy: Map<string, boolean>, mcts: Map<string, boo
   return { onlyMcts, onlyGreedy, p: mcnemarExact(onlyMcts, onlyGreedy) };
 }
 
+interface Wall {
+  s: number;
+  stages?: Partial<Record<Stage, number>>;
+}
+
 /** Wall time of a round accumulates over processes (a resumed run adds to it); time of a stage that
- *  was killed before it finished is not counted. */
-export function addWall(dir: string, secs: number): number {
-  const f = path.join(dir, 'wall.json');
-  const s = (fs.existsSync(f) ? readJson<{ s: number }>(f).s : 0) + secs;
+ *  was killed before it finished is not counted. With `stage`, the seconds are also added to its share. */
+export function addWall(dir: string, secs: number, stage?: Stage): number {
+  const w = readWall(dir);
+  const s = w.s + secs;
+  const stages = stage ? { ...w.stages, [stage]: (w.stages?.[stage] ?? 0) + secs } : w.stages;
   fs.mkdirSync(dir, { recursive: true });
-  writeJsonAtomic(f, { s });
+  writeJsonAtomic(path.join(dir, 'wall.json'), stages ? { s, stages } : { s });
   return s;
+}
+
+/** A round folder's wall time so far (0 when none is recorded). */
+export function readWall(dir: string): Wall {
+  const f = path.join(dir, 'wall.json');
+  return fs.existsSync(f) ? readJson<Wall>(f) : { s: 0 };
 }

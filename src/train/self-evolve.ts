@@ -13,21 +13,25 @@
 // Training problems: the datasets' training splits plus, for a seeded half of them, the same problem
 // with an irrelevant sentence added (synth.ts: our stand-in for rStar-Math's synthesised problems).
 //
-// Layout: <out>/round-K/{trajectories,sft,pairs}.arrow, policy/, ppm/, ppm-trained/, metrics.json; <out>/rounds.md.
+// Layout: <out>/round-K/{trajectories,sft,pairs,trees}.arrow, policy/, ppm/, ppm-trained/, metrics.json,
+// eval-mcts/trees.arrow; <out>/rounds.md; <out>/report/index.html (report/index.ts, after every round).
 // Resuming: every stage's output is written atomically and marks the stage done; the search writes one
 // JSON line per finished problem per shard (shards.ts; a torn last line is dropped on resume), so a
 // killed run searches no finished problem again and loses or duplicates no trajectory. Training resumes
-// from its `last` checkpoint. Both cores: the search and the dev evaluation run as one process per core.
+// from its `last` checkpoint. Both cores: the search and the dev evaluation run as one process per core;
+// with `queue` (--queue redis://…) they run as BullMQ jobs for `rstar worker`s anywhere (queue/).
+// Your data and model: `data`/`dev` replace the datasets (problems.ts loadProblemFiles), `policy`
+// (a checkpoint or hf:<folder>) is what round 0 fine-tunes into policy-r0.
 // Presets: presets.ts. Cross-fitted pairs: cross-fit.ts. Dev evaluation: dev-eval.ts. Tables: report.ts.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Problem } from '../data/datasets.ts';
 import { dedupe, dedupePairs, readPairs, readTrajectories, writePairs, writeTrajectories, type PairRow, type TrajectoryRow } from '../data/arrow.ts';
 import { bootstrapSplits } from '../data/bootstrap/index.ts';
-import { loadProblemsFor } from '../data/problems.ts';
+import { loadProblemsFor, schemaBatch } from '../data/problems.ts';
 import { baseProblemId } from '../data/synth/distractors.ts';
-import { averageCheckpoints, copyCheckpoint } from '../model/checkpoint.ts';
-import { promptNumbersAt } from '../model/load.ts';
+import { averageCheckpoints, copyCheckpoint, saveCheckpoint } from '../model/checkpoint.ts';
+import { loadPolicyAny, promptNumbersAt } from '../model/load.ts';
 import type { SearchOptions } from '../search/mcts.ts';
 import { selectSFT } from '../search/extract.ts';
 import { hash32 } from '../util/rng.ts';
@@ -37,10 +41,11 @@ import { trainPolicy, examplesFromTrajectories, type SFTExample, type TrainPolic
 import { trainPPM, splitPairs } from './ppm.ts';
 import { corruptionPairs } from './pairs.ts';
 import { PRESETS, type Preset, type RoundPlan } from './presets.ts';
-import { mergeShards, runSharded, toJobProblems, type SearchLine } from './shards.ts';
+import { mergeShards, runSharded, toJobProblems, type SearchLine, type SearchQueue } from './shards.ts';
 import { crossFitPairs } from './cross-fit.ts';
 import { devAccuracy, devPairAccuracy, ppmPairAccuracy, type DevEval } from './dev-eval.ts';
-import { addWall, fmtPct, pairedCounts, roundsTable, type RoundMetrics } from './report.ts';
+import { addWall, fmtPct, pairedCounts, readWall, roundsTable, type RoundMetrics, type Stage } from './report.ts';
+import { writeTrees } from './report/trees.ts';
 
 export interface SelfEvolveOptions {
   out: string;
@@ -54,6 +59,15 @@ export interface SelfEvolveOptions {
   quiet?: boolean;
   /** Override preset fields (tests). */
   override?: Partial<Preset>;
+  /** Search stages (search, dev evaluation, cross-fit) as queue jobs for `rstar worker`s (queue/coordinator.ts). */
+  queue?: SearchQueue;
+  /** Your own training problems (JSONL files) instead of the preset's datasets; `dev` your dev problems. */
+  data?: string[];
+  dev?: string;
+  /** policy-r0 is this policy (a checkpoint or hf:<folder>) fine-tuned on the bootstrap data; the PPM takes its backbone. */
+  policy?: string;
+  /** Tokenizer file for an hf: `policy` folder without one. */
+  tokenizer?: string;
 }
 
 /** Where a run keeps each round's models. */
@@ -92,6 +106,8 @@ interface Run {
   /** Training problems searched every round (a seeded order, first preset.searchProblems). */
   searchSet: Problem[];
   dev: Problem[];
+  /** Every dev problem (dev may be the first N): no synthesised problem may be near one. */
+  allDev: Problem[];
   /** Dev problems with an irrelevant sentence added. */
   devD: Problem[];
   bootTrain: TrajectoryRow[];
@@ -110,7 +126,10 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
   const crossPairs = await crossFitStage(run);
   const rows: RoundMetrics[] = [];
   for (let k = 1; k <= o.rounds; k++) {
+    const done = fs.existsSync(path.join(run.at.round(k), 'metrics.json'));
     rows.push(await runRound(run, k, crossPairs));
+    // the page shows every finished round: one finished by an earlier process needs no page of its own
+    if (!done || k === o.rounds) await reportRound(run, k);
   }
   const table = roundsTable(rows);
   writeRoundsFile(run, table, rows);
@@ -122,7 +141,12 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
 function fixRunConfig(o: SelfEvolveOptions): void {
   fs.mkdirSync(o.out, { recursive: true });
   const cfgFile = path.join(o.out, 'run.json');
-  const runCfg = { preset: o.preset, seed: o.seed, rounds: o.rounds, override: o.override ?? null };
+  const runCfg = {
+    preset: o.preset, seed: o.seed, rounds: o.rounds, override: o.override ?? null,
+    // only when given: runs started before these options resume as before
+    ...(o.data ? { data: o.data.map((f) => path.resolve(f)), dev: o.dev ? path.resolve(o.dev) : null } : {}),
+    ...(o.policy ? { policy: o.policy } : {}),
+  };
   if (fs.existsSync(cfgFile)) {
     const prev = readJson<typeof runCfg>(cfgFile);
     if (JSON.stringify({ ...prev, rounds: 0 }) !== JSON.stringify({ ...runCfg, rounds: 0 })) {
@@ -135,7 +159,7 @@ function fixRunConfig(o: SelfEvolveOptions): void {
 /** Problems, dev sets and round-0 bootstrap data. */
 async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
   const log = (s: string) => { if (!o.quiet) console.error(s); };
-  const { train: allTrain, synthetic, dev: allDev, devDistractor: allDevD } = loadProblemsFor({ datasets: preset.datasets, distractors: preset.distractors, seed: o.seed });
+  const { train: allTrain, synthetic, dev: allDev, devDistractor: allDevD } = loadProblemsFor({ datasets: preset.datasets, distractors: preset.distractors, seed: o.seed, files: o.data ? { data: o.data, dev: o.dev } : undefined, schemas: preset.schemas?.round0 ?? 0 });
   // a seeded order: round K searches the same first-N problems, whichever order the files are in
   const order = [...allTrain].sort((a, b) => hash32(a.id, o.seed) - hash32(b.id, o.seed) || (a.id < b.id ? -1 : 1));
   const searchSet = preset.searchProblems ? order.slice(0, preset.searchProblems) : order;
@@ -143,10 +167,13 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
   const devIds = new Set(dev.map((p) => p.id));
   const devD = allDevD.filter((p) => devIds.has(baseProblemId(p.id)));
   const at = new Layout(o.out, preset.policies ?? 1);
-  const boot = await bootstrapSplits({ dir: at.round(0), datasets: preset.datasets, quiet: o.quiet, extraTrain: synthetic });
+  // --data: the user's lines bootstrap where they carry a reference solution a converter reads
+  const boot = o.data
+    ? await bootstrapSplits({ dir: at.round(0), datasets: [], quiet: o.quiet, extraTrain: allTrain, extraDev: allDev })
+    : await bootstrapSplits({ dir: at.round(0), datasets: preset.datasets, quiet: o.quiet, extraTrain: synthetic });
   const bootTrain = preset.bootstrapLimit ? limitPerSource(boot.train, preset.bootstrapLimit) : boot.train;
   return {
-    o, preset, at, log, searchSet, dev, devD, bootTrain, bootDev: examplesFromTrajectories(boot.dev),
+    o, preset, at, log, searchSet, dev, allDev, devD, bootTrain, bootDev: examplesFromTrajectories(boot.dev),
     testSearch: preset.testSearch,
   };
 }
@@ -159,7 +186,9 @@ function sftOptions(run: Run, k: number, m = 0, init?: string): TrainPolicyOptio
     out: path.join(run.at.round(k), 'sft-train'), init, steps,
     lr: k === 0 ? 2e-3 : preset.sftLr, batchTokens: preset.batchTokens, seed: o.seed + k, resume: true,
     evalEvery: Math.max(1, Math.floor(steps / 5)), model: preset.model, quiet: o.quiet,
-    meta: { round: k }, workers: o.workers, dropout: preset.model.dropout,
+    meta: { round: k, ...(k === 0 && o.policy ? { from: o.policy } : {}) }, workers: o.workers, dropout: preset.model.dropout,
+    // an hf: folder shipped without a tokenizer (later rounds start from checkpoints, which carry theirs)
+    ...(init?.startsWith('hf:') && o.tokenizer ? { tokenizer: o.tokenizer } : {}),
   };
   return m === 0 ? b : { ...b, out: `${b.out}-m${m}`, seed: b.seed! + 1000 * m, meta: { ...b.meta, member: m } };
 }
@@ -186,9 +215,17 @@ async function trainRoundZero(run: Run): Promise<void> {
     addWall(r0, (Date.now() - t0) / 1000);
   }
   // older runs (no pretraining stage) keep what they started with
-  const init = hasCheckpoint(pretrained) ? pretrained : undefined;
+  const init = o.policy ?? (hasCheckpoint(pretrained) ? pretrained : undefined);
+  if (!hasCheckpoint(at.policy(0)) && !bootTrain.length) {
+    if (!o.policy) throw new Error(`round 0: no bootstrap trajectories to train policy-r0 on (the bootstrap converts reference solutions: a "solution" field on lines whose source names gsm8k, mawps or deepmind); give --policy to start from a pretrained policy`);
+    // nothing to fine-tune on: policy-r0 is the given policy as it is
+    log(`round 0: no bootstrap trajectories; policy-r0 = ${o.policy} unchanged`);
+    const p = await loadPolicyAny(o.policy, { tokenizer: o.tokenizer });
+    await saveCheckpoint(at.policy(0), p.lm, { kind: 'policy', tokenizerFile: p.tokenizerFile, tokenizerSha256: p.tokenizer.sha256, promptNumbers: p.promptNumbers, meta: { round: 0, from: o.policy } });
+    p.lm.dispose();
+  }
   if (!hasCheckpoint(at.policy(0))) {
-    log(`round 0: SFT policy-r0 on ${bootTrain.length} bootstrap trajectories${init ? ' (from the pretrained policy)' : ''}`);
+    log(`round 0: SFT policy-r0 on ${bootTrain.length} bootstrap trajectories${o.policy ? ` (from ${o.policy})` : init ? ' (from the pretrained policy)' : ''}`);
     const t0 = Date.now();
     const r = await trainPolicy(examplesFromTrajectories(bootTrain), bootDev, sftOptions(run, 0, 0, init));
     copyCheckpoint(r.bestDir, at.policy(0));
@@ -211,12 +248,12 @@ async function crossFitStage(run: Run): Promise<PairRow[]> {
   const { o, preset, at } = run;
   if (!preset.crossFit) return [];
   const t0 = Date.now();
-  const init = hasCheckpoint(path.join(at.round(0), 'pretrain', 'policy')) ? path.join(at.round(0), 'pretrain', 'policy') : undefined;
+  const init = o.policy ?? (hasCheckpoint(path.join(at.round(0), 'pretrain', 'policy')) ? path.join(at.round(0), 'pretrain', 'policy') : undefined);
   const cf = preset.crossFit;
   const pairs = await crossFitPairs({
     dir: path.join(at.round(0), 'cross-fit'), crossFit: cf, bootTrain: run.bootTrain, bootDev: run.bootDev, problems: run.searchSet,
     sft: (f, out) => ({ ...sftOptions(run, 0, 0, init), out, steps: cf.sftSteps, seed: o.seed + 100 + f, evalEvery: Math.max(1, Math.floor(cf.sftSteps / 5)) }),
-    search: preset, seed: o.seed, workers: o.workers, backend: o.backend, quiet: o.quiet,
+    search: preset, seed: o.seed, workers: o.workers, backend: o.backend, quiet: o.quiet, queue: o.queue,
   });
   addWall(at.round(0), (Date.now() - t0) / 1000);
   return pairs;
@@ -229,9 +266,9 @@ async function runRound(run: Run, k: number, crossPairs: PairRow[]): Promise<Rou
   const metricsFile = path.join(dir, 'metrics.json');
   if (fs.existsSync(metricsFile)) return readJson<RoundMetrics>(metricsFile);
   let last = Date.now();
-  const stamp = () => {
+  const stamp = (stage: Stage) => {
     const now = Date.now();
-    const total = addWall(dir, (now - last) / 1000);
+    const total = addWall(dir, (now - last) / 1000, stage);
     last = now;
     return total;
   };
@@ -239,21 +276,21 @@ async function runRound(run: Run, k: number, crossPairs: PairRow[]): Promise<Rou
   if (plan.mode === 'ppm' && !hasCheckpoint(at.ppm(k - 1))) throw new Error(`${at.ppm(k - 1)}: round ${k} needs PPM-r${k - 1}`);
 
   await searchStage(run, k, plan);
-  stamp();
-  const summary = readJson<{ searched: number; solved: number }>(path.join(dir, 'search-summary.json'));
+  stamp('search');
+  const summary = readJson<{ searched: number; solved: number; synthesis?: RoundMetrics['synthesis'] }>(path.join(dir, 'search-summary.json'));
   const sft = readTrajectories(path.join(dir, 'sft.arrow'));
   const pairs = readPairs(path.join(dir, 'pairs.arrow'));
   await sftStage(run, k, sft);
-  stamp();
+  stamp('sft');
   await ppmStage(run, k, sft, crossPairs);
-  stamp();
+  stamp('ppm');
   const ev = await devStage(run, k);
   const m: RoundMetrics = {
-    round: k, problemsSearched: summary.searched, solved: summary.solved,
+    round: k, problemsSearched: summary.searched, solved: summary.solved, ...(summary.synthesis ? { synthesis: summary.synthesis } : {}),
     trainCoverage: summary.searched ? summary.solved / summary.searched : 0,
     sftTrajectories: sft.length, pairs: pairs.length, ...ev, devN: run.dev.length,
     ppmAccuracy: fs.existsSync(path.join(dir, 'ppm-summary.json')) ? ((s) => s.averageAccuracy ?? s.finalAccuracy ?? s.bestAccuracy)(readJson<{ bestAccuracy: number; finalAccuracy?: number; averageAccuracy?: number }>(path.join(dir, 'ppm-summary.json'))) : undefined,
-    wallSeconds: stamp(),
+    wallSeconds: stamp('eval'), stageSeconds: readWall(dir).stages,
   };
   writeJsonAtomic(metricsFile, m);
   run.log(roundsTable([...Array.from({ length: k - 1 }, (_, j) => readJson<RoundMetrics>(path.join(at.round(j + 1), 'metrics.json'))), m]));
@@ -262,15 +299,18 @@ async function runRound(run: Run, k: number, crossPairs: PairRow[]): Promise<Rou
 
 /** MCTS over the training problems → trajectories.arrow, pairs.arrow, sft.arrow (written last: the stage is done). */
 async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> {
-  const { o, preset, at, searchSet } = run;
+  const { o, preset, at } = run;
   const dir = at.round(k);
   const sftFile = path.join(dir, 'sft.arrow');
   if (fs.existsSync(sftFile)) return;
-  const job = { kind: 'search' as const, policy: at.policy(k - 1), members: at.members(k - 1), ppm: plan.mode === 'ppm' ? at.ppm(k - 1) : undefined, round: k };
+  // new problems every round (the paper's synthesised problems, kept when MCTS solves them)
+  const fresh = preset.schemas ? schemaBatch({ start: preset.schemas.round0 + (k - 1) * preset.schemas.perRound, count: preset.schemas.perRound, seed: o.seed, dev: run.allDev }) : [];
+  const searchSet = [...run.searchSet, ...fresh];
+  const job = { kind: 'search' as const, policy: at.policy(k - 1), members: at.members(k - 1), ppm: plan.mode === 'ppm' ? at.ppm(k - 1) : undefined, round: k, trees: true };
   const search: Partial<SearchOptions> = { rollouts: plan.rollouts, k: preset.k, maxDepth: preset.maxDepth, mode: plan.mode };
   const files = await runSharded({
     dir: path.join(dir, 'search'), job: { ...job, seed: o.seed * 1000 + k, search },
-    problems: toJobProblems(searchSet), workers: o.workers, label: `round ${k} MCTS (${plan.mode})`, backend: o.backend, quiet: o.quiet,
+    problems: toJobProblems(searchSet), workers: o.workers, label: `round ${k} MCTS (${plan.mode})`, backend: o.backend, quiet: o.quiet, queue: o.queue,
   });
   let lines = mergeShards<SearchLine>(files, searchSet);
   if (plan.extraRollouts) {
@@ -281,20 +321,23 @@ async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> 
       if (!unsolved.length) break;
       const f2 = await runSharded({
         dir: path.join(dir, `search-extra-${t}`), job: { ...job, seed: o.seed * 1000 + k + 7919 * t, search: { ...search, rollouts: plan.rollouts * 2 } },
-        problems: toJobProblems(unsolved), workers: o.workers, label: `round ${k} extra trees ${t}/${extraTrees}`, backend: o.backend, quiet: o.quiet,
+        problems: toJobProblems(unsolved), workers: o.workers, label: `round ${k} extra trees ${t}/${extraTrees}`, backend: o.backend, quiet: o.quiet, queue: o.queue,
       });
       const extra = new Map(mergeShards<SearchLine>(f2, unsolved).map((l) => [l.problemId, l]));
       lines = lines.map((l) => {
         const e = extra.get(l.problemId);
         if (!e) return l;
-        return { ...l, solved: l.solved || e.solved, trajectories: [...l.trajectories, ...e.trajectories], sft: selectSFT([...l.sft, ...e.sft]), pairs: [...l.pairs, ...e.pairs], rollouts: l.rollouts + e.rollouts };
+        return { ...l, solved: l.solved || e.solved, trajectories: [...l.trajectories, ...e.trajectories], sft: selectSFT([...l.sft, ...e.sft]), pairs: [...l.pairs, ...e.pairs], rollouts: l.rollouts + e.rollouts, trees: [...(l.trees ?? []), ...(e.trees ?? [])] };
       });
     }
   }
   await writeTrajectories(path.join(dir, 'trajectories.arrow'), lines.flatMap((l) => l.trajectories));
   await writePairs(path.join(dir, 'pairs.arrow'), lines.flatMap((l) => l.pairs));
+  await writeTrees(path.join(dir, 'trees.arrow'), lines, { round: k, kind: 'train' });
   const solved = lines.filter((l) => l.solved).length;
-  writeJsonAtomic(path.join(dir, 'search-summary.json'), { searched: lines.length, solved, generatedTokens: lines.reduce((a, l) => a + (l.generatedTokens ?? 0), 0) });
+  const freshIds = new Set(fresh.map((p) => p.id));
+  const synthesis = preset.schemas ? { added: fresh.length, kept: lines.filter((l) => l.solved && freshIds.has(l.problemId)).length } : undefined;
+  writeJsonAtomic(path.join(dir, 'search-summary.json'), { searched: lines.length, solved, generatedTokens: lines.reduce((a, l) => a + (l.generatedTokens ?? 0), 0), ...(synthesis ? { synthesis } : {}) });
   await writeTrajectories(sftFile, lines.flatMap((l) => l.sft));
 }
 
@@ -360,10 +403,11 @@ async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], crossPairs: P
 async function devStage(run: Run, k: number): Promise<Pick<RoundMetrics, 'devGreedy' | 'devGreedyDistractor' | 'devMcts' | 'devMctsQVote' | 'ppmDevPairAccuracy' | 'devPairs' | 'mctsVsGreedy'>> {
   const { o, at, dev, devD } = run;
   const dir = at.round(k);
-  const base: Omit<DevEval, 'dir' | 'dev'> = { policy: at.policy(k), seed: o.seed, search: run.testSearch, workers: o.workers, backend: o.backend, quiet: o.quiet };
+  const base: Omit<DevEval, 'dir' | 'dev'> = { policy: at.policy(k), seed: o.seed, search: run.testSearch, workers: o.workers, backend: o.backend, quiet: o.quiet, queue: o.queue };
   const greedy = await devAccuracy({ ...base, dir: path.join(dir, 'eval-greedy'), dev, mode: 'greedy' });
   const devGreedyDistractor = devD.length ? (await devAccuracy({ ...base, dir: path.join(dir, 'eval-greedy-distractor'), dev: devD, mode: 'greedy' })).acc : null;
   const mcts = await devAccuracy({ ...base, dir: path.join(dir, 'eval-mcts'), dev, mode: 'mcts', ppm: at.ppm(k), members: at.members(k) });
+  await writeTrees(path.join(dir, 'eval-mcts', 'trees.arrow'), mcts.lines, { round: k, kind: 'dev' });
   const dp = await devPairAccuracy({ ...base, dir: path.join(dir, 'dev-pairs'), dev, ppm: at.ppm(k), members: at.members(k), seed: o.seed + 17 * k });
   return {
     devGreedy: greedy.acc, devGreedyDistractor, devMcts: mcts.acc, devMctsQVote: mcts.accQVote,
@@ -371,12 +415,24 @@ async function devStage(run: Run, k: number): Promise<Pick<RoundMetrics, 'devGre
   };
 }
 
+/** The run report (report/index.ts), rewritten after every round; it is a view, so a failure only logs. */
+async function reportRound(run: Run, k: number): Promise<void> {
+  try {
+    // loaded here, not at the top: vega and esbuild are needed only once a round has finished
+    const { writeReport } = await import('./report/index.ts');
+    const r = await writeReport({ run: run.o.out });
+    run.log(`round ${k}: report ${r.file}`);
+  } catch (e) {
+    run.log(`round ${k}: report not written: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
 function writeRoundsFile(run: Run, table: string, rows: RoundMetrics[]): void {
   const { o, at, dev } = run;
   const r0 = at.round(0);
   const r0Wall = fs.existsSync(path.join(r0, 'wall.json')) ? readJson<{ s: number }>(path.join(r0, 'wall.json')).s : 0;
   const total = r0Wall + rows.reduce((a, r) => a + r.wallSeconds, 0);
-  writeFileAtomic(path.join(o.out, 'rounds.md'), `# Self-evolution rounds (preset ${o.preset}, seed ${o.seed})\n\nDev = MAWPS/ASDiv-A dev split (${dev.length} problems). Round 0 (bootstrap SFT of policy-r0): ${fmtTime(r0Wall)}. Total: ${fmtTime(total)}.\n\n${table}\n`);
+  writeFileAtomic(path.join(o.out, 'rounds.md'), `# Self-evolution rounds (preset ${o.preset}, seed ${o.seed})\n\nDev = ${o.dev ? `${o.dev} (${dev.length} problems)` : o.data ? `a fixed 10 % of ${o.data.join(', ')} (${dev.length} problems)` : `MAWPS/ASDiv-A dev split (${dev.length} problems)`}.${o.policy ? ` policy-r0 from ${o.policy}.` : ''} Round 0 (bootstrap SFT of policy-r0): ${fmtTime(r0Wall)}. Total: ${fmtTime(total)}.\n\n${table}\n`);
 }
 
 /** Copy round `last`'s policies, PPM and rounds.md to `to` (e.g. checkpoints). */

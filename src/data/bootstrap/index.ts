@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { maskNumbers, programOf, questionNumbers, serializeStep, type Step } from '../steps.ts';
-import { loadDataset, splitDev, type DatasetName, type Problem } from '../datasets.ts';
+import { datasetSplit, loadDataset, type DatasetName, type Problem } from '../datasets.ts';
 import { readTrajectories, writeTrajectories, type TrajectoryRow } from '../arrow.ts';
 import { gradeAnswer } from '../grade.ts';
 import { SandboxPool } from '../../sandbox/sandbox.ts';
@@ -50,6 +50,8 @@ export interface BootstrapOptions {
 
 /** The converter for a problem's source, or null when the source has none (e.g. MATH). */
 export function convertProblem(p: Problem): Step[] | null {
+  // DeepMind's converter masks its own steps (it keeps the literals it writes itself)
+  if (p.source.toLowerCase().includes('deepmind')) return convertDeepMind(p);
   const steps = convertRaw(p);
   // the question's numbers become their names (n0, n1, …): see questionNumbers in steps.ts
   const nums = questionNumbers(p.question);
@@ -158,8 +160,7 @@ export async function runBootstrap(
   const { out: outPath, datasets } = opts;
   const problems: Problem[] = [];
   for (const d of datasets) {
-    const all = loadDataset(d);
-    const use = opts.includeDev ? all : splitDev(all).train;
+    const use = opts.includeDev ? loadDataset(d) : datasetSplit(d).train;
     problems.push(...(opts.limit === undefined ? use : use.slice(0, opts.limit)));
   }
   const pool = new SandboxPool();
@@ -173,12 +174,14 @@ export async function runBootstrap(
 }
 
 /** Round-0 data: bootstrap trajectories of the train and dev splits, cached as Arrow in `dir`. */
-export async function bootstrapSplits({ dir, datasets, quiet = false, extraTrain = [] }: {
+export async function bootstrapSplits({ dir, datasets, quiet = false, extraTrain = [], extraDev = [] }: {
   dir: string;
   datasets: string[];
   quiet?: boolean;
-  /** Training problems beyond the datasets' (synthesised ones). */
+  /** Training problems beyond the datasets' (synthesised ones, or a user's own). */
   extraTrain?: Problem[];
+  /** Dev problems beyond the datasets' (a user's own). */
+  extraDev?: Problem[];
 }): Promise<{ train: TrajectoryRow[]; dev: TrajectoryRow[] }> {
   const trFile = path.join(dir, 'bootstrap-train.arrow');
   const dvFile = path.join(dir, 'bootstrap-dev.arrow');
@@ -186,11 +189,12 @@ export async function bootstrapSplits({ dir, datasets, quiet = false, extraTrain
   const train: Problem[] = [];
   const dev: Problem[] = [];
   for (const d of datasets) {
-    const s = splitDev(loadDataset(d));
+    const s = datasetSplit(d);
     train.push(...s.train);
     dev.push(...s.dev);
   }
   train.push(...extraTrain);
+  dev.push(...extraDev);
   const pool = new SandboxPool();
   try {
     const prog = quiet ? null : new Progress({ label: 'bootstrap', total: train.length + dev.length, unit: 'problem' });

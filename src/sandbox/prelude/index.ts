@@ -27,7 +27,7 @@ export const PRELUDE_MODULES: readonly PreludeModule[] = [
   },
   {
     name: 'poly',
-    exports: ['Poly', 'P', 'fn', 'ev', 'solveLinear', 'solveLinear2', 'fitPoly', 'nextTerm'],
+    exports: ['Poly', 'P', 'fn', 'ev', 'solveLinear', 'solveLinear2', 'fitPoly', 'nextTerm', 'powerOf', 'showPower'],
     deps: ['core'],
     source: load('poly.js'),
   },
@@ -36,6 +36,12 @@ export const PRELUDE_MODULES: readonly PreludeModule[] = [
     exports: ['convert', 'timeAdd', 'minutesBetween', 'parseTime', 'showTime'],
     deps: ['core'],
     source: load('units.js'),
+  },
+  {
+    name: 'surd',
+    exports: ['surd', 'Surd'],
+    deps: ['core'],
+    source: load('surd.js'),
   },
   {
     name: 'comb',

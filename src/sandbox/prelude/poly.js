@@ -408,6 +408,55 @@
   // nextTerm([...]): the next value of the sequence its difference table describes
   function nextTerm(values) { return Q(fitPoly(values, 'n', 1).at(values.length + 1)); }
 
-  const api = { Poly, P, fn, ev, solveLinear, solveLinear2, fitPoly, nextTerm };
+  // powerOf('(h**7/h)/h**(-2/13)', 'h') -> 106/13: the exponent of a product of powers of one
+  // positive variable (numbers, or names of values in env, as exponents; fractions allowed)
+  function powerOf(text, v, env) {
+    const toks = tokenize(String(text));
+    let i = 0;
+    const peek = () => toks[i];
+    const eat = (t) => { if (toks[i] !== t) throw new SyntaxError('expected ' + t + ' in ' + text); i++; };
+    function exponent() {
+      let sign = 1;
+      while (peek() === '-' || peek() === '+') { if (toks[i++] === '-') sign = -sign; }
+      if (peek() === '(') { i++; const e = ratio(); eat(')'); return e.mul(sign); }
+      const t = toks[i++];
+      if (env && t !== v && Object.prototype.hasOwnProperty.call(env, t)) return Q(env[t]).mul(sign);
+      if (!/^[\d.]/.test(t || '')) throw new SyntaxError('numeric exponent expected in ' + text);
+      return Q(t).mul(sign);
+    }
+    function ratio() {
+      let e = exponent();
+      while (peek() === '/' || peek() === '*') e = toks[i++] === '/' ? e.div(exponent()) : e.mul(exponent());
+      return e;
+    }
+    function atom() {
+      const t = toks[i++];
+      if (t === '(') { const e = product(); eat(')'); return e; }
+      if (t === v) return Q(1);
+      throw new SyntaxError('unexpected ' + t + ' in ' + text);
+    }
+    function power() {
+      let e = atom();
+      while (peek() === '**') { i++; e = e.mul(exponent()); }
+      return e;
+    }
+    function product() {
+      let e = power();
+      while (peek() === '*' || peek() === '/') e = toks[i++] === '*' ? e.add(power()) : e.sub(power());
+      return e;
+    }
+    const e = product();
+    if (i !== toks.length) throw new SyntaxError('unexpected ' + toks[i] + ' in ' + text);
+    return e;
+  }
+  // showPower('h', Q(106, 13)) -> 'h**(106/13)', in sympy's printing: 1, h, h**3, h**(-2), h**(1/2)
+  function showPower(v, e) {
+    e = Q(e);
+    if (e.n === 0n) return '1';
+    if (e.eq(1)) return v;
+    return e.isInt() && e.n > 0n ? v + '**' + e.n : v + '**(' + e.toFraction() + ')';
+  }
+
+  const api = { Poly, P, fn, ev, solveLinear, solveLinear2, fitPoly, nextTerm, powerOf, showPower };
   for (const k of Object.keys(api)) G[k] = api[k];
 })();

@@ -22,6 +22,7 @@ const LOCKDOWN = `(function (names) {
   const G = globalThis;
   const ns = [];
   for (const k of names) ns.push([k, G[k]]);
+  const fmt = G.fmt, isExact = G.__exact.isExact, isArray = Array.isArray;
   delete Math.random;
   const hidden = [
     Object.getPrototypeOf(function* () {}), Object.getPrototypeOf(async function () {}),
@@ -48,31 +49,48 @@ const LOCKDOWN = `(function (names) {
     }
   }
   const dp = Object.defineProperty;
-  return function install(target) {
+  // print()'s view of a value: fmt text for an exact value or a non-empty array of them, else undefined
+  function format(v) {
+    if (isExact(v)) return fmt(v);
+    if (isArray(v) && v.length > 0) {
+      for (let i = 0; i < v.length; i++) if (!isExact(v[i])) return undefined;
+      return fmt(v);
+    }
+    return undefined;
+  }
+  return [function install(target) {
     for (let i = 0; i < ns.length; i++) dp(target, ns[i][0], { value: ns[i][1], writable: true, configurable: true, enumerable: false });
-  };
+  }, format];
 })`;
 
 export class PreludeRealm {
   private constructor(
     private readonly realm: QuickJSContext,
     private readonly installer: QuickJSHandle,
+    private readonly formatter: QuickJSHandle,
   ) {}
 
   /** Loads the whole prelude into a new context of rt (~10-15 ms); one per runtime. */
   static create(rt: QuickJSRuntime, intrinsics?: Intrinsics): PreludeRealm {
     const realm = rt.newContext(intrinsics ? { intrinsics } : undefined);
+    // every handle is released on failure too: one left alive trips QuickJS's leak assertion when the
+    // runtime is freed
+    const temp: QuickJSHandle[] = [];
+    const keep = <T extends QuickJSHandle>(h: T): T => (temp.push(h), h);
     try {
-      realm.unwrapResult(realm.evalCode(PRELUDE_SOURCE, 'prelude.js', { type: 'global' })).dispose();
-      const lock = realm.unwrapResult(realm.evalCode(LOCKDOWN, 'prelude-lockdown.js', { type: 'global' }));
-      const names = realm.unwrapResult(realm.evalCode(JSON.stringify(EXPORTS), 'names.js'));
-      const installer = realm.unwrapResult(realm.callFunction(lock, realm.undefined, names));
-      lock.dispose();
-      names.dispose();
-      return new PreludeRealm(realm, installer);
+      keep(realm.unwrapResult(realm.evalCode(PRELUDE_SOURCE, 'prelude.js', { type: 'global' })));
+      const lock = keep(realm.unwrapResult(realm.evalCode(LOCKDOWN, 'prelude-lockdown.js', { type: 'global' })));
+      const names = keep(realm.unwrapResult(realm.evalCode(JSON.stringify(EXPORTS), 'names.js')));
+      const pair = keep(realm.unwrapResult(realm.callFunction(lock, realm.undefined, names)));
+      const installer = realm.getProp(pair, 0);
+      const formatter = realm.getProp(pair, 1);
+      return new PreludeRealm(realm, installer, formatter);
     } catch (e) {
+      for (const h of temp.splice(0)) h.dispose();
       realm.dispose();
       throw e;
+    } finally {
+      for (const h of temp) h.dispose();
     }
   }
 
@@ -87,8 +105,24 @@ export class PreludeRealm {
     r.value.dispose();
   }
 
+  /**
+   * The dataset's text for a prelude value (R, Poly, or a non-empty array of them) from a context of the
+   * same runtime; undefined for anything else, or when formatting threw (a hostile look-alike).
+   */
+  format(h: QuickJSHandle): string | undefined {
+    const r = this.realm.callFunction(this.formatter, this.realm.undefined, h);
+    if (r.error) {
+      r.error.dispose();
+      return undefined;
+    }
+    const s = this.realm.typeof(r.value) === 'string' ? this.realm.getString(r.value) : undefined;
+    r.value.dispose();
+    return s;
+  }
+
   /** Dispose before the runtime. */
   dispose(): void {
+    this.formatter.dispose();
     this.installer.dispose();
     this.realm.dispose();
   }

@@ -240,6 +240,8 @@ const cli = yargs(hideBin(process.argv))
           data, dev: a.dev, policy: a.policy, tokenizer: a.tokenizer, queue,
         });
         console.log(r.table);
+        const report = path.join(a.out, 'report', 'index.html');
+        if (fs.existsSync(report)) console.log(`report: ${report}`);
       } finally {
         await queue?.close();
       }

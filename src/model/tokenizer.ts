@@ -188,11 +188,12 @@ export class Tokenizer {
  * SentencePiece trains on lines, so multi-line texts are split at "\n" (the newline is its own symbol).
  */
 export async function tokenizerCorpus(): Promise<string[]> {
-  const { loadDataset, DATASETS } = await import('../data/datasets.ts');
+  const { datasetSplit, DATASETS } = await import('../data/datasets.ts');
   const { convertProblem } = await import('../data/bootstrap/index.ts');
   const lines: string[] = [];
   for (const name of Object.keys(DATASETS)) {
-    for (const p of loadDataset(name)) {
+    // training parts only: a dev problem's text must not shape the vocabulary
+    for (const p of datasetSplit(name).train) {
       let steps = null;
       try {
         steps = convertProblem(p);

@@ -3,25 +3,21 @@
 // wall clock is kept here: a worker that has not answered the evaluation it is on for hardKillMs (one
 // long built-in call, which never polls QuickJS's interrupt handler) is terminated and replaced, that
 // evaluation gets a timedOut error and the ones queued behind it run on the new worker.
+import type { SandboxOptions } from '../sandbox/sandbox.ts';
 import type { RunResult as SandboxRunResult, EvalLimits } from '../sandbox/protocol.ts';
 import type { SandboxLike } from '../search/mcts.ts';
 import type { FromSandboxWorker, ToSandboxWorker } from './sandbox-protocol.ts';
 
-export interface WebSandboxOptions {
+/** SandboxPool's limits (same defaults) but the stack, in one Web Worker. */
+export interface WebSandboxOptions extends Omit<SandboxOptions, 'workers' | 'stackBytes'> {
   /** URL of the bundled sandbox-worker.js. */
   workerUrl: string;
   /** URL of QuickJS's emscripten-module.wasm. */
   wasmUrl: string;
-  /** Interrupt deadline per evaluation in ms (default 1000, as SandboxPool). */
-  timeoutMs?: number;
-  /** Wall-clock kill in ms (default 3000, as SandboxPool). */
-  hardKillMs?: number;
-  memoryBytes?: number;
   /** QuickJS stack limit (default 64 KiB, the CLI's is 512 KiB). A browser worker's native stack is
    *  fixed, and QuickJS's own check must fire before V8's, which leaves the wasm module unusable: in
    *  Chromium 156 with 128 KiB, `JSON.parse('['.repeat(1e6))` already overflows V8 first. */
   stackBytes?: number;
-  maxOutput?: number;
 }
 
 interface Job {

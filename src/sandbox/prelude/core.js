@@ -328,5 +328,53 @@
   const api = { Q, D, R, big, gcd, lcm, mod, isPrime, factor, primeFactors, divisors, iroot, isqrt, nearestRoot,
     round, roundTo, roundSig, toBase, fromBase, digit, fmt, sum, prod, sortExact };
   for (const k of Object.keys(api)) G[k] = api[k];
-  Object.defineProperty(G, '__exact', { value: { R, Q, D, big, out, bgcd, isExact, pow10 }, configurable: true });
+
+  // Tokens of `s` by a sticky regex whose group 1 is the token (leading blanks skipped).
+  function tokenizeWith(s, TOKEN) {
+    const toks = [];
+    let pos = 0;
+    while (pos < s.length) {
+      if (/^\s*$/.test(s.slice(pos))) break;
+      TOKEN.lastIndex = pos;
+      const m = TOKEN.exec(s);
+      if (!m) throw new SyntaxError('cannot read ' + JSON.stringify(s.slice(pos, pos + 10)));
+      toks.push(m[1]);
+      pos = TOKEN.lastIndex;
+    }
+    return toks;
+  }
+
+  // The infix grammar both poly.js and surd.js read (+ - * /, unary signs, right-associative **), over
+  // any value type with add/sub/mul/div/neg: `atom(p)` reads a number, name, call or parenthesis through
+  // p (peek, next, eat, expr), `power(base, exponent)` raises. Throws SyntaxError naming the text.
+  function parseInfix(toks, text, atom, power) {
+    let i = 0;
+    const p = {
+      peek: () => toks[i],
+      next: () => toks[i++],
+      eat(t) { if (toks[i] !== t) throw new SyntaxError('expected ' + t + ' in ' + text); i++; },
+      expr,
+    };
+    function expr() {
+      let v = term();
+      while (p.peek() === '+' || p.peek() === '-') v = toks[i++] === '+' ? v.add(term()) : v.sub(term());
+      return v;
+    }
+    function term() {
+      let v = unary();
+      while (p.peek() === '*' || p.peek() === '/') v = toks[i++] === '*' ? v.mul(unary()) : v.div(unary());
+      return v;
+    }
+    function unary() {
+      if (p.peek() === '-') { i++; return unary().neg(); }
+      if (p.peek() === '+') { i++; return unary(); }
+      const b = atom(p);
+      if (p.peek() === '**') { i++; return power(b, unary()); }
+      return b;
+    }
+    const v = expr();
+    if (i !== toks.length) throw new SyntaxError('unexpected ' + toks[i] + ' in ' + text);
+    return v;
+  }
+  Object.defineProperty(G, '__exact', { value: { R, Q, D, big, out, bgcd, isExact, pow10, parseInfix, tokenizeWith }, configurable: true });
 })();

@@ -4,7 +4,7 @@
 (function () {
   'use strict';
   const G = globalThis;
-  const { R, Q, big, out, bgcd } = G.__exact;
+  const { R, Q, big, out, bgcd, parseInfix, tokenizeWith } = G.__exact;
   const ZERO = Q(0), ONE = Q(1);
 
   // monomial key: 'x:2,y:1' with variables in alphabetical order; '' is the constant term
@@ -189,61 +189,26 @@
   // ---- parser for the dataset's expressions: + - * / ** ( ), numbers, names, calls f(x) ----
   const TOKEN = /\s*(\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+|\*\*|[A-Za-z_][A-Za-z_0-9]*|[-+*/()^,=])/y;
   function tokenize(s) {
-    const toks = [];
-    TOKEN.lastIndex = 0;
-    let pos = 0;
-    while (pos < s.length) {
-      if (/^\s*$/.test(s.slice(pos))) break;
-      TOKEN.lastIndex = pos;
-      const m = TOKEN.exec(s);
-      if (!m) throw new SyntaxError('cannot read ' + JSON.stringify(s.slice(pos, pos + 10)));
-      toks.push(m[1] === '^' ? '**' : m[1]);
-      pos = TOKEN.lastIndex;
-    }
-    return toks;
+    return tokenizeWith(s, TOKEN).map((t) => (t === '^' ? '**' : t));
   }
   function parse(text, env) {
     const toks = tokenize(String(text));
-    let i = 0;
-    const peek = () => toks[i];
-    const eat = (t) => { if (toks[i] !== t) throw new SyntaxError('expected ' + t + ' in ' + text); i++; };
-    function expr() {
-      let v = term();
-      while (peek() === '+' || peek() === '-') v = toks[i++] === '+' ? v.add(term()) : v.sub(term());
-      return v;
-    }
-    function term() {
-      let v = unary();
-      while (peek() === '*' || peek() === '/') v = toks[i++] === '*' ? v.mul(unary()) : v.div(unary());
-      return v;
-    }
-    function unary() {
-      if (peek() === '-') { i++; return unary().neg(); }
-      if (peek() === '+') { i++; return unary(); }
-      return power();
-    }
-    function power() {
-      const b = atom();
-      if (peek() === '**') {
-        i++;
-        const e = unary();
-        if (!e.isConst()) throw new SyntaxError('non-constant exponent in ' + text);
-        const c = e.constant();
-        if (!c.isInt()) throw new SyntaxError('fractional exponent in ' + text);
-        return b.pow(Number(c.n));
-      }
-      return b;
-    }
-    function atom() {
-      const t = toks[i++];
+    const power = (b, e) => {
+      if (!e.isConst()) throw new SyntaxError('non-constant exponent in ' + text);
+      const c = e.constant();
+      if (!c.isInt()) throw new SyntaxError('fractional exponent in ' + text);
+      return b.pow(Number(c.n));
+    };
+    const atom = (p) => {
+      const t = p.next();
       if (t === undefined) throw new SyntaxError('unexpected end of ' + text);
-      if (t === '(') { const v = expr(); eat(')'); return v; }
+      if (t === '(') { const v = p.expr(); p.eat(')'); return v; }
       if (/^[\d.]/.test(t)) return Poly.const(Q(t));
       if (/^[A-Za-z_]/.test(t)) {
-        if (peek() === '(') {
-          i++;
-          const arg = expr();
-          eat(')');
+        if (p.peek() === '(') {
+          p.next();
+          const arg = p.expr();
+          p.eat(')');
           const f = env[t];
           if (f instanceof Poly) return poly(f.call(arg));
           if (typeof f === 'function') return poly(f(simplify(arg)));
@@ -253,10 +218,8 @@
         return Poly.var(t);
       }
       throw new SyntaxError('unexpected ' + t + ' in ' + text);
-    }
-    const v = expr();
-    if (i !== toks.length) throw new SyntaxError('unexpected ' + toks[i] + ' in ' + text);
-    return v;
+    };
+    return parseInfix(toks, text, atom, power);
   }
 
   // P(text, env): a polynomial; names in env are values, polynomials or functions (P/fn results)

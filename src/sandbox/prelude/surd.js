@@ -5,7 +5,7 @@
 (function () {
   'use strict';
   const G = globalThis;
-  const { R, Q, big } = G.__exact;
+  const { R, Q, big, parseInfix, tokenizeWith } = G.__exact;
   const factor = G.factor;
 
   // squarefree part: k = s^2 * f -> [s, f]
@@ -118,48 +118,17 @@
   function surd(text, env) {
     if (text instanceof Surd) return text;
     if (typeof text !== 'string') return toSurd(text);
-    const s = text, toks = [];
-    let pos = 0;
-    while (pos < s.length) {
-      if (/^\s*$/.test(s.slice(pos))) break;
-      TOKEN.lastIndex = pos;
-      const m = TOKEN.exec(s);
-      if (!m) throw new SyntaxError('cannot read ' + JSON.stringify(s.slice(pos, pos + 10)));
-      toks.push(m[1]);
-      pos = TOKEN.lastIndex;
-    }
-    let i = 0;
-    const peek = () => toks[i];
-    const eat = (t) => { if (toks[i] !== t) throw new SyntaxError('expected ' + t + ' in ' + text); i++; };
-    function expr() {
-      let v = prod();
-      while (peek() === '+' || peek() === '-') v = toks[i++] === '+' ? v.add(prod()) : v.sub(prod());
-      return v;
-    }
-    function prod() {
-      let v = unary();
-      while (peek() === '*' || peek() === '/') v = toks[i++] === '*' ? v.mul(unary()) : v.div(unary());
-      return v;
-    }
-    function unary() {
-      if (peek() === '-') { i++; return unary().neg(); }
-      if (peek() === '+') { i++; return unary(); }
-      const b = atom();
-      if (peek() === '**') { i++; return b.pow(unary().rational().toNumber()); }
-      return b;
-    }
-    function atom() {
-      const t = toks[i++];
+    const toks = tokenizeWith(text, TOKEN);
+    const atom = (p) => {
+      const t = p.next();
       if (t === undefined) throw new SyntaxError('unexpected end of ' + text);
-      if (t === '(') { const v = expr(); eat(')'); return v; }
+      if (t === '(') { const v = p.expr(); p.eat(')'); return v; }
       if (/^[\d.]/.test(t)) return Surd.rational(Q(t));
-      if (t === 'sqrt') { eat('('); const v = expr(); eat(')'); return Surd.sqrt(v); }
+      if (t === 'sqrt') { p.eat('('); const v = p.expr(); p.eat(')'); return Surd.sqrt(v); }
       if (env && Object.prototype.hasOwnProperty.call(env, t)) return toSurd(env[t]);
       throw new SyntaxError('unknown name ' + t + ' in ' + text);
-    }
-    const v = expr();
-    if (i !== toks.length) throw new SyntaxError('unexpected ' + toks[i] + ' in ' + text);
-    return v;
+    };
+    return parseInfix(toks, text, atom, (b, e) => b.pow(e.rational().toNumber()));
   }
 
   const api = { surd, Surd };

@@ -3,8 +3,8 @@
 // process. One worker is SIGKILLed mid-job and the coordinator is SIGKILLed and started again; the
 // round's Arrow files must equal those of a local run with the same seed, every problem once.
 //
-// Round 0 is prepared as in self-evolve.test.ts: a small synthetic bootstrap set and a hand-built
-// GPT policy (a bigram machine over "print(<digit>)", "const x = <digit>;") whose trees reach answers.
+// Round 0 is prepared by hand as in self-evolve.test.ts (test/fixtures/hand-built-run.ts): a small
+// synthetic bootstrap set and a bigram-machine policy whose trees reach answers.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,21 +12,16 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend } from '../src/model/backends/backend.ts';
-import { GPT } from '../src/model/gpt.ts';
-import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
-import { saveCheckpoint } from '../src/model/checkpoint.ts';
 import { loadDataset, splitDev } from '../src/data/datasets.ts';
-import { readPairs, readTrajectories, writeTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
-import { serializeStep } from '../src/data/steps.ts';
+import { readPairs, readTrajectories } from '../src/data/arrow.ts';
 import { loadProblemFiles } from '../src/data/problems.ts';
-import { hash32 } from '../src/util/rng.ts';
 import type { Preset } from '../src/train/presets.ts';
 import { mergeShards, readShardLines, type SearchLine } from '../src/train/shards.ts';
 import { RedisSearchQueue } from '../src/train/queue/coordinator.ts';
 import { parseQueueUrl } from '../src/train/queue/redis.ts';
 import { finish } from './child.ts';
+import { prepareRoundZero, searchedProblems } from './fixtures/hand-built-run.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const SEED = 1234;
@@ -111,62 +106,8 @@ function spawnRun(out: string, queued: boolean): ChildProcess {
 const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The hand-built policy: embeddings one-hot per piece, the MLP maps piece → next pieces. */
-async function bigramPolicy(dir: string, tok: Tokenizer, printDigits: string[], constDigits: string[]): Promise<void> {
-  const chain: [string, string[]][] = [
-    ['\n', ['print', 'const']], ['print', ['(']], ['(', [...printDigits, 'x']],
-    ...printDigits.map((d): [string, string[]] => [d, [')']]), ['x', [')']], [')', ['<end_of_solution>']],
-    ['const', ['▁x']], ['▁x', ['▁=']], ['▁=', ['▁']], ['▁', constDigits],
-    ...constDigits.map((d): [string, string[]] => [d, [';']]), [';', ['<end_of_step>']],
-  ];
-  const id = (p: string) => tok.pieceId(p);
-  const pieces = [...new Set(chain.flatMap(([a, b]) => [a, ...b]))];
-  const D = 64;
-  const lm = new GPT({ vocabSize: tok.vocabSize, blockSize: 192, nLayer: 1, nHead: 2, nEmbd: D });
-  const W = lm.namedWeights();
-  const dim = new Map(pieces.map((p, i) => [id(p), i]));
-  const set = (name: string, fill: (a: Float32Array) => void) => {
-    const v = W.get(name)!;
-    const a = new Float32Array(v.size);
-    fill(a);
-    v.assign(tf.tensor(a, v.shape));
-  };
-  for (const name of W.keys()) if (!/ln_\d?\.?weight|ln_f\.weight/.test(name)) set(name, () => {});
-  set('wte', (a) => { for (const [t, i] of dim) a[t * D + i] = 1; });
-  set('h.0.mlp.fc.weight', (a) => { for (const i of dim.values()) a[i * 4 * D + i] = 1; });
-  const s = Math.sqrt(D - 1);
-  set('h.0.mlp.proj.weight', (a) => {
-    for (const [from, to] of chain) {
-      const i = dim.get(id(from))!;
-      a[i * D + i] -= 1 / s;
-      for (const t of to) a[i * D + dim.get(id(t))!] += 1 / s / to.length;
-    }
-  });
-  set('ln_f.weight', (a) => a.fill(4));
-  await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values', meta: { round: 0, handBuilt: true } });
-  lm.dispose();
-}
 
-function syntheticBootstrap(n: number, offset: number): TrajectoryRow[] {
-  return Array.from({ length: n }, (_, i) => {
-    const a = 2 + ((i + offset) % 7);
-    const b = 3 + ((i * 5 + offset) % 11);
-    return {
-      problemId: `synthetic-${offset + i}`,
-      question: `Sam has ${a} marbles and finds ${b} more. How many marbles does Sam have now?`,
-      steps: [
-        serializeStep({ comment: [`Sam starts with ${a} marbles.`], code: `const start = ${a};` }, false),
-        serializeStep({ comment: [`He finds ${b} more.`], code: `const total = start + ${b};\nprint(total);` }, true),
-      ],
-      q: [1, 1], visits: [1, 1], correct: true, finalAnswer: String(a + b), round: 0, source: 'mawps',
-    };
-  });
-}
 
-const searchSet = () => {
-  const train = splitDev(loadDataset('mawps')).train;
-  return [...train].sort((a, b) => hash32(a.id, SEED) - hash32(b.id, SEED) || (a.id < b.id ? -1 : 1)).slice(0, SEARCH);
-};
 
 beforeAll(async () => {
   await setupBackend('cpu');
@@ -174,16 +115,7 @@ beforeAll(async () => {
   url = await startRedis();
   for (let i = 0; i < 3; i++) startWorker(i);
   base = path.join(root, 'base');
-  const tok = await Tokenizer.load();
-  const answers = searchSet().map((p) => p.answer);
-  let printDigits = [...new Set(answers.filter((a) => /^[1-9]$/.test(a)))];
-  if (!printDigits.length) printDigits = ['3', '5', '7'];
-  const constDigits = ['1', '2', '3', '4', '5', '6', '7', '8', '9'].filter((d) => !printDigits.includes(d)).slice(0, 2);
-  const r0 = path.join(base, 'round-0');
-  fs.mkdirSync(r0, { recursive: true });
-  await writeTrajectories(path.join(r0, 'bootstrap-train.arrow'), syntheticBootstrap(12, 0));
-  await writeTrajectories(path.join(r0, 'bootstrap-dev.arrow'), syntheticBootstrap(3, 100));
-  await bigramPolicy(path.join(r0, 'policy'), tok, printDigits, constDigits);
+  await prepareRoundZero(base, { seed: SEED, search: SEARCH });
 }, 60_000);
 
 afterAll(async () => {
@@ -239,7 +171,7 @@ describe('search as BullMQ jobs on Redis', () => {
 
     // every problem exactly once in the coordinator's results
     const got = readShardLines<SearchLine>(results);
-    expect(got.map((l) => l.problemId).sort()).toEqual(searchSet().map((p) => p.id).sort());
+    expect(got.map((l) => l.problemId).sort()).toEqual(searchedProblems(SEED, SEARCH).map((p) => p.id).sort());
     // the killed worker's job was finished by another worker, after a stall
     const jobs = lines(path.join(queued, 'round-1', 'search', 'queue-jobs.jsonl')).map((l) => JSON.parse(l) as { job: string; worker: string; stalled: number });
     const redone = jobs.find((j) => j.job === killedJob);
@@ -263,7 +195,7 @@ describe('search as BullMQ jobs on Redis', () => {
 
   it('a problem that crashes the worker is retried, split from its batch, then reported; the others finish', async () => {
     const dir = path.join(root, 'crash');
-    const good = searchSet().slice(0, 2).map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
+    const good = searchedProblems(SEED, SEARCH).slice(0, 2).map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
     // no answer: terminal-guided MCTS throws for it in the worker
     const bad = { id: 'no-answer', question: 'Tom has 3 apples. How many apples?', answer: null as unknown as string, source: 'mawps' };
     const problems = [good[0]!, bad, good[1]!];

@@ -1,28 +1,20 @@
 // self-evolve resumability: SIGKILL a run while round 1's MCTS is in progress, run the same command
 // again, and the round's trajectories / pairs / SFT set equal those of an uninterrupted run.
 //
-// To make the comparison mean something, the searches must find trajectories. An untrained tiny GPT
-// writes nothing that parses or runs, and training one long enough takes minutes, so round 0's outputs
-// (which mark round 0 done) are prepared here: a small synthetic bootstrap set, and a hand-built GPT
-// policy that writes runnable steps — a bigram machine over the pieces of
-//   "print(<digit>)<end_of_solution>", "print(x)<end_of_solution>", "const x = <digit>;<end_of_step>"
-// whose print digits are the searched problems' single-digit answers, so some trees solve their problem.
+// To make the comparison mean something, the searches must find trajectories: round 0 is prepared by
+// hand (test/fixtures/hand-built-run.ts: a synthetic bootstrap set and a bigram-machine policy).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { finish } from './child.ts';
+import { prepareRoundZero, searchedProblems } from './fixtures/hand-built-run.ts';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend } from '../src/model/backends/backend.ts';
-import { GPT } from '../src/model/gpt.ts';
-import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
-import { readTensorFile, saveCheckpoint } from '../src/model/checkpoint.ts';
+import { readTensorFile } from '../src/model/checkpoint.ts';
 import { loadDataset, splitDev } from '../src/data/datasets.ts';
-import { readPairs, readTrajectories, writeTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
-import { serializeStep } from '../src/data/steps.ts';
-import { hash32 } from '../src/util/rng.ts';
+import { readPairs, readTrajectories } from '../src/data/arrow.ts';
 import { bootstrapSplits } from '../src/data/bootstrap/index.ts';
 import { loadProblemsFor, schemaBatch } from '../src/data/problems.ts';
 import { dropSimilar } from '../src/data/groups.ts';
@@ -46,69 +38,7 @@ const OVERRIDE: Partial<Preset> = {
 let root: string;
 let base: string;
 
-/** The hand-built policy (see the header): embeddings one-hot per piece, the MLP maps piece → next. */
-async function bigramPolicy(dir: string, tok: Tokenizer, printDigits: string[], constDigits: string[]): Promise<void> {
-  const chain: [string, string[]][] = [
-    ['\n', ['print', 'const']],
-    ['print', ['(']],
-    ['(', [...printDigits, 'x']],
-    ...printDigits.map((d): [string, string[]] => [d, [')']]),
-    ['x', [')']],
-    [')', ['<end_of_solution>']],
-    ['const', ['▁x']], ['▁x', ['▁=']], ['▁=', ['▁']], ['▁', constDigits],
-    ...constDigits.map((d): [string, string[]] => [d, [';']]),
-    [';', ['<end_of_step>']],
-  ];
-  const id = (p: string) => {
-    const i = tok.pieceId(p);
-    if (i < 0) throw new Error(`no piece ${JSON.stringify(p)}`);
-    return i;
-  };
-  const pieces = [...new Set(chain.flatMap(([a, b]) => [a, ...b]))];
-  const D = 64;
-  const lm = new GPT({ vocabSize: tok.vocabSize, blockSize: 192, nLayer: 1, nHead: 2, nEmbd: D });
-  const W = lm.namedWeights();
-  const dim = new Map(pieces.map((p, i) => [id(p), i]));
-  const set = (name: string, fill: (a: Float32Array) => void) => {
-    const v = W.get(name)!;
-    const a = new Float32Array(v.size);
-    fill(a);
-    v.assign(tf.tensor(a, v.shape));
-  };
-  // everything zero (attention contributes nothing, no positions) except the LayerNorm gains
-  for (const name of W.keys()) if (!/ln_\d?\.?weight|ln_f\.weight/.test(name)) set(name, () => {});
-  set('wte', (a) => { for (const [t, i] of dim) a[t * D + i] = 1; });
-  // LayerNorm turns one-hot u_i into ≈ sqrt(D-1)·u_i: hidden unit i fires for piece i only…
-  set('h.0.mlp.fc.weight', (a) => { for (const i of dim.values()) a[i * 4 * D + i] = 1; });
-  // …and moves the residual from u_i to the mean of its successors' directions
-  const s = Math.sqrt(D - 1);
-  set('h.0.mlp.proj.weight', (a) => {
-    for (const [from, to] of chain) {
-      const i = dim.get(id(from))!;
-      a[i * D + i] -= 1 / s;
-      for (const t of to) a[i * D + dim.get(id(t))!] += 1 / s / to.length;
-    }
-  });
-  set('ln_f.weight', (a) => a.fill(4)); // sharp: successors get logit ≈ 30/|successors|·…, others ≈ 0
-  await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values', meta: { round: 0, handBuilt: true } });
-  lm.dispose();
-}
 
-function syntheticBootstrap(n: number, offset: number): TrajectoryRow[] {
-  return Array.from({ length: n }, (_, i) => {
-    const a = 2 + ((i + offset) % 7);
-    const b = 3 + ((i * 5 + offset) % 11);
-    return {
-      problemId: `synthetic-${offset + i}`,
-      question: `Sam has ${a} marbles and finds ${b} more. How many marbles does Sam have now?`,
-      steps: [
-        serializeStep({ comment: [`Sam starts with ${a} marbles.`], code: `const start = ${a};` }, false),
-        serializeStep({ comment: [`He finds ${b} more.`], code: `const total = start + ${b};\nprint(total);` }, true),
-      ],
-      q: [1, 1], visits: [1, 1], correct: true, finalAnswer: String(a + b), round: 0, source: 'mawps',
-    };
-  });
-}
 
 function spawnRun(out: string, rounds = 1, override: Partial<Preset> = OVERRIDE): ChildProcess {
   const script = `
@@ -129,19 +59,7 @@ beforeAll(async () => {
   await setupBackend('cpu');
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-evolve-'));
   base = path.join(root, 'base');
-  const tok = await Tokenizer.load();
-  // the problems round 1 searches: the first SEARCH of self-evolve's seeded order of MAWPS train
-  const train = splitDev(loadDataset('mawps')).train;
-  const order = [...train].sort((a, b) => hash32(a.id, SEED) - hash32(b.id, SEED) || (a.id < b.id ? -1 : 1));
-  const answers = order.slice(0, SEARCH).map((p) => p.answer);
-  let printDigits = [...new Set(answers.filter((a) => /^[1-9]$/.test(a)))];
-  if (!printDigits.length) printDigits = ['3', '5', '7'];
-  const constDigits = ['1', '2', '3', '4', '5', '6', '7', '8', '9'].filter((d) => !printDigits.includes(d)).slice(0, 2);
-  const r0 = path.join(base, 'round-0');
-  fs.mkdirSync(r0, { recursive: true });
-  await writeTrajectories(path.join(r0, 'bootstrap-train.arrow'), syntheticBootstrap(12, 0));
-  await writeTrajectories(path.join(r0, 'bootstrap-dev.arrow'), syntheticBootstrap(3, 100));
-  await bigramPolicy(path.join(r0, 'policy'), tok, printDigits, constDigits);
+  await prepareRoundZero(base, { seed: SEED, search: SEARCH });
 });
 
 afterAll(() => {
@@ -432,8 +350,7 @@ describe('cross-fitted pairs', () => {
     const dir = path.join(root, 'cross-fit');
     // the hand-built policy stands in for both half-data policies (their SFT is then skipped)
     for (const f of [0, 1]) fs.cpSync(path.join(base, 'round-0', 'policy'), path.join(dir, `fold-${f}`, 'policy'), { recursive: true });
-    const train = splitDev(loadDataset('mawps')).train;
-    const problems = [...train].sort((a, b) => hash32(a.id, SEED) - hash32(b.id, SEED) || (a.id < b.id ? -1 : 1)).slice(0, 8);
+    const problems = searchedProblems(SEED, 8);
     expect(new Set(problems.map((p) => foldOf(p.id, SEED))).size).toBe(2);
     const preset = { ...PRESETS.tiny, ...OVERRIDE };
     const o = { seed: SEED, backend: 'wasm', workers: 1, quiet: true };

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadDataset, splitDev } from '../src/data/datasets.ts';
-import { runSharded, readShardLines, type SearchLine } from '../src/train/shards.ts';
+import { runSharded, readShardLines, type SearchLine, type ShardJob } from '../src/train/shards.ts';
 import { GPT, GPT_PRESETS } from '../src/model/gpt.ts';
 import { saveCheckpoint } from '../src/model/checkpoint.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
@@ -17,22 +17,35 @@ function flag(argv: string[], name: string, def: string): string {
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def;
 }
 
+/** --policy (default the shipped one), or a random config-S GPT written into `dir` (--random, or none shipped). */
+export async function benchPolicy(argv: string[], dir: string): Promise<string> {
+  const policy = flag(argv, 'policy', 'checkpoints/policy');
+  if (!argv.includes('--random') && fs.existsSync(path.join(policy, 'config.json'))) {
+    console.log(`policy: ${policy}`);
+    return policy;
+  }
+  const tok = await Tokenizer.load();
+  const lm = new GPT({ ...GPT_PRESETS.S, vocabSize: tok.vocabSize, blockSize: 256 });
+  const random = path.join(dir, 'random-policy');
+  await saveCheckpoint(random, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
+  lm.dispose();
+  console.log('policy: random config-S GPT (vocab of our tokenizer, context 256)');
+  return random;
+}
+
+/** The first n MAWPS training problems, as search jobs take them. */
+export function benchProblems(n: number): ShardJob['problems'] {
+  return splitDev(loadDataset('mawps')).train.slice(0, n).map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
+}
+
 export async function main(argv: string[]): Promise<void> {
   const backend = flag(argv, 'backend', 'wasm');
   await setupBackend(backend as 'wasm');
   const n = Number(flag(argv, 'problems', '64'));
   const workers = Number(flag(argv, 'workers', '2'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-bench-mcts-'));
-  let policy = flag(argv, 'policy', 'checkpoints/policy');
-  if (argv.includes('--random') || !fs.existsSync(path.join(policy, 'config.json'))) {
-    const tok = await Tokenizer.load();
-    const lm = new GPT({ ...GPT_PRESETS.S, vocabSize: tok.vocabSize, blockSize: 256 });
-    policy = path.join(dir, 'random-policy');
-    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
-    lm.dispose();
-    console.log('policy: random config-S GPT (vocab of our tokenizer, context 256)');
-  } else console.log(`policy: ${policy}`);
-  const problems = splitDev(loadDataset('mawps')).train.slice(0, n).map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
+  const policy = await benchPolicy(argv, dir);
+  const problems = benchProblems(n);
   const t0 = Date.now();
   const files = await runSharded({
     dir, job: { kind: 'search', policy, seed: 1, round: 1, search: { rollouts: Number(flag(argv, 'rollouts', '8')), k: Number(flag(argv, 'k', '4')), maxDepth: 8, mode: 'terminal' } },

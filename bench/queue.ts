@@ -9,13 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { loadDataset, splitDev } from '../src/data/datasets.ts';
 import { mergeShards, runSharded, type SearchLine, type ShardedRun } from '../src/train/shards.ts';
 import { RedisSearchQueue } from '../src/train/queue/coordinator.ts';
-import { GPT, GPT_PRESETS } from '../src/model/gpt.ts';
-import { saveCheckpoint } from '../src/model/checkpoint.ts';
-import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
 import { setupBackend } from '../src/model/backends/backend.ts';
+import { benchPolicy, benchProblems } from './mcts.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
@@ -59,16 +56,8 @@ export async function main(argv: string[]): Promise<void> {
   const n = Number(flag(argv, 'problems', '24'));
   const batch = Number(flag(argv, 'batch', '4'));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-bench-queue-'));
-  let policy = flag(argv, 'policy', 'checkpoints/policy');
-  if (argv.includes('--random') || !fs.existsSync(path.join(policy, 'config.json'))) {
-    const tok = await Tokenizer.load();
-    const lm = new GPT({ ...GPT_PRESETS.S, vocabSize: tok.vocabSize, blockSize: 256 });
-    policy = path.join(dir, 'random-policy');
-    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
-    lm.dispose();
-    console.log('policy: random config-S GPT');
-  } else console.log(`policy: ${policy}`);
-  const problems = splitDev(loadDataset('mawps')).train.slice(0, n).map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
+  const policy = await benchPolicy(argv, dir);
+  const problems = benchProblems(n);
   const job: ShardedRun['job'] = { kind: 'search', policy, seed: 1, round: 1, search: { rollouts: Number(flag(argv, 'rollouts', '4')), k: Number(flag(argv, 'k', '4')), maxDepth: 8, mode: 'terminal' } };
   const { url, proc: redis } = await startRedis(dir);
   const results: Record<string, unknown>[] = [];

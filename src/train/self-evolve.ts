@@ -126,10 +126,11 @@ export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string;
   const crossPairs = await crossFitStage(run);
   const rows: RoundMetrics[] = [];
   for (let k = 1; k <= o.rounds; k++) {
-    const done = fs.existsSync(path.join(run.at.round(k), 'metrics.json'));
-    rows.push(await runRound(run, k, crossPairs));
+    const { metrics, fresh } = await runRound(run, k, crossPairs);
+    rows.push(metrics);
+    if (fresh) run.log(roundsTable(rows));
     // the page shows every finished round: one finished by an earlier process needs no page of its own
-    if (!done || k === o.rounds) await reportRound(run, k);
+    if (fresh || k === o.rounds) await reportRound(run, k);
   }
   const table = roundsTable(rows);
   writeRoundsFile(run, table, rows);
@@ -259,12 +260,13 @@ async function crossFitStage(run: Run): Promise<PairRow[]> {
   return pairs;
 }
 
-/** Round k: MCTS with the previous round's models → SFT policy-rK → PPM-rK → dev evaluation. */
-async function runRound(run: Run, k: number, crossPairs: PairRow[]): Promise<RoundMetrics> {
+/** Round k: MCTS with the previous round's models → SFT policy-rK → PPM-rK → dev evaluation.
+ *  fresh: false when an earlier process finished the round (its metrics.json is read back). */
+async function runRound(run: Run, k: number, crossPairs: PairRow[]): Promise<{ metrics: RoundMetrics; fresh: boolean }> {
   const { preset, at } = run;
   const dir = at.round(k);
   const metricsFile = path.join(dir, 'metrics.json');
-  if (fs.existsSync(metricsFile)) return readJson<RoundMetrics>(metricsFile);
+  if (fs.existsSync(metricsFile)) return { metrics: readJson<RoundMetrics>(metricsFile), fresh: false };
   let last = Date.now();
   const stamp = (stage: Stage) => {
     const now = Date.now();
@@ -293,8 +295,7 @@ async function runRound(run: Run, k: number, crossPairs: PairRow[]): Promise<Rou
     wallSeconds: stamp('eval'), stageSeconds: readWall(dir).stages,
   };
   writeJsonAtomic(metricsFile, m);
-  run.log(roundsTable([...Array.from({ length: k - 1 }, (_, j) => readJson<RoundMetrics>(path.join(at.round(j + 1), 'metrics.json'))), m]));
-  return m;
+  return { metrics: m, fresh: true };
 }
 
 /** MCTS over the training problems → trajectories.arrow, pairs.arrow, sft.arrow (written last: the stage is done). */

@@ -23,8 +23,15 @@ async function backend(name: BackendName): Promise<void> {
   }
 }
 
-/** The shipped policy and the other policies of its ensemble (checkpoints/policy-m1, …), comma-separated. */
-const SHIPPED_POLICIES = ['checkpoints/policy', ...(fs.existsSync('checkpoints') ? fs.readdirSync('checkpoints').filter((d) => /^policy-m\d+$/.test(d)).sort().map((d) => `checkpoints/${d}`) : [])].join(',');
+/** The shipped models of a dataset: checkpoints/<dataset family>/ where one was trained for it
+ *  (checkpoints/deepmind), else checkpoints/. Policies: policy and its ensemble's policy-m1, … */
+function shipped(dataset = 'mawps'): { policy: string; ppm: string } {
+  const family = path.join('checkpoints', dataset.split('-')[0]!);
+  const dir = fs.existsSync(path.join(family, 'policy', 'config.json')) ? family : 'checkpoints';
+  const members = fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => /^policy-m\d+$/.test(d)).sort().map((d) => path.join(dir, d)) : [];
+  return { policy: [path.join(dir, 'policy'), ...members].join(','), ppm: path.join(dir, 'ppm') };
+}
+const SHIPPED_POLICIES = shipped().policy;
 
 /** Bad input: one line, non-zero exit. */
 function fail(msg: string): never {
@@ -165,8 +172,8 @@ const cli = yargs(hideBin(process.argv))
         .option('dataset', { choices: ['mawps', 'gsm8k', 'deepmind', 'math', 'deepmind-interpolate', 'deepmind-extrapolate', 'deepmind-sample'] as const, default: 'mawps' as const, describe: 'dev split used when --data is not given (deepmind: the interpolate + extrapolate test regimes)' })
         .option('dev', { choices: ['fixed', 'unseen', 'grouped'] as const, default: 'fixed' as const, describe: "dev problems of --dataset: the fixed split; those with no similar training problem (unseen); a split that keeps near-duplicates together (grouped)" })
         .option('mode', { choices: ['greedy', 'maj', 'best-of-n', 'mcts'] as const, default: 'greedy' as const })
-        .option('policy', { type: 'string', default: SHIPPED_POLICIES, describe: 'policy checkpoint(s), comma-separated: the first alone writes greedy / sampled solutions, all propose MCTS steps (default: the shipped ensemble)' })
-        .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
+        .option('policy', { type: 'string', describe: 'policy checkpoint(s), comma-separated: the first alone writes greedy / sampled solutions, all propose MCTS steps (default: the shipped models of --dataset: checkpoints/deepmind/ for DeepMind when present, else checkpoints/)' })
+        .option('ppm', { type: 'string', describe: 'PPM checkpoint (default: the one shipped beside --policy\'s default)' })
         .option('n', { type: 'number', default: EVAL.n, describe: 'samples for maj / best-of-n' })
         .option('runs', { type: 'number', default: EVAL.runs, describe: 'independent MCTS runs voting (mcts)' })
         .option('temperature', { type: 'number', default: EVAL.temperature, describe: 'sampling temperature (maj, best-of-n, mcts expansions)' })
@@ -183,7 +190,8 @@ const cli = yargs(hideBin(process.argv))
       if (a.data) (await import('./data/datasets.ts')).loadProblems(a.data);
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, mode: a.mode, policy: a.policy, ppm: a.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments });
+      const models = shipped(a.dataset);
+      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, mode: a.mode, policy: a.policy ?? models.policy, ppm: a.ppm ?? models.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
       // where MCTS + PPM stands: answers never written vs written but not picked
@@ -199,7 +207,9 @@ const cli = yargs(hideBin(process.argv))
       withBackend(y)
         .option('rounds', { type: 'number', default: 4 })
         .option('out', { type: 'string', default: 'runs/default' })
-        .option('preset', { choices: ['default', 'demo', 'tiny'] as const, default: 'default' as const })
+        .option('preset', { choices: ['default', 'demo', 'tiny', 'deepmind'] as const, default: 'default' as const })
+        .option('datasets', { type: 'string', describe: "datasets searched and trained on, comma-separated (default: the preset's)" })
+        .option('sft0-steps', { type: 'number', describe: "round-0 SFT steps (default: the preset's); 0 with --policy: policy-r0 is that policy as it is (and the run has one policy, not an ensemble of copies)" })
         .option('workers', { type: 'number', default: 2, describe: 'search/training processes (cores)' })
         .option('ship', { type: 'string', describe: 'copy the final policy, PPM and rounds.md here (e.g. checkpoints)' })
         .option('distractors', { type: 'number', describe: "share of training problems also trained on with an irrelevant sentence added (default: the preset's)" })
@@ -209,6 +219,7 @@ const cli = yargs(hideBin(process.argv))
         .option('data', { type: 'string', describe: 'your training problems: JSONL file(s), comma-separated, with question + answer (default: the preset\'s datasets)' })
         .option('dev', { type: 'string', describe: 'your dev problems (JSONL); default with --data: a fixed 10 % of it' })
         .option('policy', { type: 'string', describe: 'policy-r0 to fine-tune in round 0: a checkpoint or hf:<folder> (default: a new GPT)' })
+        .option('ppm', { type: 'string', describe: "a trained PPM for PPM-r1 to continue, and each later round's PPM its predecessor (default: every PPM-rK starts from policy-rK's backbone)" })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: --policy folder without one' })
         .option('queue', { type: 'string', describe: 'redis://HOST:PORT: search stages become jobs for `rstar worker`s (default: local processes)' })
         .option('queue-batch', { type: 'number', default: 8, describe: 'problems per search job (--queue)' }),
@@ -219,13 +230,25 @@ const cli = yargs(hideBin(process.argv))
       const pretrain = a.pretrain === undefined ? undefined : listOf(a.pretrain, []);
       const unknown = (pretrain ?? []).filter((d) => !Object.hasOwn(DATASETS, d)); // not `in`: 'toString' is in every object
       if (pretrain && (!pretrain.length || unknown.length)) throw new Error(`self-evolve: --pretrain expects datasets from ${Object.keys(DATASETS).join(', ')}, got ${JSON.stringify(a.pretrain)}`);
+      const datasets = a.datasets === undefined ? undefined : listOf(a.datasets, []);
+      const unknownSets = (datasets ?? []).filter((d) => !Object.hasOwn(DATASETS, d));
+      if (datasets && (!datasets.length || unknownSets.length)) throw new Error(`self-evolve: --datasets expects datasets from ${Object.keys(DATASETS).join(', ')}, got ${JSON.stringify(a.datasets)}`);
+      if (a.sft0Steps !== undefined && !(Number.isInteger(a.sft0Steps) && a.sft0Steps >= 0)) throw new Error(`self-evolve: --sft0-steps must be a whole number ≥ 0, got ${a.sft0Steps}`);
+      if (a.sft0Steps === 0 && !a.policy) throw new Error('self-evolve: --sft0-steps 0 keeps policy-r0 as given: give --policy');
       if (!(Number.isInteger(a.pretrainSteps) && a.pretrainSteps > 0)) throw new Error(`self-evolve: --pretrain-steps must be a positive integer, got ${a.pretrainSteps}`);
       const override = {
         ...(a.distractors === undefined ? {} : { distractors: a.distractors }),
+        ...(datasets ? { datasets } : {}),
+        ...(a.sft0Steps === undefined ? {} : { sft0Steps: a.sft0Steps, ...(a.sft0Steps === 0 ? { policies: 1 } : {}) }),
         ...(a.schemas ? { schemas: { round0: a.schemas, perRound: a.schemas } } : {}),
         ...(pretrain ? { pretrain: { datasets: pretrain, steps: a.pretrainSteps } } : {}),
       };
       if (a.pretrain && a.policy) throw new Error('self-evolve: --pretrain and --policy both give round 0 a starting policy; give one');
+      if (a.ppm) {
+        const { readCheckpointConfig } = await import('./model/checkpoint.ts');
+        const kind = readCheckpointConfig(a.ppm).kind;
+        if (kind !== 'ppm') throw new Error(`${path.join(a.ppm, 'config.json')}: kind is ${kind}; --ppm expects a PPM checkpoint`);
+      }
       if (a.dev && !a.data) throw new Error('self-evolve: --dev needs --data (the preset\'s datasets have their own dev split)');
       // bad data fails first, with its file:line and nothing written
       const { loadProblemFiles } = await import('./data/problems.ts');
@@ -237,7 +260,7 @@ const cli = yargs(hideBin(process.argv))
         const { selfEvolve } = await import('./train/self-evolve.ts');
         const r = await selfEvolve({
           out: a.out, rounds: a.rounds, preset: a.preset, seed: a.seed, backend: a.backend, workers: a.workers, ship: a.ship, ...(Object.keys(override).length ? { override } : {}),
-          data, dev: a.dev, policy: a.policy, tokenizer: a.tokenizer, queue,
+          data, dev: a.dev, policy: a.policy, tokenizer: a.tokenizer, ppm: a.ppm, queue,
         });
         console.log(r.table);
         const report = path.join(a.out, 'report', 'index.html');

@@ -9,6 +9,7 @@ import { datasetSplit, loadDataset, type Problem } from '../src/data/datasets.ts
 import { programOf, questionNumbers, tagQuestion } from '../src/data/steps.ts';
 import { gradeAnswer } from '../src/data/grade.ts';
 import { breakdown, formatBreakdown } from '../src/search/breakdown.ts';
+import { devOf, interleaveModules, loadProblemsFor } from '../src/data/problems.ts';
 
 const pool = new SandboxPool({ workers: 2 });
 afterAll(() => pool.close());
@@ -118,6 +119,28 @@ describe('DeepMind data', () => {
     const sample = datasetSplit('deepmind-sample');
     expect(sample.dev).toHaveLength(2800);
     expect(sample.train.every((p) => p.extra?.split !== 'interpolate')).toBe(true);
+  });
+
+  it('DeepMind\'s dev problems have their modules interleaved: the first 62 are one of each module of both regimes', () => {
+    const dev = devOf('deepmind');
+    expect(dev).toHaveLength(3700);
+    expect(new Set(dev.slice(0, 62).map((p) => p.extra?.module)).size).toBe(62);
+    expect(new Set(dev.map((p) => p.id)).size).toBe(3700);
+    expect(devOf('deepmind', 'unseen')).toEqual(dev);
+    // within a module the file order stays
+    const gcd = dev.filter((p) => p.extra?.module === 'numbers__gcd').map((p) => p.id);
+    expect(gcd).toEqual(datasetSplit('deepmind-interpolate').dev.filter((p) => p.extra?.module === 'numbers__gcd').map((p) => p.id));
+    const mk = (id: string, module: string): Problem => ({ id, question: id, answer: '1', source: 'x', extra: { module } });
+    expect(interleaveModules([mk('a1', 'a'), mk('a2', 'a'), mk('a3', 'a'), mk('b1', 'b')]).map((p) => p.id)).toEqual(['a1', 'b1', 'a2', 'a3']);
+  });
+
+  it('a run on MAWPS and DeepMind reports on both dev sets; irrelevant sentences go to word problems only', () => {
+    const r = loadProblemsFor({ datasets: ['mawps', 'deepmind'], distractors: 0.5, seed: 1234 });
+    expect(new Set(r.dev.map((p) => p.source))).toEqual(new Set(['mawps', 'deepmind-interpolate', 'deepmind-extrapolate']));
+    expect(r.dev.filter((p) => p.source === 'mawps')).toEqual(devOf('mawps'));
+    expect(r.synthetic.length).toBeGreaterThan(1000);
+    expect(r.synthetic.every((p) => p.source === 'mawps-distractor')).toBe(true);
+    expect(r.devDistractor.every((p) => p.source === 'mawps-distractor')).toBe(true);
   });
 });
 

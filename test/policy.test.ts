@@ -63,6 +63,26 @@ describe('EnsembleProposer', () => {
   });
 });
 
+describe('PolicyProposer step budget', () => {
+  it('a prefix longer than context − maxStepTokens still gets candidates, each bounded by what its own prefix leaves', async () => {
+    const tok = await Tokenizer.load();
+    const lm = new GPT({ vocabSize: tok.vocabSize, blockSize: 64, nLayer: 1, nHead: 2, nEmbd: 16, seed: 3 });
+    const long = '<question>Tom has 3 apples and 4 pears and 5 plums and 6 figs and 7 kiwis and 8 limes.<solution>';
+    const n = tok.encode(long).length;
+    expect(n).toBeGreaterThan(64 - 40);
+    expect(n).toBeLessThan(64 - 8);
+    const p = new PolicyProposer(lm, tok, { seed: 1, maxStepTokens: 40 });
+    await p.propose([{ prefix: long, k: 2, seed: 4 }]);
+    // untrained: no row stops early, so each decodes exactly its budget, 64 - n + 1 (< 40)
+    expect(p.generatedTokens).toBe(2 * (64 - n + 1));
+    // a short prefix beside it keeps its own budget of 40
+    const q = new PolicyProposer(lm, tok, { seed: 1, maxStepTokens: 40 });
+    await q.propose([{ prefix: long, k: 2, seed: 4 }, { prefix: '<question>Hi.<solution>', k: 2, seed: 5 }]);
+    expect(q.generatedTokens).toBe(2 * (64 - n + 1) + 2 * 40);
+    lm.dispose();
+  });
+});
+
 describe('loadPolicies', () => {
   it('loads comma-separated policies; one of another prompt style is refused with one line naming it', async () => {
     const tok = await Tokenizer.load();

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend } from '../src/model/backends/backend.ts';
 import { GPT, type GPTConfig } from '../src/model/gpt.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
-import { saveCheckpoint } from '../src/model/checkpoint.ts';
+import { readTensorFile, saveCheckpoint } from '../src/model/checkpoint.ts';
 import { loadPolicyAny } from '../src/model/load.ts';
 import { lastStepStart, PPM, PPM_HEAD_A, PPM_HEAD_B, PPM_HEAD_W } from '../src/model/ppm.ts';
 import { MARK, promptFor, serializeStep } from '../src/data/steps.ts';
@@ -271,6 +271,15 @@ describe('PPM likelihood input', () => {
     const acc = await pairAccuracy(best.ppm, await encodePairsFor(best.ppm, best.tokenizer, dev));
     expect(acc.accuracy).toBeCloseTo(r.bestMetric, 6);
     best.ppm.dispose();
+    // a PPM checkpoint as init is continued, head included (a policy's would get a new head, bias 0)
+    const marked = path.join(root, 'ppm-marked');
+    const m = await loadPPM(r.bestDir);
+    m.ppm.headWeights().get(PPM_HEAD_B)!.assign(tf.tensor1d([0.7]));
+    await saveCheckpoint(marked, m.ppm.backbone, { kind: 'ppm', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values', extra: m.ppm.headWeights() });
+    m.ppm.dispose();
+    const cont = await trainPPM(train, dev, { init: marked, out: path.join(root, 'ppm-continued'), steps: 1, evalEvery: 1, batchPairs: 8, lr: 1e-3, seed: 5, quiet: true });
+    const bias = readTensorFile(path.join(path.dirname(cont.bestDir), 'last'), 'weights').get(PPM_HEAD_B)!.data[0]!;
+    expect(Math.abs(bias - 0.7)).toBeLessThan(0.01);
     // a PPM saved without the likelihood weight scores from the hidden state alone
     const plainDir = path.join(root, 'plain-ppm');
     const plain = new PPM(new GPT({ ...cfg, seed: 42 }), 3);

@@ -19,7 +19,7 @@ import { bootstrapSplits } from '../src/data/bootstrap/index.ts';
 import { loadProblemsFor, schemaBatch } from '../src/data/problems.ts';
 import { dropSimilar } from '../src/data/groups.ts';
 import { crossFitPairs, foldOf } from '../src/train/cross-fit.ts';
-import { pairedCounts } from '../src/train/report.ts';
+import { pairedCounts, roundsTable, type RoundMetrics } from '../src/train/report.ts';
 import { PRESETS, type Preset } from '../src/train/presets.ts';
 import type { SearchLine } from '../src/train/shards.ts';
 import { splitPairs } from '../src/train/ppm.ts';
@@ -371,12 +371,70 @@ describe('cross-fitted pairs', () => {
   }, 120_000);
 });
 
+describe('roundsTable', () => {
+  it('a column per dev source once a run reports on more than one', () => {
+    const row: RoundMetrics = {
+      round: 1, problemsSearched: 10, solved: 5, trainCoverage: 0.5, sftTrajectories: 8, pairs: 3, devGreedy: 0.5, devMcts: 0.6, devN: 20, wallSeconds: 60,
+      devBySource: {
+        mawps: { n: 10, greedy: 0.7, mcts: 0.8, onlyMcts: 2, onlyGreedy: 1, p: 1 },
+        'deepmind-interpolate': { n: 10, greedy: 0.3, mcts: 0.4, onlyMcts: 1, onlyGreedy: 0, p: 1 },
+      },
+    };
+    const t = roundsTable([row]);
+    expect(t).toContain('| mawps dev: greedy → MCTS + PPM (McNemar p) | deepmind-interpolate dev: greedy → MCTS + PPM (McNemar p) |');
+    expect(t).toContain('| 70.0% → 80.0% (1.0) | 30.0% → 40.0% (1.0) |');
+    const [head, rule, body] = t.split('\n');
+    expect(rule!.split('|').length).toBe(head!.split('|').length);
+    expect(body!.split('|').length).toBe(head!.split('|').length);
+    // one source: the overall columns say it all
+    expect(roundsTable([{ ...row, devBySource: { mawps: row.devBySource!.mawps! } }])).not.toContain('dev: greedy →');
+  });
+});
+
 describe('pairedCounts', () => {
   it('counts the problems right under only one of the two evaluations, on the problems both scored', () => {
     const g = new Map([['a', true], ['b', true], ['c', false], ['d', false], ['e', true], ['f', false]]);
     const m = new Map([['a', true], ['b', false], ['c', true], ['d', true], ['e', true]]); // f unscored
     expect(pairedCounts(g, m)).toEqual({ onlyMcts: 2, onlyGreedy: 1, p: mcnemarExact(2, 1) });
   });
+});
+
+describe('a fresh draw of training problems every round (preset.freshDraw)', () => {
+  it('round 2 searches the next problems of the seeded order, none round 1 searched; dev accuracy per source in the metrics', async () => {
+    const out = path.join(root, 'fresh');
+    fs.cpSync(base, out, { recursive: true });
+    const res = await finish(spawnRun(out, 2, { ...OVERRIDE, freshDraw: true }));
+    expect(res.code, res.stderr).toBe(0);
+    const searched = (k: number) => lines(path.join(out, `round-${k}`, 'search', 'shard-0.jsonl')).map((l) => (JSON.parse(l) as SearchLine).problemId);
+    const r1 = searched(1);
+    const r2 = searched(2);
+    expect(r1).toHaveLength(SEARCH);
+    expect(r2).toHaveLength(SEARCH);
+    expect(r2.filter((id) => r1.includes(id))).toEqual([]);
+    // round 1 is what a run without fresh draws searches every round
+    expect(new Set(r1)).toEqual(new Set(searchedProblems(SEED, SEARCH).map((p) => p.id)));
+    const m = JSON.parse(fs.readFileSync(path.join(out, 'round-2', 'metrics.json'), 'utf8'));
+    expect(Object.keys(m.devBySource)).toEqual(['mawps']);
+    expect(m.devBySource.mawps.n).toBe(1);
+    expect(m.devBySource.mawps.greedy).toBe(m.devGreedy);
+    expect(m.devBySource.mawps.mcts).toBe(m.devMcts);
+  }, 180_000);
+});
+
+describe('--sft0-steps 0 --policy P', () => {
+  it('policy-r0 is P as it is: no round-0 SFT', async () => {
+    const out = path.join(root, 'no-sft0');
+    const given = path.join(base, 'round-0', 'policy');
+    const script = `
+      import { setupBackend } from ${JSON.stringify(path.join(REPO, 'src/model/backends/backend.ts'))};
+      import { selfEvolve } from ${JSON.stringify(SELF_EVOLVE)};
+      await setupBackend('wasm');
+      await selfEvolve({ out: ${JSON.stringify(out)}, rounds: 0, preset: 'tiny', seed: ${SEED}, backend: 'wasm', workers: 1, quiet: true, policy: ${JSON.stringify(given)}, override: { sft0Steps: 0 } });`;
+    const res = await finish(spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RSTAR_QUIET: '1' } }));
+    expect(res.code, res.stderr).toBe(0);
+    expect(fs.existsSync(path.join(out, 'round-0', 'sft-train'))).toBe(false);
+    expect(readTensorFile(path.join(out, 'round-0', 'policy'), 'weights')).toEqual(readTensorFile(given, 'weights'));
+  }, 120_000);
 });
 
 describe('schema problems every round (preset.schemas)', () => {

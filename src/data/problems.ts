@@ -4,14 +4,17 @@ import fs from 'node:fs';
 import { DataError, datasetSplit, loadDataset, loadProblems, splitDev, type Problem } from './datasets.ts';
 import { donorSentences, synthesizeDistractors, withDistractor } from './synth/distractors.ts';
 import { schemaProblem } from './synth/schemas.ts';
-import { dropSimilar } from './groups.ts';
+import { dropSimilar, evaluableDev, groupedSplit } from './groups.ts';
 
 /**
- * Training problems (plus their distractor variants for a seeded share `distractors`), the MAWPS dev
- * split, and the dev problems with a distractor added (robustness; their donors are training problems).
+ * Training problems (plus their distractor variants for a seeded share `distractors` of the word
+ * problems), the dev problems of every dataset (devOf), and the word-problem dev problems with a
+ * distractor added (robustness; their donors are training problems).
  */
-export function loadProblemsFor({ datasets, distractors = 0, seed = 1234, files, schemas = 0 }: {
+export function loadProblemsFor({ datasets, distractors = 0, seed = 1234, files, schemas = 0, devSet = 'fixed' }: {
   datasets: string[];
+  /** Which of a word-problem dataset's dev problems (devOf). */
+  devSet?: DevSet;
   distractors?: number;
   seed?: number;
   /** Schema problems added to the training problems (the first of the run's stream, schemaBatch). */
@@ -27,14 +30,49 @@ export function loadProblemsFor({ datasets, distractors = 0, seed = 1234, files,
   const own = files ? loadProblemFiles(files) : null;
   const train: Problem[] = own ? own.train : [];
   if (!own) for (const d of datasets) train.push(...datasetSplit(d).train);
-  const dev = own ? own.dev : splitDev(loadDataset('mawps')).dev;
-  const donors = donorSentences(train);
+  const dev = own ? own.dev : datasets.flatMap((d) => devOf(d, devSet));
+  // an irrelevant sentence is a word-problem variation: "Let x = 3." gains nothing from one
+  const words = (p: Problem) => !p.source.startsWith('deepmind');
+  const donors = donorSentences(train.filter(words));
   const synthetic = [
-    ...(distractors > 0 ? synthesizeDistractors(train, distractors, seed, donors) : []),
-    ...schemaBatch({ start: 0, count: schemas, seed, dev }),
+    ...(distractors > 0 ? synthesizeDistractors(train.filter(words), distractors, seed, donors) : []),
+    ...schemaBatch({ start: 0, count: schemas, seed, dev: dev.filter(words) }),
   ];
-  const devDistractor = dev.flatMap((p) => withDistractor(p, donors, seed + 1) ?? []);
+  const devDistractor = dev.filter(words).flatMap((p) => withDistractor(p, donors, seed + 1) ?? []);
   return { train: [...train, ...synthetic], synthetic, dev, devDistractor };
+}
+
+/**
+ * Which dev problems of a word-problem dataset: 'fixed', the seeded 10 % split (the shipped models
+ * trained beside it); 'unseen', those of it with no training problem of masked-word similarity ≥ 0.5
+ * (groups.ts evaluableDev: what cannot be recalled); 'grouped', the dev part of a split that keeps
+ * near-duplicate groups whole (groups.ts groupedSplit).
+ */
+export type DevSet = 'fixed' | 'unseen' | 'grouped';
+
+/**
+ * A dataset's dev problems (datasets.ts datasetSplit; DeepMind's are its official test regimes), with
+ * DeepMind's modules interleaved (problem i of every module before problem i + 1 of any), so that
+ * the first N dev problems cover every module.
+ */
+export function devOf(dataset: string, set: DevSet = 'fixed'): Problem[] {
+  if (set === 'unseen' && !dataset.startsWith('deepmind')) return evaluableDev(loadDataset(dataset));
+  if (set === 'grouped' && !dataset.startsWith('deepmind')) return groupedSplit(loadDataset(dataset)).dev;
+  return interleaveModules(datasetSplit(dataset).dev);
+}
+
+/** Problem i of every module, then problem i + 1 of every module, …; modules in first-seen order. */
+export function interleaveModules(problems: readonly Problem[]): Problem[] {
+  const byModule = new Map<string, Problem[]>();
+  for (const p of problems) {
+    const m = String(p.extra?.module ?? '');
+    if (!byModule.has(m)) byModule.set(m, []);
+    byModule.get(m)!.push(p);
+  }
+  const groups = [...byModule.values()];
+  const out: Problem[] = [];
+  for (let i = 0; out.length < problems.length; i++) for (const g of groups) if (i < g.length) out.push(g[i]!);
+  return out;
 }
 
 /**

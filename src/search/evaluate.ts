@@ -150,9 +150,9 @@ export async function executeSolution(sandbox: SandboxPool, question: string, te
 export async function writeSolutions(d: EvalDeps, questions: string[], k: number, o: { temperature: number; maxTokens: number; seed: number }): Promise<string[][]> {
   const prompts = questions.map((q) => d.tok.encode(promptFor(q, d.promptNumbers)));
   const endSol = stopSequences(d.tok)[1]!;
-  const room = d.lm.maxPositions;
-  const maxNew = Math.max(1, Math.min(o.maxTokens, room - Math.max(...prompts.map((p) => p.length))));
-  const opts = { maxNewTokens: maxNew, temperature: o.temperature, topP: 1, stop: [endSol], seed: o.seed };
+  // generate.ts bounds each row by what its own prompt leaves of the context, so no question's
+  // budget depends on the others in its batch
+  const opts = { maxNewTokens: o.maxTokens, temperature: o.temperature, topP: 1, stop: [endSol], seed: o.seed };
   const res = k === 1 && o.temperature === 0 ? await generate(d.lm, prompts, opts) : await sampleMany(d.lm, prompts, k, opts);
   return questions.map((_, p) => Array.from({ length: k }, (_, j) => d.tok.decode(res.tokens[p * k + j]!)));
 }

@@ -9,6 +9,7 @@ import type { ProposeRequest, StepProposer, StepScorer } from './mcts.ts';
 import type { SandboxPool } from '../sandbox/sandbox.ts';
 import { stepValues } from './values.ts';
 import { hash32 } from '../util/rng.ts';
+import { SEARCH } from '../config.ts';
 
 export interface ProposerOptions {
   temperature: number;
@@ -18,7 +19,7 @@ export interface ProposerOptions {
   seed: number;
 }
 
-export const DEFAULT_PROPOSER: ProposerOptions = { temperature: 0.8, topP: 0.95, maxStepTokens: 96, seed: 0 };
+export const DEFAULT_PROPOSER: ProposerOptions = { temperature: 0.8, topP: 0.95, maxStepTokens: SEARCH.maxStepTokens, seed: 0 };
 
 /** Token sequences that end a step (markers are single tokens in our tokenizer, several in others). */
 export function stopSequences(tok: TokenizerLike): number[][] {
@@ -27,6 +28,9 @@ export function stopSequences(tok: TokenizerLike): number[][] {
     return id >= 0 ? [id] : tok.encode(m);
   });
 }
+
+/** The shortest step worth decoding: `print(x);` and an end marker. */
+const MIN_STEP_TOKENS = 8;
 
 export class PolicyProposer implements StepProposer {
   readonly o: ProposerOptions;
@@ -43,8 +47,9 @@ export class PolicyProposer implements StepProposer {
   async propose(reqs: ProposeRequest[]): Promise<string[][]> {
     this.calls++;
     const out: string[][] = reqs.map(() => []);
-    // requests whose prefix leaves no room for a step get no candidates (a dead end for MCTS)
-    const room = this.lm.maxPositions - this.o.maxStepTokens;
+    // requests whose prefix leaves no room for a step get no candidates (a dead end for MCTS); a step
+    // may use what the context leaves, at most maxStepTokens (generate.ts bounds each row by its own prompt)
+    const room = this.lm.maxPositions - MIN_STEP_TOKENS;
     const live: { i: number; ids: number[]; k: number }[] = [];
     reqs.forEach((r, i) => {
       const ids = this.tok.encode(r.prefix);

@@ -2,8 +2,8 @@
 import { breakdown } from './breakdown.ts';
 import fs from 'node:fs';
 import { checkPromptNumbers, loadPolicies, loadPPM } from '../model/load.ts';
-import { datasetSplit, loadDataset, loadProblems } from '../data/datasets.ts';
-import { evaluableDev, groupedSplit } from '../data/groups.ts';
+import { loadProblems } from '../data/datasets.ts';
+import { devOf, type DevSet } from '../data/problems.ts';
 import { writeEvalRows } from '../data/arrow.ts';
 import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
@@ -97,20 +97,9 @@ export interface RunEvalOptions {
   checkComments?: boolean;
 }
 
-/**
- * Which dev problems of a dataset: 'fixed', the seeded 10 % split the shipped models were trained
- * beside; 'unseen', those fixed-split dev problems with no training problem of masked-word
- * similarity ≥ 0.5 (the honest set for models trained on the fixed split's training part);
- * 'grouped', the dev part of a split that keeps near-duplicate groups whole (data/groups.ts).
- */
-export type DevSet = 'fixed' | 'unseen' | 'grouped';
-export const DEV_SETS: readonly DevSet[] = ['fixed', 'unseen', 'grouped'];
-
 /** Default eval data: a dev set of a dataset (MAWPS/ASDiv-A, the fixed split, unless named). */
 export function defaultEvalProblems(dataset = 'mawps', dev: DevSet = 'fixed') {
-  if (dev === 'unseen') return evaluableDev(loadDataset(dataset));
-  if (dev === 'grouped') return groupedSplit(loadDataset(dataset)).dev;
-  return datasetSplit(dataset).dev;
+  return devOf(dataset, dev);
 }
 
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {

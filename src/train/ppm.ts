@@ -4,10 +4,10 @@
 // and keeps the checkpoint with the best one.
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { PPM, PPM_HEAD_V, valueFeatures, type ValueFeatures } from '../model/ppm.ts';
+import { PPM, PPM_HEAD_A, PPM_HEAD_V, valueFeatures, type ValueFeatures } from '../model/ppm.ts';
 import { SandboxPool } from '../sandbox/sandbox.ts';
 import { stepValues } from '../search/values.ts';
-import { assignWeights, saveCheckpoint } from '../model/checkpoint.ts';
+import { assignWeights, readCheckpointConfig, saveCheckpoint } from '../model/checkpoint.ts';
 import { GPT } from '../model/gpt.ts';
 import { loadPolicyAny, ppmOptions, type TokenizerLike } from '../model/load.ts';
 import { hash32, mulberry32, shuffle } from '../util/rng.ts';
@@ -113,7 +113,8 @@ export function splitPairs(pairs: PreferencePair[], frac = 0.1, seed = 99): { tr
 }
 
 export interface TrainPPMOptions {
-  /** Policy checkpoint (or hf:<folder>) the PPM's backbone is copied from. */
+  /** Policy checkpoint (or hf:<folder>) the PPM's backbone is copied from; a PPM checkpoint is
+   *  continued, its head too. */
   init: string;
   out: string;
   steps: number;
@@ -158,7 +159,10 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
   const seed = o.seed ?? 1234;
   const p = await loadPolicyAny(o.init, { allowPPM: true, tokenizer: o.tokenizer });
   const ppm = new PPM(p.lm, seed, ppmOptions(p.tokenizer, o.loglik ?? true, o.values ?? true));
-  if (o.headInitStd !== undefined && o.headInitStd !== 0.02) {
+  if (!o.init.startsWith('hf:') && readCheckpointConfig(o.init).kind === 'ppm') {
+    // a PPM from before an input existed leaves that input's weight at its init
+    assignWeights(o.init, ppm.headWeights(), undefined, [PPM_HEAD_A, PPM_HEAD_V]);
+  } else if (o.headInitStd !== undefined && o.headInitStd !== 0.02) {
     const std = o.headInitStd;
     tf.tidy(() => ppm.headW.assign(std > 0 ? tf.randomNormal([ppm.hiddenSize, 1], 0, std, 'float32', seed) : tf.zeros([ppm.hiddenSize, 1])));
   }

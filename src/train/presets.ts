@@ -2,6 +2,7 @@
 // main job (`rstar self-evolve --rounds 4`); demo and tiny are the same loop at demo and test size.
 import type { GPTConfig } from '../model/gpt.ts';
 import type { SEARCH } from '../config.ts';
+import type { DevSet } from '../data/problems.ts';
 
 export interface RoundPlan {
   /** Rollouts per problem. */
@@ -12,11 +13,17 @@ export interface RoundPlan {
 }
 
 export interface Preset {
-  /** Datasets searched and trained on; dev accuracy is reported on MAWPS/ASDiv-A's dev split. */
+  /** Datasets searched and trained on; dev accuracy is reported on each one's dev problems. */
   datasets: string[];
   /** Training problems searched per round (first N of a seeded order); 0 = all. */
   searchProblems: number;
-  /** Dev problems evaluated (first N of the MAWPS dev split); 0 = all. */
+  /** Round K searches problems (K-1)·N … K·N - 1 of the seeded order: problems no earlier round
+   *  searched (the paper's new problems per round); false = every round the same first N. */
+  freshDraw: boolean;
+  /** MAWPS/ASDiv-A's and GSM8K's dev problems: the fixed split, or its part no training problem is
+   *  similar to (unseen; problems.ts devOf). Not 'grouped': a run trains on the fixed split's rest. */
+  devSet: Exclude<DevSet, 'grouped'>;
+  /** Dev problems evaluated per dataset (the first N of each one's dev problems, problems.ts devOf); 0 = all. */
   devProblems: number;
   model: Partial<GPTConfig>;
   sft0Steps: number;
@@ -25,6 +32,9 @@ export interface Preset {
   ppmSteps: number;
   /** PPM learning rate (5e-4 let held-out accuracy fall after the first evaluations). */
   ppmLr: number;
+  /** Pairs per PPM batch (both sides of each go through the backbone with gradients: at 512 tokens,
+   *  16 pairs aborted the wasm backend at its memory limit). */
+  ppmBatchPairs: number;
   batchTokens: number;
   /** Training rounds' search: candidates per expansion and most steps. */
   k: number;
@@ -64,28 +74,41 @@ const ROUNDS: RoundPlan[] = [
   { rollouts: 16, mode: 'ppm', extraRollouts: 128 },
 ];
 
-export const PRESETS: Record<'default' | 'demo' | 'tiny', Preset> = {
+export const PRESETS: Record<'default' | 'demo' | 'tiny' | 'deepmind', Preset> = {
   default: {
-    datasets: ['mawps'], searchProblems: 0, devProblems: 0,
+    datasets: ['mawps'], searchProblems: 0, freshDraw: false, devSet: 'fixed', devProblems: 0,
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
-    sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, batchTokens: 4096,
+    sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0,
     crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
     policies: 2, schemas: null,
   },
+  // `npm run demo` starts it from the shipped policy and PPM (--policy, --ppm, --sft0-steps 0): from
+  // scratch, 10 minutes on 2 cores leave a policy too weak for the PPM to help (README)
   demo: {
-    datasets: ['mawps'], searchProblems: 300, devProblems: 100,
+    datasets: ['mawps'], searchProblems: 200, freshDraw: false, devSet: 'unseen', devProblems: 100,
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
-    sft0Steps: 200, sftSteps: 60, sftLr: 1e-3, ppmSteps: 20, ppmLr: 1.5e-4, batchTokens: 4096,
+    sft0Steps: 200, sftSteps: 40, sftLr: 5e-4, ppmSteps: 20, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
     testSearch: { rollouts: 8, k: 4, maxDepth: 6 }, bootstrapLimit: 0, crossFit: null, distractors: 0.5, pretrain: null, ppmAverage: true,
     policies: 1, schemas: null,
   },
+  // DeepMind Mathematics alone: 50,370 training problems, so each round searches 1,000 it has not
+  // searched before; dev = 3 interpolation problems of each of the 56 modules and 168 extrapolation
+  // problems (28 of each of its 6 modules); context 512 holds 99.6 %
+  // of the bootstrap trajectories (composed questions run long)
+  deepmind: {
+    datasets: ['deepmind'], searchProblems: 1000, freshDraw: true, devSet: 'fixed', devProblems: 168,
+    model: { blockSize: 512, nLayer: 4, nHead: 4, nEmbd: 128 },
+    sft0Steps: 2000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 200, ppmLr: 1.5e-4, ppmBatchPairs: 4, batchTokens: 4096,
+    k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
+    policies: 1, schemas: null,
+  },
   // for tests: seconds, not minutes
   tiny: {
-    datasets: ['mawps'], searchProblems: 6, devProblems: 4,
+    datasets: ['mawps'], searchProblems: 6, freshDraw: false, devSet: 'fixed', devProblems: 4,
     model: { blockSize: 192, nLayer: 1, nHead: 2, nEmbd: 32 },
-    sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, batchTokens: 1024,
+    sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
     testSearch: { rollouts: 2, k: 2, maxDepth: 3 }, bootstrapLimit: 40, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
     policies: 1, schemas: null,

@@ -26,6 +26,8 @@ export interface RoundMetrics {
   devPairs?: number;
   /** Dev problems right only under MCTS + PPM / only under greedy, and McNemar's exact p. */
   mctsVsGreedy?: { onlyMcts: number; onlyGreedy: number; p: number };
+  /** Dev accuracy and the paired comparison per source of the dev problems. */
+  devBySource?: Record<string, { n: number; greedy: number; mcts: number | null; onlyMcts: number; onlyGreedy: number; p: number }>;
   /** Schema problems new in this round's search, and how many of them MCTS solved (kept for SFT). */
   synthesis?: { added: number; kept: number };
   wallSeconds: number;
@@ -43,9 +45,17 @@ export function fmtPct(x: number | null): string {
 export function roundsTable(rows: RoundMetrics[]): string {
   // the synthesis column only for runs that synthesise problems every round
   const synth = rows.some((r) => r.synthesis);
-  const head = `| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev greedy, one irrelevant sentence added | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | right only under MCTS + PPM / only greedy (McNemar p) |${synth ? ' new schema problems searched / solved |' : ''} wall time |\n|---|---|---|---|---|---|---|---|---|---|---|---|${synth ? '---|' : ''}---|`;
+  // a column per dev source once there is more than one
+  const sources = [...new Set(rows.flatMap((r) => Object.keys(r.devBySource ?? {})))];
+  const perSource = sources.length > 1 ? sources : [];
+  const srcHead = perSource.map((s) => ` ${s} dev: greedy → MCTS + PPM (McNemar p) |`).join('');
+  const srcCell = (r: RoundMetrics) => perSource.map((s) => {
+    const d = r.devBySource?.[s];
+    return d ? ` ${fmtPct(d.greedy)} → ${fmtPct(d.mcts)} (${d.p.toPrecision(2)}) |` : ' – |';
+  }).join('');
+  const head = `| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev greedy, one irrelevant sentence added | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | right only under MCTS + PPM / only greedy (McNemar p) |${srcHead}${synth ? ' new schema problems searched / solved |' : ''} wall time |\n|---|---|---|---|---|---|---|---|---|---|---|---|${'---|'.repeat(perSource.length)}${synth ? '---|' : ''}---|`;
   const body = rows.map((r) =>
-    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devGreedyDistractor ?? null)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–'} |${synth ? ` ${r.synthesis ? `${r.synthesis.added} / ${r.synthesis.kept}` : '–'} |` : ''} ${fmtTime(r.wallSeconds)} |`);
+    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devGreedyDistractor ?? null)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–'} |${srcCell(r)}${synth ? ` ${r.synthesis ? `${r.synthesis.added} / ${r.synthesis.kept}` : '–'} |` : ''} ${fmtTime(r.wallSeconds)} |`);
   return [head, ...body].join('\n');
 }
 

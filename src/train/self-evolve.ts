@@ -68,6 +68,9 @@ export interface SelfEvolveOptions {
   policy?: string;
   /** Tokenizer file for an hf: `policy` folder without one. */
   tokenizer?: string;
+  /** A trained PPM that PPM-r1 continues (head and backbone), and PPM-rK continues PPM-r(K-1) as
+   *  trained; default: each PPM-rK starts from policy-rK's backbone and a new head. */
+  ppm?: string;
 }
 
 /** Where a run keeps each round's models. */
@@ -103,8 +106,10 @@ interface Run {
   preset: Preset;
   at: Layout;
   log: (s: string) => void;
-  /** Training problems searched every round (a seeded order, first preset.searchProblems). */
+  /** Round 1's training problems (a seeded order, first preset.searchProblems). */
   searchSet: Problem[];
+  /** Round k's: the same, or with preset.freshDraw the next preset.searchProblems of the order. */
+  searchSetOf: (k: number) => Problem[];
   dev: Problem[];
   /** Every dev problem (dev may be the first N): no synthesised problem may be near one. */
   allDev: Problem[];
@@ -147,6 +152,7 @@ function fixRunConfig(o: SelfEvolveOptions): void {
     // only when given: runs started before these options resume as before
     ...(o.data ? { data: o.data.map((f) => path.resolve(f)), dev: o.dev ? path.resolve(o.dev) : null } : {}),
     ...(o.policy ? { policy: o.policy } : {}),
+    ...(o.ppm ? { ppm: o.ppm } : {}),
   };
   if (fs.existsSync(cfgFile)) {
     const prev = readJson<typeof runCfg>(cfgFile);
@@ -160,11 +166,22 @@ function fixRunConfig(o: SelfEvolveOptions): void {
 /** Problems, dev sets and round-0 bootstrap data. */
 async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
   const log = (s: string) => { if (!o.quiet) console.error(s); };
-  const { train: allTrain, synthetic, dev: allDev, devDistractor: allDevD } = loadProblemsFor({ datasets: preset.datasets, distractors: preset.distractors, seed: o.seed, files: o.data ? { data: o.data, dev: o.dev } : undefined, schemas: preset.schemas?.round0 ?? 0 });
+  const { train: allTrain, synthetic, dev: allDev, devDistractor: allDevD } = loadProblemsFor({ datasets: preset.datasets, distractors: preset.distractors, seed: o.seed, files: o.data ? { data: o.data, dev: o.dev } : undefined, schemas: preset.schemas?.round0 ?? 0, devSet: preset.devSet });
   // a seeded order: round K searches the same first-N problems, whichever order the files are in
   const order = [...allTrain].sort((a, b) => hash32(a.id, o.seed) - hash32(b.id, o.seed) || (a.id < b.id ? -1 : 1));
-  const searchSet = preset.searchProblems ? order.slice(0, preset.searchProblems) : order;
-  const dev = preset.devProblems ? allDev.slice(0, preset.devProblems) : allDev;
+  const n = preset.searchProblems;
+  const searchSetOf = (k: number): Problem[] => {
+    if (!n || !preset.freshDraw) return n ? order.slice(0, n) : order;
+    // past the end the draw wraps around: a problem is searched again only once every one has been
+    const start = ((k - 1) * n) % Math.max(1, order.length);
+    const s = order.slice(start, start + n);
+    return s.length < n ? [...s, ...order.slice(0, Math.min(n - s.length, start))] : s;
+  };
+  const searchSet = searchSetOf(1);
+  // the first N of each dataset's dev problems (with --data, of the user's dev file)
+  const bySource = new Map<string, Problem[]>();
+  for (const p of allDev) bySource.set(p.source, [...(bySource.get(p.source) ?? []), p]);
+  const dev = preset.devProblems ? [...bySource.values()].flatMap((ps) => ps.slice(0, preset.devProblems)) : allDev;
   const devIds = new Set(dev.map((p) => p.id));
   const devD = allDevD.filter((p) => devIds.has(baseProblemId(p.id)));
   const at = new Layout(o.out, preset.policies ?? 1);
@@ -174,7 +191,7 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
     : await bootstrapSplits({ dir: at.round(0), datasets: preset.datasets, quiet: o.quiet, extraTrain: synthetic });
   const bootTrain = preset.bootstrapLimit ? limitPerSource(boot.train, preset.bootstrapLimit) : boot.train;
   return {
-    o, preset, at, log, searchSet, dev, allDev, devD, bootTrain, bootDev: examplesFromTrajectories(boot.dev),
+    o, preset, at, log, searchSet, searchSetOf, dev, allDev, devD, bootTrain, bootDev: examplesFromTrajectories(boot.dev),
     testSearch: preset.testSearch,
   };
 }
@@ -217,10 +234,11 @@ async function trainRoundZero(run: Run): Promise<void> {
   }
   // older runs (no pretraining stage) keep what they started with
   const init = o.policy ?? (hasCheckpoint(pretrained) ? pretrained : undefined);
-  if (!hasCheckpoint(at.policy(0)) && !bootTrain.length) {
+  if (!hasCheckpoint(at.policy(0)) && (!bootTrain.length || preset.sft0Steps === 0)) {
+    if (!o.policy && preset.sft0Steps === 0) throw new Error('round 0: --sft0-steps 0 keeps policy-r0 as given: give --policy');
     if (!o.policy) throw new Error(`round 0: no bootstrap trajectories to train policy-r0 on (the bootstrap converts reference solutions: a "solution" field on lines whose source names gsm8k, mawps or deepmind); give --policy to start from a pretrained policy`);
-    // nothing to fine-tune on: policy-r0 is the given policy as it is
-    log(`round 0: no bootstrap trajectories; policy-r0 = ${o.policy} unchanged`);
+    // nothing to fine-tune on, or told not to: policy-r0 is the given policy as it is
+    log(`round 0: ${bootTrain.length ? 'no round-0 SFT (--sft0-steps 0)' : 'no bootstrap trajectories'}; policy-r0 = ${o.policy} unchanged`);
     const p = await loadPolicyAny(o.policy, { tokenizer: o.tokenizer });
     await saveCheckpoint(at.policy(0), p.lm, { kind: 'policy', tokenizerFile: p.tokenizerFile, tokenizerSha256: p.tokenizer.sha256, promptNumbers: p.promptNumbers, meta: { round: 0, from: o.policy } });
     p.lm.dispose();
@@ -306,7 +324,7 @@ async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> 
   if (fs.existsSync(sftFile)) return;
   // new problems every round (the paper's synthesised problems, kept when MCTS solves them)
   const fresh = preset.schemas ? schemaBatch({ start: preset.schemas.round0 + (k - 1) * preset.schemas.perRound, count: preset.schemas.perRound, seed: o.seed, dev: run.allDev }) : [];
-  const searchSet = [...run.searchSet, ...fresh];
+  const searchSet = [...run.searchSetOf(k), ...fresh];
   const job = { kind: 'search' as const, policy: at.policy(k - 1), members: at.members(k - 1), ppm: plan.mode === 'ppm' ? at.ppm(k - 1) : undefined, round: k, trees: true };
   const search: Partial<SearchOptions> = { rollouts: plan.rollouts, k: preset.k, maxDepth: preset.maxDepth, mode: plan.mode };
   const files = await runSharded({
@@ -376,7 +394,8 @@ async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], crossPairs: P
     const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), { seed: o.seed + k, round: k, numbers: promptNumbersAt(at.policy(k)) });
     const train = [...mctsTrain, ...extra.slice(0, Math.max(0, 200 - mctsTrain.length))];
     log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}${crossPairs.length ? ' and cross-fitted trees' : ''}), ${held.length} held-out MCTS pairs`);
-    const r = await trainPPM(train, held, { init: at.policy(k), out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, lr: preset.ppmLr, evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });
+    const init = o.ppm ? (k === 1 ? o.ppm : at.trainedPPM(k - 1)) : at.policy(k);
+    const r = await trainPPM(train, held, { init, out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, batchPairs: preset.ppmBatchPairs, lr: preset.ppmLr, evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });
     // the final weights: with the likelihood input the PPM starts at the policy's own ranking, and
     // training lowers the held-out pair loss (better-scaled Q) while accuracy moves within noise;
     // picking the best accuracy would mostly pick step 0
@@ -401,7 +420,7 @@ async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], crossPairs: P
 }
 
 /** Dev accuracy of round k's models: greedy (the first policy alone) and MCTS + PPM, with the test-time search. */
-async function devStage(run: Run, k: number): Promise<Pick<RoundMetrics, 'devGreedy' | 'devGreedyDistractor' | 'devMcts' | 'devMctsQVote' | 'ppmDevPairAccuracy' | 'devPairs' | 'mctsVsGreedy'>> {
+async function devStage(run: Run, k: number): Promise<Pick<RoundMetrics, 'devGreedy' | 'devGreedyDistractor' | 'devMcts' | 'devMctsQVote' | 'ppmDevPairAccuracy' | 'devPairs' | 'mctsVsGreedy' | 'devBySource'>> {
   const { o, at, dev, devD } = run;
   const dir = at.round(k);
   const base: Omit<DevEval, 'dir' | 'dev'> = { policy: at.policy(k), seed: o.seed, search: run.testSearch, workers: o.workers, backend: o.backend, quiet: o.quiet, queue: o.queue };
@@ -413,6 +432,7 @@ async function devStage(run: Run, k: number): Promise<Pick<RoundMetrics, 'devGre
   return {
     devGreedy: greedy.acc, devGreedyDistractor, devMcts: mcts.acc, devMctsQVote: mcts.accQVote,
     ppmDevPairAccuracy: dp.acc, devPairs: dp.pairs, mctsVsGreedy: pairedCounts(greedy.correct, mcts.correct),
+    devBySource: bySource(dev, greedy.correct, mcts.correct),
   };
 }
 
@@ -428,12 +448,32 @@ async function reportRound(run: Run, k: number): Promise<void> {
   }
 }
 
+/** Greedy and MCTS + PPM accuracy per source of the dev problems, each with its paired comparison. */
+function bySource(dev: Problem[], greedy: Map<string, boolean>, mcts: Map<string, boolean>): NonNullable<RoundMetrics['devBySource']> {
+  const out: NonNullable<RoundMetrics['devBySource']> = {};
+  for (const source of new Set(dev.map((p) => p.source))) {
+    const ids = dev.filter((p) => p.source === source).map((p) => p.id);
+    const pick = (m: Map<string, boolean>) => new Map(ids.map((id) => [id, m.get(id) ?? false]));
+    const share = (m: Map<string, boolean>) => ids.filter((id) => m.get(id)).length / ids.length;
+    out[source] = { n: ids.length, greedy: share(greedy), mcts: share(mcts), ...pairedCounts(pick(greedy), pick(mcts)) };
+  }
+  return out;
+}
+
 function writeRoundsFile(run: Run, table: string, rows: RoundMetrics[]): void {
   const { o, at, dev } = run;
   const r0 = at.round(0);
   const r0Wall = fs.existsSync(path.join(r0, 'wall.json')) ? readJson<{ s: number }>(path.join(r0, 'wall.json')).s : 0;
   const total = r0Wall + rows.reduce((a, r) => a + r.wallSeconds, 0);
-  writeFileAtomic(path.join(o.out, 'rounds.md'), `# Self-evolution rounds (preset ${o.preset}, seed ${o.seed})\n\nDev = ${o.dev ? `${o.dev} (${dev.length} problems)` : o.data ? `a fixed 10 % of ${o.data.join(', ')} (${dev.length} problems)` : `MAWPS/ASDiv-A dev split (${dev.length} problems)`}.${o.policy ? ` policy-r0 from ${o.policy}.` : ''} Round 0 (bootstrap SFT of policy-r0): ${fmtTime(r0Wall)}. Total: ${fmtTime(total)}.\n\n${table}\n`);
+  writeFileAtomic(path.join(o.out, 'rounds.md'), `# Self-evolution rounds (preset ${o.preset}, seed ${o.seed})\n\nDev = ${o.dev ? `${o.dev} (${dev.length} problems)` : o.data ? `a fixed 10 % of ${o.data.join(', ')} (${dev.length} problems)` : devLabel(dev, run.preset.devSet)}.${o.policy ? ` policy-r0 from ${o.policy}.` : ''} Round 0 (bootstrap SFT of policy-r0): ${fmtTime(r0Wall)}. Total: ${fmtTime(total)}.\n\n${table}\n`);
+}
+
+/** The dev problems of a run on the datasets, by source (problems.ts devOf). */
+function devLabel(dev: Problem[], set: Preset['devSet']): string {
+  const part = set === 'unseen' ? ', the part with no similar training problem (masked-word Jaccard < 0.5)' : '';
+  const name: Record<string, string> = { mawps: `the MAWPS/ASDiv-A dev split${part}`, gsm8k: `GSM8K's dev split${part}`, 'deepmind-interpolate': 'DeepMind interpolation regime, modules interleaved' };
+  const sources = [...new Set(dev.map((p) => p.source))];
+  return sources.map((s) => `${name[s] ?? s} (${dev.filter((p) => p.source === s).length} problems)`).join('; ');
 }
 
 /** Copy round `last`'s policies, PPM and rounds.md to `to` (e.g. checkpoints). */

@@ -50,6 +50,15 @@ function seriesRows(rounds: RoundMetrics[], series: [name: string, get: (m: Roun
   }));
 }
 
+/** Greedy and MCTS + PPM of each dev source, for runs that report on more than one. */
+function perSource(rounds: RoundMetrics[]): [string, (m: RoundMetrics) => number | null | undefined][] {
+  const sources = [...new Set(rounds.flatMap((m) => Object.keys(m.devBySource ?? {})))];
+  if (sources.length < 2) return [];
+  return sources.flatMap((s): [string, (m: RoundMetrics) => number | null | undefined][] => [
+    [`${s}: greedy`, (m) => m.devBySource?.[s]?.greedy], [`${s}: MCTS + PPM`, (m) => m.devBySource?.[s]?.mcts],
+  ]);
+}
+
 /** Every numeric metric about synthesised problems (names containing "synth"; nested objects flattened). */
 function synthesisRows(rounds: RoundMetrics[]): Row[] {
   const out: Row[] = [];
@@ -124,6 +133,7 @@ export async function renderPlots(d: RunData): Promise<Plot[]> {
       rows: seriesRows(r, [
         ['greedy (policy alone)', (m) => m.devGreedy], ['greedy, irrelevant sentence added', (m) => m.devGreedyDistractor],
         ['MCTS + PPM (best-Q terminal)', (m) => m.devMcts], ['MCTS + PPM, Q-weighted vote', (m) => m.devMctsQVote],
+        ...perSource(r),
       ]),
       spec() { return perRound(this.rows as Row[], { y: 'accuracy', percent: true }); },
     },

@@ -400,17 +400,22 @@ describe('pairedCounts', () => {
 });
 
 describe('a fresh draw of training problems every round (preset.freshDraw)', () => {
-  it('round 2 searches the next problems of the seeded order, none round 1 searched; dev accuracy per source in the metrics', async () => {
+  it('round 2 searches the next problems of the seeded order and of the schema stream, none round 1 searched; dev accuracy per source in the metrics', async () => {
     const out = path.join(root, 'fresh');
     fs.cpSync(base, out, { recursive: true });
-    const res = await finish(spawnRun(out, 2, { ...OVERRIDE, freshDraw: true }));
+    const res = await finish(spawnRun(out, 2, { ...OVERRIDE, freshDraw: true, schemas: { round0: 0, perRound: 2 } }));
     expect(res.code, res.stderr).toBe(0);
     const searched = (k: number) => lines(path.join(out, `round-${k}`, 'search', 'shard-0.jsonl')).map((l) => (JSON.parse(l) as SearchLine).problemId);
-    const r1 = searched(1);
-    const r2 = searched(2);
+    const schema = (ids: string[]) => ids.filter((id) => id.startsWith('synth-'));
+    const r1 = searched(1).filter((id) => !id.startsWith('synth-'));
+    const r2 = searched(2).filter((id) => !id.startsWith('synth-'));
     expect(r1).toHaveLength(SEARCH);
     expect(r2).toHaveLength(SEARCH);
     expect(r2.filter((id) => r1.includes(id))).toEqual([]);
+    // schema problems too: round 2 draws the next ones of the stream
+    const dev = splitDev(loadDataset('mawps')).dev;
+    expect(schema(searched(1)).sort()).toEqual(schemaBatch({ start: 0, count: 2, seed: SEED, dev }).map((p) => p.id).sort());
+    expect(schema(searched(2)).sort()).toEqual(schemaBatch({ start: 2, count: 2, seed: SEED, dev }).map((p) => p.id).sort());
     // round 1 is what a run without fresh draws searches every round
     expect(new Set(r1)).toEqual(new Set(searchedProblems(SEED, SEARCH).map((p) => p.id)));
     const m = JSON.parse(fs.readFileSync(path.join(out, 'round-2', 'metrics.json'), 'utf8'));
@@ -438,7 +443,7 @@ describe('--sft0-steps 0 --policy P', () => {
 });
 
 describe('schema problems every round (preset.schemas)', () => {
-  it('round K searches perRound fresh schema problems beside the training problems, none near a dev problem; metrics count them and the solved ones', async () => {
+  it('round K searches perRound schema problems beside the training problems, none near a dev problem; metrics count them and the solved ones', async () => {
     const out = path.join(root, 'schemas');
     fs.cpSync(base, out, { recursive: true });
     const res = await finish(spawnRun(out, 1, { ...OVERRIDE, schemas: { round0: 3, perRound: 4 } }));
@@ -460,6 +465,22 @@ describe('schema problems every round (preset.schemas)', () => {
     expect(metrics.problemsSearched).toBe(SEARCH + fresh.length);
     expect(fs.readFileSync(path.join(out, 'rounds.md'), 'utf8')).toContain(`| ${fresh.length} / ${solvedFresh} |`);
   }, 120_000);
+
+  it('searchProblems 0: a round searches only its schema problems, the same ones every round without freshDraw; no distractor dev evaluation without distractor training', async () => {
+    const out = path.join(root, 'schemas-only');
+    fs.cpSync(base, out, { recursive: true });
+    const res = await finish(spawnRun(out, 2, { ...OVERRIDE, searchProblems: 0, schemas: { round0: 0, perRound: 4 } }));
+    expect(res.code, res.stderr).toBe(0);
+    const batch = schemaBatch({ start: 0, count: 4, seed: SEED, dev: splitDev(loadDataset('mawps')).dev });
+    for (const k of [1, 2]) {
+      const ids = lines(path.join(out, `round-${k}`, 'search', 'shard-0.jsonl')).map((l) => (JSON.parse(l) as SearchLine).problemId);
+      expect(ids.sort()).toEqual(batch.map((p) => p.id).sort());
+      const metrics = JSON.parse(fs.readFileSync(path.join(out, `round-${k}`, 'metrics.json'), 'utf8'));
+      expect(metrics.problemsSearched).toBe(batch.length);
+      expect(metrics.devGreedyDistractor).toBeNull();
+    }
+    expect(fs.existsSync(path.join(out, 'round-1', 'eval-greedy-distractor'))).toBe(false);
+  }, 180_000);
 
   it('loadProblemsFor adds the first schema problems of the stream to the training problems, none near dev', () => {
     const { train, synthetic, dev } = loadProblemsFor({ datasets: ['mawps'], seed: SEED, schemas: 50 });

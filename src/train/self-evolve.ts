@@ -171,7 +171,8 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
   const order = [...allTrain].sort((a, b) => hash32(a.id, o.seed) - hash32(b.id, o.seed) || (a.id < b.id ? -1 : 1));
   const n = preset.searchProblems;
   const searchSetOf = (k: number): Problem[] => {
-    if (!n || !preset.freshDraw) return n ? order.slice(0, n) : order;
+    if (n === 'all') return order;
+    if (!n || !preset.freshDraw) return order.slice(0, n);
     // past the end the draw wraps around: a problem is searched again only once every one has been
     const start = ((k - 1) * n) % Math.max(1, order.length);
     const s = order.slice(start, start + n);
@@ -183,7 +184,8 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
   for (const p of allDev) bySource.set(p.source, [...(bySource.get(p.source) ?? []), p]);
   const dev = preset.devProblems ? [...bySource.values()].flatMap((ps) => ps.slice(0, preset.devProblems)) : allDev;
   const devIds = new Set(dev.map((p) => p.id));
-  const devD = allDevD.filter((p) => devIds.has(baseProblemId(p.id)));
+  // the robustness distractor training is meant to buy: measured when the preset trains with distractors
+  const devD = preset.distractors ? allDevD.filter((p) => devIds.has(baseProblemId(p.id))) : [];
   const at = new Layout(o.out, preset.policies ?? 1);
   // --data: the user's lines bootstrap where they carry a reference solution a converter reads
   const boot = o.data
@@ -322,8 +324,10 @@ async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> 
   const dir = at.round(k);
   const sftFile = path.join(dir, 'sft.arrow');
   if (fs.existsSync(sftFile)) return;
-  // new problems every round (the paper's synthesised problems, kept when MCTS solves them)
-  const fresh = preset.schemas ? schemaBatch({ start: preset.schemas.round0 + (k - 1) * preset.schemas.perRound, count: preset.schemas.perRound, seed: o.seed, dev: run.allDev }) : [];
+  // synthesised problems known only by their answers (the paper's, kept when MCTS solves them): new
+  // ones every round with preset.freshDraw, else the same ones, whose coverage then rises as the
+  // policy learns from the ones it solved
+  const fresh = preset.schemas ? schemaBatch({ start: preset.schemas.round0 + (preset.freshDraw ? k - 1 : 0) * preset.schemas.perRound, count: preset.schemas.perRound, seed: o.seed, dev: run.allDev }) : [];
   const searchSet = [...run.searchSetOf(k), ...fresh];
   const job = { kind: 'search' as const, policy: at.policy(k - 1), members: at.members(k - 1), ppm: plan.mode === 'ppm' ? at.ppm(k - 1) : undefined, round: k, trees: true };
   const search: Partial<SearchOptions> = { rollouts: plan.rollouts, k: preset.k, maxDepth: preset.maxDepth, mode: plan.mode };
@@ -428,10 +432,10 @@ async function devStage(run: Run, k: number): Promise<Pick<RoundMetrics, 'devGre
   const devGreedyDistractor = devD.length ? (await devAccuracy({ ...base, dir: path.join(dir, 'eval-greedy-distractor'), dev: devD, mode: 'greedy' })).acc : null;
   const mcts = await devAccuracy({ ...base, dir: path.join(dir, 'eval-mcts'), dev, mode: 'mcts', ppm: at.ppm(k), members: at.members(k) });
   await writeTrees(path.join(dir, 'eval-mcts', 'trees.arrow'), mcts.lines, { round: k, kind: 'dev' });
-  const dp = await devPairAccuracy({ ...base, dir: path.join(dir, 'dev-pairs'), dev, ppm: at.ppm(k), members: at.members(k), seed: o.seed + 17 * k });
+  const dp = run.preset.devPairs ? await devPairAccuracy({ ...base, dir: path.join(dir, 'dev-pairs'), dev, ppm: at.ppm(k), members: at.members(k), seed: o.seed + 17 * k }) : undefined;
   return {
     devGreedy: greedy.acc, devGreedyDistractor, devMcts: mcts.acc, devMctsQVote: mcts.accQVote,
-    ppmDevPairAccuracy: dp.acc, devPairs: dp.pairs, mctsVsGreedy: pairedCounts(greedy.correct, mcts.correct),
+    ...(dp ? { ppmDevPairAccuracy: dp.acc, devPairs: dp.pairs } : {}), mctsVsGreedy: pairedCounts(greedy.correct, mcts.correct),
     devBySource: bySource(dev, greedy.correct, mcts.correct),
   };
 }

@@ -4,7 +4,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiniEvaluator } from '../src/sandbox/prelude/harness.ts';
-import { PRELUDE_MODULES, preludeFor, preludeModulesFor } from '../src/sandbox/prelude/index.ts';
+import { PRELUDE_MODULES, namesPrelude, preludeFor, preludeModulesFor } from '../src/sandbox/prelude/index.ts';
 
 let ev: MiniEvaluator;
 beforeAll(async () => {
@@ -103,6 +103,11 @@ describe('module selection and the shared realm', () => {
     expect(preludeModulesFor('print(fmt(gcd(4, 6)))').map((m) => m.name)).toEqual(['core']);
     expect(preludeModulesFor('const p = P("x + 1");').map((m) => m.name)).toEqual(['core', 'poly']);
     expect(preludeModulesFor('print(timeAdd("1:00 AM", 5))').map((m) => m.name)).toEqual(['core', 'units']);
+    // the worker's yes/no question reads identifiers the same way, step by step
+    expect(namesPrelude(['const a = 48 / 2;', 'print(a + 1);'])).toBe(false);
+    expect(namesPrelude(['const a = 1', 'print(fmt(a))'])).toBe(true);
+    expect(namesPrelude('const gcdx = 1, xP = 2, $Q = 3; print(gcdx)')).toBe(false);
+    expect(namesPrelude('print(2Q)')).toBe(true);
   });
 
   it('steps may shadow prelude names', () => {

@@ -259,6 +259,7 @@ describe('exact-maths prelude in the worker', () => {
       'gcd.constructor("return Object.prototype")().pwned = 1;',
       'Object.getPrototypeOf(primeFactors(6)).map = () => ["pwned"];',
       'print(gcd.constructor("return typeof Math.random")());',
+      'ev("0", {}).n = 5n; P("x").coeff("x").n = 7n;',
     ];
     const rs = await pool.runMany(attacks.map((a) => [a]));
     expect(rs[1]!.ok).toBe(false); // frozen: strict-mode assignment throws
@@ -267,6 +268,8 @@ describe('exact-maths prelude in the worker', () => {
       const after = await pool.run(['print(fmt(Q(1, 2)), fmt(primeFactors(12)), P("x*x"), gcd.constructor("return typeof Object.prototype.pwned")());']);
       expect(after.output).toBe('1/2 2, 3 x**2 undefined');
     }
+    // the poly module's own 0 and 1, which steps get back from constant() and coeff(), are frozen too
+    expect((await pool.run(['print(fmt(ev("0", {})), fmt(P("x").coeff("x")));'])).output).toBe('0 1');
   });
 
   test('a prelude call that loops or explodes is stopped like any step', async () => {

@@ -24,12 +24,17 @@
     constructor(n, d, dec) {
       if (d === 0n) throw new RangeError('division by zero');
       if (d < 0n) { n = -n; d = -d; }
-      const g = bgcd(n, d);
-      if (g > 1n) { n /= g; d /= g; }
+      // BigInt integers (most values) are in lowest terms already, and the gcd loop is most of an R's
+      // cost; anything else still goes through bgcd, which rejects a number n (mixed BigInt arithmetic)
+      if (d !== 1n || typeof n !== 'bigint') {
+        const g = bgcd(n, d);
+        if (g > 1n) { n /= g; d /= g; }
+      }
       this.n = n; this.d = d; this.dec = !!dec;
     }
-    add(o) { o = Q(o); return new R(this.n * o.d + o.n * this.d, this.d * o.d, this.dec || o.dec); }
-    sub(o) { o = Q(o); return new R(this.n * o.d - o.n * this.d, this.d * o.d, this.dec || o.dec); }
+    // integers (d = 1) skip the cross products
+    add(o) { o = Q(o); return this.d === 1n && o.d === 1n ? new R(this.n + o.n, 1n, this.dec || o.dec) : new R(this.n * o.d + o.n * this.d, this.d * o.d, this.dec || o.dec); }
+    sub(o) { o = Q(o); return this.d === 1n && o.d === 1n ? new R(this.n - o.n, 1n, this.dec || o.dec) : new R(this.n * o.d - o.n * this.d, this.d * o.d, this.dec || o.dec); }
     mul(o) { o = Q(o); return new R(this.n * o.n, this.d * o.d, this.dec || o.dec); }
     div(o) { o = Q(o); return new R(this.n * o.d, this.d * o.n, this.dec || o.dec); }
     neg() { return new R(-this.n, this.d, this.dec); }
@@ -330,11 +335,13 @@
   for (const k of Object.keys(api)) G[k] = api[k];
 
   // Tokens of `s` by a sticky regex whose group 1 is the token (leading blanks skipped).
+  const BLANK_TAIL = /\s*$/y;
   function tokenizeWith(s, TOKEN) {
     const toks = [];
     let pos = 0;
     while (pos < s.length) {
-      if (/^\s*$/.test(s.slice(pos))) break;
+      BLANK_TAIL.lastIndex = pos;
+      if (BLANK_TAIL.test(s)) break;
       TOKEN.lastIndex = pos;
       const m = TOKEN.exec(s);
       if (!m) throw new SyntaxError('cannot read ' + JSON.stringify(s.slice(pos, pos + 10)));
@@ -345,35 +352,43 @@
   }
 
   // The infix grammar both poly.js and surd.js read (+ - * /, unary signs, right-associative **), over
-  // any value type with add/sub/mul/div/neg: `atom(p)` reads a number, name, call or parenthesis through
-  // p (peek, next, eat, expr), `power(base, exponent)` raises. Throws SyntaxError naming the text.
-  function parseInfix(toks, text, atom, power) {
-    let i = 0;
-    const p = {
-      peek: () => toks[i],
-      next: () => toks[i++],
-      eat(t) { if (toks[i] !== t) throw new SyntaxError('expected ' + t + ' in ' + text); i++; },
-      expr,
-    };
-    function expr() {
-      let v = term();
-      while (p.peek() === '+' || p.peek() === '-') v = toks[i++] === '+' ? v.add(term()) : v.sub(term());
+  // any value type with add/sub/mul/div/neg methods, or the values `ops` combines: `atom(p)` reads a
+  // number, name, call or parenthesis through p (peek, next, eat, expr), `power(base, exponent)` raises.
+  // Throws SyntaxError naming the text.
+  const METHODS = {
+    add: (a, b) => a.add(b), sub: (a, b) => a.sub(b), mul: (a, b) => a.mul(b), div: (a, b) => a.div(b), neg: (a) => a.neg(),
+  };
+  // One object per parse with its methods on the prototype: the closures a parse used to create cost
+  // about as much as reading a short expression.
+  class Infix {
+    constructor(toks, text, atom, power, ops) {
+      this.toks = toks; this.i = 0; this.text = text; this.atom = atom; this.power = power; this.ops = ops;
+    }
+    peek() { return this.toks[this.i]; }
+    next() { return this.toks[this.i++]; }
+    eat(t) { if (this.toks[this.i] !== t) throw new SyntaxError('expected ' + t + ' in ' + this.text); this.i++; }
+    expr() {
+      let v = this.term();
+      while (this.peek() === '+' || this.peek() === '-') v = this.toks[this.i++] === '+' ? this.ops.add(v, this.term()) : this.ops.sub(v, this.term());
       return v;
     }
-    function term() {
-      let v = unary();
-      while (p.peek() === '*' || p.peek() === '/') v = toks[i++] === '*' ? v.mul(unary()) : v.div(unary());
+    term() {
+      let v = this.unary();
+      while (this.peek() === '*' || this.peek() === '/') v = this.toks[this.i++] === '*' ? this.ops.mul(v, this.unary()) : this.ops.div(v, this.unary());
       return v;
     }
-    function unary() {
-      if (p.peek() === '-') { i++; return unary().neg(); }
-      if (p.peek() === '+') { i++; return unary(); }
-      const b = atom(p);
-      if (p.peek() === '**') { i++; return power(b, unary()); }
+    unary() {
+      if (this.peek() === '-') { this.i++; return this.ops.neg(this.unary()); }
+      if (this.peek() === '+') { this.i++; return this.unary(); }
+      const b = this.atom(this);
+      if (this.peek() === '**') { this.i++; return this.power(b, this.unary()); }
       return b;
     }
-    const v = expr();
-    if (i !== toks.length) throw new SyntaxError('unexpected ' + toks[i] + ' in ' + text);
+  }
+  function parseInfix(toks, text, atom, power, ops = METHODS) {
+    const p = new Infix(toks, text, atom, power, ops);
+    const v = p.expr();
+    if (p.i !== toks.length) throw new SyntaxError('unexpected ' + toks[p.i] + ' in ' + text);
     return v;
   }
   Object.defineProperty(G, '__exact', { value: { R, Q, D, big, out, bgcd, isExact, pow10, parseInfix, tokenizeWith }, configurable: true });

@@ -74,6 +74,20 @@ export function preludeModulesFor(code: string | readonly string[]): PreludeModu
   return PRELUDE_MODULES.filter((m) => want.has(m.name));
 }
 
+// IDENT's twin for exec: matchAll starts a copy of its regex at the regex's lastIndex, so IDENT's must stay 0
+const SCAN = new RegExp(IDENT.source, 'g');
+
+/** Whether the code names any prelude global, as preludeModulesFor reads it; stops at the first (the
+ * worker asks this of every evaluation and installs all of the prelude or none of it). */
+export function namesPrelude(code: string | readonly string[]): boolean {
+  // steps are separate texts: an identifier never spans two, as in preludeModulesFor's '\n'-joined text
+  for (const text of typeof code === 'string' ? [code] : code) {
+    SCAN.lastIndex = 0;
+    for (let m = SCAN.exec(text); m !== null; m = SCAN.exec(text)) if (EXPORTER.has(m[0])) return true;
+  }
+  return false;
+}
+
 /** Source of the modules the code needs ('' when it needs none); cached per module set. */
 export function preludeFor(code: string | readonly string[]): string {
   const mods = preludeModulesFor(code);

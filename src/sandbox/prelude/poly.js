@@ -5,7 +5,9 @@
   'use strict';
   const G = globalThis;
   const { R, Q, big, out, bgcd, parseInfix, tokenizeWith } = G.__exact;
-  const ZERO = Q(0), ONE = Q(1);
+  // handed out to steps (a constant() of 0, Poly.var's coefficient) and shared by every evaluation on
+  // the runtime, so frozen like everything else in the realm
+  const ZERO = Object.freeze(Q(0)), ONE = Object.freeze(Q(1));
 
   // monomial key: 'x:2,y:1' with variables in alphabetical order; '' is the constant term
   function keyOf(m) {
@@ -17,9 +19,17 @@
     if (key) for (const part of key.split(',')) { const i = part.lastIndexOf(':'); m[part.slice(0, i)] = Number(part.slice(i + 1)); }
     return m;
   }
+  const PLAIN = {};
   function mulKeys(a, b) {
     if (!a) return b;
     if (!b) return a;
+    // x:i times x:j, most products: keyOf(monoOf) without building the objects (a name that objects
+    // inherit, toString or __proto__, takes the general path, which treats it its own way)
+    const i = a.lastIndexOf(':'), v = a.slice(0, i);
+    if (a.indexOf(',') < 0 && b.indexOf(',') < 0 && b.slice(0, b.lastIndexOf(':')) === v && !(v in PLAIN)) {
+      const e = (Number(a.slice(i + 1)) || 0) + Number(b.slice(i + 1));
+      return e !== 0 ? v + ':' + e : '';
+    }
     const m = monoOf(a), n = monoOf(b);
     for (const v in n) m[v] = (m[v] || 0) + n[v];
     return keyOf(m);
@@ -54,8 +64,9 @@
       o = poly(o);
       const t = new Map();
       for (const [k1, c1] of this.terms) for (const [k2, c2] of o.terms) {
-        const k = mulKeys(k1, k2);
-        t.set(k, (t.get(k) ?? ZERO).add(c1.mul(c2)));
+        const k = mulKeys(k1, k2), prev = t.get(k), c = c1.mul(c2);
+        // the first product for a monomial is a fresh R already: no ZERO.add copy
+        t.set(k, prev === undefined ? c : prev.add(c));
       }
       return new Poly(t);
     }
@@ -72,8 +83,8 @@
         throw new RangeError('polynomial power must be a non-negative integer');
       }
       let r = Poly.const(1), b = this;
-      while (k > 0) { if (k & 1) r = r.mul(b); b = b.mul(b); k >>= 1; }
-      return r;
+      // no square after the last bit: it was the largest product, and unused
+      for (;;) { if (k & 1) r = r.mul(b); k >>= 1; if (k <= 0) return r; b = b.mul(b); }
     }
     eq(o) { return this.sub(o).terms.size === 0; }
     degree(v) {
@@ -107,14 +118,20 @@
       const env = typeof v === 'object' ? v : { [v]: val };
       const vals = {};
       for (const name in env) vals[name] = poly(env[name]);
-      let r = Poly.const(0);
+      // in the parser's values (constants as R, below): substituting numbers is most calls
+      let r = ZERO;
       for (const [key, c] of this.terms) {
         const m = monoOf(key);
-        let t = Poly.const(c), rest = {};
-        for (const name in m) if (name in vals) t = t.mul(vals[name].pow(m[name])); else rest[name] = m[name];
-        r = r.add(t.mul(new Poly([[keyOf(rest), ONE]])));
+        let t = nz(Q(c)), rest = {};
+        for (const name in m) {
+          if (!(name in vals)) { rest[name] = m[name]; continue; }
+          const x = vals[name];
+          t = OPS.mul(t, x instanceof Poly && x.isConst() ? powConst(x.constant(), Number(m[name])) : x.pow(m[name]));
+        }
+        const k = keyOf(rest);
+        r = OPS.add(r, OPS.mul(t, k ? new Poly([[k, ONE]]) : ONE));
       }
-      return r;
+      return lift(r);
     }
     // p.at(3) for one variable, p.at({x: 1, y: 2}); R if the result is constant
     at(x) { return simplify(typeof x === 'object' && !(x instanceof R) && !(x instanceof Poly) ? this.subs(x) : this.subs(this.mainVar(), x)); }
@@ -191,35 +208,59 @@
   function tokenize(s) {
     return tokenizeWith(s, TOKEN).map((t) => (t === '^' ? '**' : t));
   }
-  function parse(text, env) {
+  // While parsing, a constant is an R and only a polynomial in some variable is a Poly: the dataset's
+  // expressions are mostly numbers, and Poly arithmetic on constant polynomials (a Map per value) was
+  // most of the cost of P/ev. The R operations below give exactly what the Poly ones give on constant
+  // polynomials (same values and decimal flags; zero is always ZERO, as an empty Poly's constant() is;
+  // 0/0 is 0 as an empty Poly divides no term); a Poly operand takes the Poly operation itself.
+  function lift(v) { return v instanceof R ? Poly.const(v) : v; }
+  function nz(r) { return r.n === 0n ? ZERO : r; }
+  function value(x) { return x instanceof Poly ? x : typeof x === 'string' ? parse(x, {}) : nz(Q(x)); }
+  function mulConst(a, b) { return a === ZERO || b === ZERO ? ZERO : a.mul(b); }
+  const OPS = {
+    add: (a, b) => (a instanceof R && b instanceof R ? (b === ZERO ? a : nz(a.add(b))) : lift(a).add(lift(b))),
+    sub: (a, b) => (a instanceof R && b instanceof R ? (b === ZERO ? a : nz(a.add(b.neg()))) : lift(a).sub(lift(b))),
+    mul: (a, b) => (a instanceof R && b instanceof R ? mulConst(a, b) : lift(a).mul(lift(b))),
+    div: (a, b) => (a instanceof R && b instanceof R ? (a === ZERO ? ZERO : a.div(b)) : lift(a).div(lift(b))),
+    neg: (a) => (a instanceof R ? (a === ZERO ? ZERO : a.neg()) : a.neg()),
+  };
+  // Poly.pow on a constant, step for step
+  function powConst(b, k) {
+    if (!Number.isInteger(k) || k < 0) return nz(b.pow(k));
+    let r = Q(1);
+    for (;;) { if (k & 1) r = mulConst(r, b); k >>= 1; if (k <= 0) return r; b = mulConst(b, b); }
+  }
+  const NUMBER_START = /^[\d.]/, NAME_START = /^[A-Za-z_]/;
+  function parse(text, env) { return lift(parseValue(text, env)); }
+  function parseValue(text, env) {
     const toks = tokenize(String(text));
     const power = (b, e) => {
-      if (!e.isConst()) throw new SyntaxError('non-constant exponent in ' + text);
-      const c = e.constant();
+      if (e instanceof Poly && !e.isConst()) throw new SyntaxError('non-constant exponent in ' + text);
+      const c = e instanceof R ? e : e.constant();
       if (!c.isInt()) throw new SyntaxError('fractional exponent in ' + text);
-      return b.pow(Number(c.n));
+      return b instanceof R ? powConst(b, Number(c.n)) : b.pow(Number(c.n));
     };
     const atom = (p) => {
       const t = p.next();
       if (t === undefined) throw new SyntaxError('unexpected end of ' + text);
       if (t === '(') { const v = p.expr(); p.eat(')'); return v; }
-      if (/^[\d.]/.test(t)) return Poly.const(Q(t));
-      if (/^[A-Za-z_]/.test(t)) {
+      if (NUMBER_START.test(t)) return nz(Q(t));
+      if (NAME_START.test(t)) {
         if (p.peek() === '(') {
           p.next();
           const arg = p.expr();
           p.eat(')');
           const f = env[t];
-          if (f instanceof Poly) return poly(f.call(arg));
-          if (typeof f === 'function') return poly(f(simplify(arg)));
+          if (f instanceof Poly) return value(f.call(lift(arg)));
+          if (typeof f === 'function') return value(f(arg instanceof R ? arg : simplify(arg)));
           throw new ReferenceError(t + ' is not a known function (pass it in the env)');
         }
-        if (env && Object.prototype.hasOwnProperty.call(env, t)) return poly(env[t]);
+        if (env && Object.prototype.hasOwnProperty.call(env, t)) return value(env[t]);
         return Poly.var(t);
       }
       throw new SyntaxError('unexpected ' + t + ' in ' + text);
     };
-    return parseInfix(toks, text, atom, power);
+    return parseInfix(toks, text, atom, power, OPS);
   }
 
   // P(text, env): a polynomial; names in env are values, polynomials or functions (P/fn results)

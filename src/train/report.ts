@@ -42,12 +42,16 @@ export function fmtPct(x: number | null): string {
   return x === null || Number.isNaN(x) ? '–' : `${(100 * x).toFixed(1)}%`;
 }
 
+/** The dev sources of a run that reports on more than one (a table column and a plot series each); [] otherwise. */
+export function devSources(rows: RoundMetrics[]): string[] {
+  const sources = [...new Set(rows.flatMap((r) => Object.keys(r.devBySource ?? {})))];
+  return sources.length > 1 ? sources : [];
+}
+
 export function roundsTable(rows: RoundMetrics[]): string {
   // the synthesis column only for runs that synthesise problems every round
   const synth = rows.some((r) => r.synthesis);
-  // a column per dev source once there is more than one
-  const sources = [...new Set(rows.flatMap((r) => Object.keys(r.devBySource ?? {})))];
-  const perSource = sources.length > 1 ? sources : [];
+  const perSource = devSources(rows);
   const srcHead = perSource.map((s) => ` ${s} dev: greedy → MCTS + PPM (McNemar p) |`).join('');
   const srcCell = (r: RoundMetrics) => perSource.map((s) => {
     const d = r.devBySource?.[s];

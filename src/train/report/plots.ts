@@ -2,7 +2,7 @@
 // page shows them without any script or network.
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { RoundMetrics, Stage } from '../report.ts';
+import { devSources, type RoundMetrics, type Stage } from '../report.ts';
 import type { CurvePoint, RunData } from './data.ts';
 
 export interface Plot {
@@ -52,9 +52,7 @@ function seriesRows(rounds: RoundMetrics[], series: [name: string, get: (m: Roun
 
 /** Greedy and MCTS + PPM of each dev source, for runs that report on more than one. */
 function perSource(rounds: RoundMetrics[]): [string, (m: RoundMetrics) => number | null | undefined][] {
-  const sources = [...new Set(rounds.flatMap((m) => Object.keys(m.devBySource ?? {})))];
-  if (sources.length < 2) return [];
-  return sources.flatMap((s): [string, (m: RoundMetrics) => number | null | undefined][] => [
+  return devSources(rounds).flatMap((s): [string, (m: RoundMetrics) => number | null | undefined][] => [
     [`${s}: greedy`, (m) => m.devBySource?.[s]?.greedy], [`${s}: MCTS + PPM`, (m) => m.devBySource?.[s]?.mcts],
   ]);
 }

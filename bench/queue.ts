@@ -4,7 +4,6 @@
 // deployed), the local path with its child processes' start included (as self-evolve runs it).
 //   npm run bench -- queue [--policy DIR] [--problems 24] [--rollouts 4] [--k 4] [--batch 4] [--backend wasm]
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,41 +12,13 @@ import { mergeShards, runSharded, type SearchLine, type ShardedRun } from '../sr
 import { RedisSearchQueue } from '../src/train/queue/coordinator.ts';
 import { setupBackend } from '../src/model/backends/backend.ts';
 import { benchPolicy, benchProblems } from './mcts.ts';
+import { startRedis } from '../test/redis.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 
 function flag(argv: string[], name: string, def: string): string {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function startRedis(dir: string): Promise<{ url: string; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    proc.on('error', reject);
-  });
-  return { url: `redis://127.0.0.1:${port}`, proc };
 }
 
 export async function main(argv: string[]): Promise<void> {

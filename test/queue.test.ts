@@ -6,7 +6,6 @@
 // Round 0 is prepared by hand as in self-evolve.test.ts (test/fixtures/hand-built-run.ts): a small
 // synthetic bootstrap set and a bigram-machine policy whose trees reach answers.
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -21,6 +20,7 @@ import { mergeShards, readShardLines, type SearchLine } from '../src/train/shard
 import { RedisSearchQueue } from '../src/train/queue/coordinator.ts';
 import { parseQueueUrl } from '../src/train/queue/redis.ts';
 import { finish } from './child.ts';
+import { freePort, startRedis } from './redis.ts';
 import { prepareRoundZero, searchedProblems } from './fixtures/hand-built-run.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -36,37 +36,6 @@ let base: string;
 let redis: ChildProcess | null = null;
 let url: string;
 const workers: { c: ChildProcess; log: string[] }[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
-async function startRedis(): Promise<string> {
-  const port = await freePort();
-  const dir = path.join(root, 'redis');
-  fs.mkdirSync(dir);
-  redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`redis-server did not start:\n${out}`)), 10_000);
-    redis!.stdout!.on('data', (d) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    redis!.on('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${out}`)));
-  });
-  return `redis://127.0.0.1:${port}`;
-}
 
 function startWorker(i: number): { c: ChildProcess; log: string[] } {
   // small lock and stalled-check times: a killed worker's job is back in the queue within ~2 s
@@ -112,7 +81,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 beforeAll(async () => {
   await setupBackend('cpu');
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-queue-'));
-  url = await startRedis();
+  const redisDir = path.join(root, 'redis');
+  fs.mkdirSync(redisDir);
+  ({ url, proc: redis } = await startRedis(redisDir));
   for (let i = 0; i < 3; i++) startWorker(i);
   base = path.join(root, 'base');
   await prepareRoundZero(base, { seed: SEED, search: SEARCH });

@@ -333,7 +333,7 @@ describe('round-0 pretraining', () => {
     const mtime = fs.statSync(path.join(withPt, 'round-0', 'pretrain', 'policy', 'config.json')).mtimeMs;
     await run(withPt, { datasets: ['gsm8k'], steps: 2 });
     expect(fs.statSync(path.join(withPt, 'round-0', 'pretrain', 'policy', 'config.json')).mtimeMs).toBe(mtime);
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('cross-fitted pairs', () => {

@@ -187,6 +187,10 @@ export class RedisSearchQueue implements SearchQueue {
     const check = async (id: string) => {
       const entry = pending.get(id);
       if (!entry) return;
+      // the state first, then the job: a job read before its final attempt failed would report a stale
+      // attemptsMade (a retry can fail between two reads)
+      const state = await this.queue.getJobState(id);
+      if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return;
       const job = await Job.fromId(this.queue, id);
       if (!job) {
         // gone without a result (removed by hand, Redis flushed): queue it again
@@ -194,7 +198,6 @@ export class RedisSearchQueue implements SearchQueue {
         await add([entry]);
         return;
       }
-      const state = await job.getState();
       if (state === 'completed') await harvest(job, entry);
       else if (state === 'failed') await fail(job, entry);
     };

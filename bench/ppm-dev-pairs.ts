@@ -12,7 +12,7 @@ import { buildPairs } from '../src/search/extract.ts';
 import { searchMany } from '../src/search/mcts.ts';
 import { PolicyProposer } from '../src/search/policy.ts';
 import { SandboxPool } from '../src/sandbox/sandbox.ts';
-import { defaultEvalProblems } from '../src/search/solve.ts';
+import { devOf } from '../src/data/problems.ts';
 import { encodePairs, encodePairsFor, pairAccuracy } from '../src/train/ppm.ts';
 import { loadPPM, ppmOptions } from '../src/model/load.ts';
 import { PPM } from '../src/model/ppm.ts';
@@ -25,7 +25,7 @@ function flag(name: string, def: string): string {
 
 await setupBackend('wasm');
 const policyDir = flag('policy', 'runs/default/round-4/policy');
-let problems = defaultEvalProblems('mawps');
+let problems = devOf('mawps');
 if (flag('limit', '')) problems = problems.slice(0, Number(flag('limit', '')));
 const pol = await loadPolicyAny(policyDir);
 const sandbox = new SandboxPool({ workers: 1 });

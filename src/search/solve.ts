@@ -97,13 +97,8 @@ export interface RunEvalOptions {
   checkComments?: boolean;
 }
 
-/** Default eval data: a dev set of a dataset (MAWPS/ASDiv-A, the fixed split, unless named). */
-export function defaultEvalProblems(dataset = 'mawps', dev: DevSet = 'fixed') {
-  return devOf(dataset, dev);
-}
-
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
-  let problems = o.data ? loadProblems(o.data) : defaultEvalProblems(o.dataset, o.dev);
+  let problems = o.data ? loadProblems(o.data) : devOf(o.dataset ?? 'mawps', o.dev);
   if (o.limit !== undefined) problems = problems.slice(0, o.limit);
   const { pol, members } = await loadPolicies(o.policy, o.tokenizer);
   const needPPM = o.mode === 'best-of-n' || o.mode === 'mcts';

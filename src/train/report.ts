@@ -48,19 +48,34 @@ export function devSources(rows: RoundMetrics[]): string[] {
   return sources.length > 1 ? sources : [];
 }
 
-export function roundsTable(rows: RoundMetrics[]): string {
+/** The round table's header and cells, one row per round: rounds.md renders them as markdown, the report as HTML. */
+export function roundsTableCells(rows: RoundMetrics[]): { head: string[]; body: string[][] } {
   // the synthesis column only for runs that synthesise problems every round
   const synth = rows.some((r) => r.synthesis);
   const perSource = devSources(rows);
-  const srcHead = perSource.map((s) => ` ${s} dev: greedy → MCTS + PPM (McNemar p) |`).join('');
-  const srcCell = (r: RoundMetrics) => perSource.map((s) => {
-    const d = r.devBySource?.[s];
-    return d ? ` ${fmtPct(d.greedy)} → ${fmtPct(d.mcts)} (${d.p.toPrecision(2)}) |` : ' – |';
-  }).join('');
-  const head = `| round | problems searched | solved (train coverage) | SFT trajectories | pairs | PPM held-out pair acc. | PPM pair acc., unseen dev problems | dev greedy | dev greedy, one irrelevant sentence added | dev MCTS + PPM | dev MCTS + PPM, Q-weighted vote | right only under MCTS + PPM / only greedy (McNemar p) |${srcHead}${synth ? ' new schema problems searched / solved |' : ''} wall time |\n|---|---|---|---|---|---|---|---|---|---|---|---|${'---|'.repeat(perSource.length)}${synth ? '---|' : ''}---|`;
-  const body = rows.map((r) =>
-    `| ${r.round} | ${r.problemsSearched} | ${r.solved} (${fmtPct(r.trainCoverage)}) | ${r.sftTrajectories} | ${r.pairs} | ${fmtPct(r.ppmAccuracy ?? null)} | ${r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`} | ${fmtPct(r.devGreedy)} | ${fmtPct(r.devGreedyDistractor ?? null)} | ${fmtPct(r.devMcts)} | ${fmtPct(r.devMctsQVote ?? null)} | ${r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–'} |${srcCell(r)}${synth ? ` ${r.synthesis ? `${r.synthesis.added} / ${r.synthesis.kept}` : '–'} |` : ''} ${fmtTime(r.wallSeconds)} |`);
-  return [head, ...body].join('\n');
+  const head = [
+    'round', 'problems searched', 'solved (train coverage)', 'SFT trajectories', 'pairs', 'PPM held-out pair acc.', 'PPM pair acc., unseen dev problems',
+    'dev greedy', 'dev greedy, one irrelevant sentence added', 'dev MCTS + PPM', 'dev MCTS + PPM, Q-weighted vote', 'right only under MCTS + PPM / only greedy (McNemar p)',
+    ...perSource.map((s) => `${s} dev: greedy → MCTS + PPM (McNemar p)`), ...(synth ? ['new schema problems searched / solved'] : []), 'wall time',
+  ];
+  const body = rows.map((r) => [
+    String(r.round), String(r.problemsSearched), `${r.solved} (${fmtPct(r.trainCoverage)})`, String(r.sftTrajectories), String(r.pairs), fmtPct(r.ppmAccuracy ?? null),
+    r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`, fmtPct(r.devGreedy), fmtPct(r.devGreedyDistractor ?? null), fmtPct(r.devMcts), fmtPct(r.devMctsQVote ?? null),
+    r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–',
+    ...perSource.map((s) => {
+      const d = r.devBySource?.[s];
+      return d ? `${fmtPct(d.greedy)} → ${fmtPct(d.mcts)} (${d.p.toPrecision(2)})` : '–';
+    }),
+    ...(synth ? [r.synthesis ? `${r.synthesis.added} / ${r.synthesis.kept}` : '–'] : []),
+    fmtTime(r.wallSeconds),
+  ]);
+  return { head, body };
+}
+
+export function roundsTable(rows: RoundMetrics[]): string {
+  const { head, body } = roundsTableCells(rows);
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), `|${'---|'.repeat(head.length)}`, ...body.map(line)].join('\n');
 }
 
 /** Paired comparison of two evaluations of the same problems (greedy vs MCTS + PPM). */

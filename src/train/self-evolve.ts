@@ -106,9 +106,8 @@ interface Run {
   preset: Preset;
   at: Layout;
   log: (s: string) => void;
-  /** Round 1's training problems (a seeded order, first preset.searchProblems). */
-  searchSet: Problem[];
-  /** Round k's: the same, or with preset.freshDraw the next preset.searchProblems of the order. */
+  /** Round k's training problems (a seeded order, the first preset.searchProblems, or with
+   *  preset.freshDraw the next ones). */
   searchSetOf: (k: number) => Problem[];
   dev: Problem[];
   /** Every dev problem (dev may be the first N): no synthesised problem may be near one. */
@@ -178,11 +177,10 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
     const s = order.slice(start, start + n);
     return s.length < n ? [...s, ...order.slice(0, Math.min(n - s.length, start))] : s;
   };
-  const searchSet = searchSetOf(1);
   // the first N of each dataset's dev problems (with --data, of the user's dev file)
-  const bySource = new Map<string, Problem[]>();
-  for (const p of allDev) bySource.set(p.source, [...(bySource.get(p.source) ?? []), p]);
-  const dev = preset.devProblems ? [...bySource.values()].flatMap((ps) => ps.slice(0, preset.devProblems)) : allDev;
+  const devPerSource = new Map<string, Problem[]>();
+  for (const p of allDev) devPerSource.set(p.source, [...(devPerSource.get(p.source) ?? []), p]);
+  const dev = preset.devProblems ? [...devPerSource.values()].flatMap((ps) => ps.slice(0, preset.devProblems)) : allDev;
   const devIds = new Set(dev.map((p) => p.id));
   // the robustness distractor training is meant to buy: measured when the preset trains with distractors
   const devD = preset.distractors ? allDevD.filter((p) => devIds.has(baseProblemId(p.id))) : [];
@@ -193,7 +191,7 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
     : await bootstrapSplits({ dir: at.round(0), datasets: preset.datasets, quiet: o.quiet, extraTrain: synthetic });
   const bootTrain = preset.bootstrapLimit ? limitPerSource(boot.train, preset.bootstrapLimit) : boot.train;
   return {
-    o, preset, at, log, searchSet, searchSetOf, dev, allDev, devD, bootTrain, bootDev: examplesFromTrajectories(boot.dev),
+    o, preset, at, log, searchSetOf, dev, allDev, devD, bootTrain, bootDev: examplesFromTrajectories(boot.dev),
     testSearch: preset.testSearch,
   };
 }
@@ -272,7 +270,7 @@ async function crossFitStage(run: Run): Promise<PairRow[]> {
   const init = o.policy ?? (hasCheckpoint(path.join(at.round(0), 'pretrain', 'policy')) ? path.join(at.round(0), 'pretrain', 'policy') : undefined);
   const cf = preset.crossFit;
   const pairs = await crossFitPairs({
-    dir: path.join(at.round(0), 'cross-fit'), crossFit: cf, bootTrain: run.bootTrain, bootDev: run.bootDev, problems: run.searchSet,
+    dir: path.join(at.round(0), 'cross-fit'), crossFit: cf, bootTrain: run.bootTrain, bootDev: run.bootDev, problems: run.searchSetOf(1),
     sft: (f, out) => ({ ...sftOptions(run, 0, 0, init), out, steps: cf.sftSteps, seed: o.seed + 100 + f, evalEvery: Math.max(1, Math.floor(cf.sftSteps / 5)) }),
     search: preset, seed: o.seed, workers: o.workers, backend: o.backend, quiet: o.quiet, queue: o.queue,
   });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../../util/fsx.ts';
 import { fmtTime } from '../../util/progress.ts';
-import { fmtPct, type RoundMetrics } from '../report.ts';
+import { roundsTableCells, type RoundMetrics } from '../report.ts';
 import { loadRun, TREE_LIMITS, type RunData, type TreeLimits } from './data.ts';
 import { renderPlots, type Plot } from './plots.ts';
 import type { PageData } from './types.ts';
@@ -64,12 +64,7 @@ const inlineJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').re
 
 function roundsTableHtml(rows: RoundMetrics[], round0: number | null): string {
   if (!rows.length) return '<p class="note">No round has finished yet.</p>';
-  const head = ['round', 'searched', 'solved (coverage)', 'SFT trajectories', 'pairs', 'PPM held-out pair acc.', 'PPM pair acc., dev', 'dev greedy', 'dev greedy + irrelevant sentence', 'dev MCTS + PPM', 'dev MCTS + PPM, Q-vote', 'only MCTS / only greedy (McNemar p)', 'wall time'];
-  const body = rows.map((r) => [
-    String(r.round), String(r.problemsSearched), `${r.solved} (${fmtPct(r.trainCoverage)})`, String(r.sftTrajectories), String(r.pairs), fmtPct(r.ppmAccuracy ?? null),
-    r.ppmDevPairAccuracy === undefined ? '–' : `${fmtPct(r.ppmDevPairAccuracy)} (${r.devPairs})`, fmtPct(r.devGreedy), fmtPct(r.devGreedyDistractor ?? null), fmtPct(r.devMcts), fmtPct(r.devMctsQVote ?? null),
-    r.mctsVsGreedy ? `${r.mctsVsGreedy.onlyMcts} / ${r.mctsVsGreedy.onlyGreedy} (${r.mctsVsGreedy.p.toPrecision(2)})` : '–', fmtTime(r.wallSeconds),
-  ]);
+  const { head, body } = roundsTableCells(rows);
   return `<div class="scroll"><table class="rounds"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${body.map((c) => `<tr>${c.map((x) => `<td>${esc(x)}</td>`).join('')}</tr>`).join('')}</tbody></table></div>`
     + (round0 === null ? '' : `<p class="note">Round 0 (bootstrap SFT of policy-r0): ${esc(fmtTime(round0))}. Dev = ${rows[rows.length - 1]!.devN} problems.</p>`);
 }

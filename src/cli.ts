@@ -182,6 +182,7 @@ const cli = yargs(hideBin(process.argv))
         .option('max-depth', { type: 'number', default: SEARCH.maxDepth, describe: 'most steps in a trajectory (mcts)' })
         .option('limit', { type: 'number', describe: 'first N problems' })
         .option('check-comments', { type: 'boolean', default: true, describe: 'mcts: drop steps whose code contradicts their operation comment (--no-check-comments: keep them)' })
+        .option('copy-bias', { type: 'number', default: SEARCH.copyBias, describe: 'logit bonus for tokens that continue a string or comment as a copy of the question (0: off)' })
         .option('out', { type: 'string', describe: 'per-problem results (.arrow)' })
         .option('json', { type: 'boolean', default: false, describe: 'last line: {"mode","n","correct","accuracy"}' })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: policy folder without one' }),
@@ -191,7 +192,7 @@ const cli = yargs(hideBin(process.argv))
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
       const models = shipped(a.dataset);
-      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, mode: a.mode, policy: a.policy ?? models.policy, ppm: a.ppm ?? models.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments });
+      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, mode: a.mode, policy: a.policy ?? models.policy, ppm: a.ppm ?? models.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, copyBias: a.copyBias });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
       // where MCTS + PPM stands: answers never written vs written but not picked

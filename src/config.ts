@@ -24,6 +24,9 @@ export const SEARCH = {
   /** Most tokens of one step; the context bounds it further (a step may fill what the prefix leaves).
    *  DeepMind steps that copy an expression run to 470 tokens (p99 268); 96 cut off 55 % of them. */
   maxStepTokens: 320,
+  /** Logit bonus for tokens that continue a string literal or comment as a copy of the question
+   *  (search/copy-bias.ts); every decode of the policy, System 1 included. 0 = off. */
+  copyBias: 8,
 };
 
 /** Test-time modes besides MCTS (src/search/evaluate.ts). */

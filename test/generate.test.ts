@@ -153,4 +153,23 @@ describe('sampleToken', () => {
     expect(nuc[2]! + nuc[3]!).toBe(0);
     expect(sampleToken([0, 2, 2, 1], 0, 4, 0, 1, rand)).toBe(1);
   });
+
+  it('a logits hook sees each live row with its prompt and its tokens, and steers what it samples', async () => {
+    const seen: string[] = [];
+    const res = await sampleMany(model, [P1, P3], 2, {
+      maxNewTokens: 3,
+      temperature: 0,
+      logitsHook: (row, prompt, tokens, logits, off) => {
+        seen.push(`${row}:${prompt}:${tokens.length}`);
+        // row 1 must emit 7 + its step; the others decode freely
+        if (row === 1) logits[off + 7 + tokens.length] = 1e9;
+      },
+    });
+    expect(res.tokens[1]).toEqual([7, 8, 9]);
+    const free = await sampleMany(model, [P1, P3], 2, { maxNewTokens: 3, temperature: 0 });
+    expect(res.tokens[0]).toEqual(free.tokens[0]);
+    expect(res.tokens[2]).toEqual(free.tokens[2]);
+    expect(seen.filter((s) => s.startsWith('3:')).map((s) => s.split(':')[1])).toEqual(['1', '1', '1']);
+    expect(seen.filter((s) => s.startsWith('0:')).map((s) => s.split(':')[2])).toEqual(['0', '1', '2']);
+  });
 });

@@ -26,7 +26,13 @@ export interface GenerateOptions {
    * not on the prompt's place in the batch or on the other prompts (MCTS batches many trees' requests).
    */
   seeds?: number[];
+  /** Adjusts a row's next-token logits in place before it samples (search/copy-bias.ts). */
+  logitsHook?: LogitsHook;
 }
+
+/** Called once per live row and step with the row, its prompt's index, the row's tokens so far and
+ *  the logits (`logits[off .. off+V)`). */
+export type LogitsHook = (row: number, prompt: number, tokens: readonly number[], logits: Float32Array, off: number) => void;
 
 export interface GenerateResult {
   /** New tokens per row, including the stop sequence / eos that ended it. */
@@ -180,6 +186,7 @@ async function decode(lm: CausalLM, prompts: number[][], of: number[], opts: Gen
       live.forEach((r, i) => {
         if (r < 0) return;
         const seq = out.tokens[r]!;
+        opts.logitsHook?.(r, of[r]!, seq, logits, i * V);
         const tok = sampleToken(logits, i * V, V, temperature, topP, rngs[r]!);
         seq.push(tok);
         if (tok === opts.eosId || stops.some((s) => endsWith(seq, s))) out.stopped[r] = true;

@@ -10,6 +10,7 @@ import type { SandboxPool } from '../sandbox/sandbox.ts';
 import { stepValues } from './values.ts';
 import { hash32 } from '../util/rng.ts';
 import { SEARCH } from '../config.ts';
+import { copyBiasHook, promptQuestion } from './copy-bias.ts';
 
 export interface ProposerOptions {
   temperature: number;
@@ -17,9 +18,11 @@ export interface ProposerOptions {
   /** Most tokens in one step. */
   maxStepTokens: number;
   seed: number;
+  /** Logit bonus for continuing a copy of the question (copy-bias.ts); 0 = off. */
+  copyBias: number;
 }
 
-export const DEFAULT_PROPOSER: ProposerOptions = { temperature: 0.8, topP: 0.95, maxStepTokens: SEARCH.maxStepTokens, seed: 0 };
+export const DEFAULT_PROPOSER: ProposerOptions = { temperature: 0.8, topP: 0.95, maxStepTokens: SEARCH.maxStepTokens, seed: 0, copyBias: SEARCH.copyBias };
 
 /** Token sequences that end a step (markers are single tokens in our tokenizer, several in others). */
 export function stopSequences(tok: TokenizerLike): number[][] {
@@ -69,6 +72,7 @@ export class PolicyProposer implements StepProposer {
         stop: this.stop,
         seed,
         seeds: seeded ? group.map((g) => reqs[g.i]!.seed! >>> 0) : undefined,
+        logitsHook: copyBiasHook(this.tok, group.map((g) => promptQuestion(reqs[g.i]!.prefix)), this.o.copyBias),
       });
       group.forEach((g, p) => {
         for (let j = 0; j < k; j++) {

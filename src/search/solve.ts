@@ -95,6 +95,8 @@ export interface RunEvalOptions {
   temperature?: number;
   /** MCTS: drop steps whose code contradicts their comment (default true, mcts.ts checkComments). */
   checkComments?: boolean;
+  /** Logit bonus for continuing a copy of the question (default SEARCH.copyBias; 0 = off). */
+  copyBias?: number;
 }
 
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
@@ -110,6 +112,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
     const s = await evaluate(problems, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined, promptNumbers: pol.promptNumbers, members }, {
       mode: o.mode, n: o.n, runs: o.runs, seed: o.seed, quiet: o.quiet,
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+      ...(o.copyBias !== undefined ? { copyBias: o.copyBias } : {}),
       search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments }).filter(([, v]) => v !== undefined)),
     });
     if (o.out) await writeEvalRows(o.out, s.rows);

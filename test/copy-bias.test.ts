@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Tokenizer } from '../src/model/tokenizer.ts';
-import { CopyLexer, copyBiasHook, copyContinuations, copyIndex, promptQuestion } from '../src/search/copy-bias.ts';
-import { promptFor } from '../src/data/steps.ts';
+import { CopyLexer, copyBiasHook, copyContinuations, copyIndex } from '../src/search/copy-bias.ts';
+import { promptFor, promptQuestion } from '../src/data/steps.ts';
 
 let tok: Tokenizer;
 beforeAll(async () => {

@@ -134,25 +134,6 @@ describe('generate', () => {
     await sampleMany(model, [P1, P2], 3, { maxNewTokens: 8, temperature: 1, seed: 1, stop: [[3]] });
     expect(tf.memory().numTensors).toBe(before);
   });
-});
-
-describe('sampleToken', () => {
-  it('follows the softmax distribution and the nucleus', () => {
-    const logits = [Math.log(0.5), Math.log(0.3), Math.log(0.15), Math.log(0.05)];
-    const rand = mulberry32(9);
-    const count = (temperature: number, topP: number) => {
-      const c = [0, 0, 0, 0];
-      for (let i = 0; i < 20000; i++) c[sampleToken(logits, 0, 4, temperature, topP, rand)]!++;
-      return c.map((x) => x / 20000);
-    };
-    const full = count(1, 1);
-    [0.5, 0.3, 0.15, 0.05].forEach((p, i) => expect(full[i]!).toBeCloseTo(p, 1));
-    // top-p 0.7: nucleus {0, 1} (0.5 < 0.7 <= 0.8), renormalised to 5/8, 3/8
-    const nuc = count(1, 0.7);
-    expect(nuc[0]!).toBeCloseTo(0.625, 1);
-    expect(nuc[2]! + nuc[3]!).toBe(0);
-    expect(sampleToken([0, 2, 2, 1], 0, 4, 0, 1, rand)).toBe(1);
-  });
 
   it('a logits hook sees each live row with its prompt and its tokens, and steers what it samples', async () => {
     const seen: string[] = [];
@@ -171,5 +152,24 @@ describe('sampleToken', () => {
     expect(res.tokens[2]).toEqual(free.tokens[2]);
     expect(seen.filter((s) => s.startsWith('3:')).map((s) => s.split(':')[1])).toEqual(['1', '1', '1']);
     expect(seen.filter((s) => s.startsWith('0:')).map((s) => s.split(':')[2])).toEqual(['0', '1', '2']);
+  });
+});
+
+describe('sampleToken', () => {
+  it('follows the softmax distribution and the nucleus', () => {
+    const logits = [Math.log(0.5), Math.log(0.3), Math.log(0.15), Math.log(0.05)];
+    const rand = mulberry32(9);
+    const count = (temperature: number, topP: number) => {
+      const c = [0, 0, 0, 0];
+      for (let i = 0; i < 20000; i++) c[sampleToken(logits, 0, 4, temperature, topP, rand)]!++;
+      return c.map((x) => x / 20000);
+    };
+    const full = count(1, 1);
+    [0.5, 0.3, 0.15, 0.05].forEach((p, i) => expect(full[i]!).toBeCloseTo(p, 1));
+    // top-p 0.7: nucleus {0, 1} (0.5 < 0.7 <= 0.8), renormalised to 5/8, 3/8
+    const nuc = count(1, 0.7);
+    expect(nuc[0]!).toBeCloseTo(0.625, 1);
+    expect(nuc[2]! + nuc[3]!).toBe(0);
+    expect(sampleToken([0, 2, 2, 1], 0, 4, 0, 1, rand)).toBe(1);
   });
 });

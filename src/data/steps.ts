@@ -131,6 +131,14 @@ export function promptFor(question: string, numbers: PromptNumbers): string {
   return `${MARK.question}${tagQuestion(question, numbers)}${MARK.solution}\n`;
 }
 
+/** The question as a prompt (or a prompt + steps) shows it: the text between the question and solution
+ * markers ('' without them). */
+export function promptQuestion(text: string): string {
+  const a = text.indexOf(MARK.question);
+  const b = text.indexOf(MARK.solution, a + 1);
+  return a >= 0 && b > a ? text.slice(a + MARK.question.length, b) : '';
+}
+
 /** Questions are kept on one line so a marker can never appear inside them. */
 export function normaliseQuestion(question: string): string {
   let q = question;

@@ -11,7 +11,7 @@
 // (README: "Copy bias" has the measurements behind each rule).
 import type { LogitsHook } from '../model/generate.ts';
 import type { TokenizerLike } from '../model/load.ts';
-import { MARK, MARKERS } from '../data/steps.ts';
+import { MARKERS } from '../data/steps.ts';
 
 type Mode = 'code' | 'slash' | 'comment' | 'string' | 'skip';
 
@@ -113,7 +113,7 @@ interface TokenIndex {
 
 const INDEX = new WeakMap<TokenizerLike, TokenIndex>();
 
-function indexOf(tok: TokenizerLike): TokenIndex {
+export function copyIndex(tok: TokenizerLike): TokenIndex {
   let ix = INDEX.get(tok);
   if (!ix) {
     const texts = pieceTexts(tok);
@@ -131,13 +131,6 @@ function indexOf(tok: TokenizerLike): TokenIndex {
   return ix;
 }
 
-/** The question as the policy's prompt shows it (the text between the question and solution markers). */
-export function promptQuestion(prefix: string): string {
-  const a = prefix.indexOf(MARK.question);
-  const b = prefix.indexOf(MARK.solution, a + 1);
-  return a >= 0 && b > a ? prefix.slice(a + MARK.question.length, b) : '';
-}
-
 // Where the question's text has a boundary (a space or sentence punctuation) the policy chooses
 // freely: a copy may end there or turn into its own words (`"... - n4 - (n5)"` for `... - n4 = n5`,
 // `// minutes after midnight` for `minutes after 12:39`). The bias works inside the question's words
@@ -146,6 +139,7 @@ export function promptQuestion(prefix: string): string {
 const BOUNDARY = /[\s.,?!;:]/;
 /** Copies shorter than this get no bias (`"-" + n0` is the policy's own). */
 const MIN_COPY = 2;
+const atBoundary = (q: string, e: number): boolean => e >= q.length || BOUNDARY.test(q[e]!);
 
 /**
  * Token ids that continue `copied` as a copy of `question` at a place that is no boundary, or null
@@ -157,12 +151,12 @@ export function copyContinuations(ix: TokenIndex, question: string, copied: stri
   const ok = new Set<number>();
   for (let i = question.indexOf(copied); i >= 0; i = question.indexOf(copied, i + 1)) {
     const e = i + copied.length;
-    if (e >= question.length || BOUNDARY.test(question[e]!)) continue;
+    if (atBoundary(question, e)) continue;
     for (const id of ix.byFirst.get(question[e]!) ?? []) {
       const t = ix.texts[id]!;
       // a token that also ends the copy must end it at a boundary
       const cut = t.indexOf(terminator);
-      if (cut < 0 ? question.startsWith(t, e) : question.startsWith(t.slice(0, cut), e) && (e + cut >= question.length || BOUNDARY.test(question[e + cut]!))) ok.add(id);
+      if (cut < 0 ? question.startsWith(t, e) : question.startsWith(t.slice(0, cut), e) && atBoundary(question, e + cut)) ok.add(id);
     }
   }
   return ok.size ? [...ok] : null;
@@ -174,7 +168,7 @@ export function copyContinuations(ix: TokenIndex, question: string, copied: stri
  */
 export function copyBiasHook(tok: TokenizerLike, questions: readonly string[], beta: number): LogitsHook | undefined {
   if (!(beta > 0)) return undefined;
-  const ix = indexOf(tok);
+  const ix = copyIndex(tok);
   const lexers = new Map<number, { lex: CopyLexer; fed: number }>();
   return (row, prompt, tokens, logits, off) => {
     let st = lexers.get(row);
@@ -188,5 +182,3 @@ export function copyBiasHook(tok: TokenizerLike, questions: readonly string[], b
     for (const id of ids) logits[off + id] += beta;
   };
 }
-
-export { indexOf as copyIndex };

@@ -8,13 +8,13 @@ import type { CausalLM } from '../model/lm.ts';
 import type { TokenizerLike } from '../model/load.ts';
 import type { PPM } from '../model/ppm.ts';
 import { generate, sampleMany } from '../model/generate.ts';
-import { parseSolution, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
+import { parseSolution, programOf, promptFor, promptQuestion, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
 import { answerKey, gradeAnswer } from '../data/grade.ts';
 import type { SandboxPool } from '../sandbox/sandbox.ts';
 import type { EvalRow } from '../data/arrow.ts';
 import { bestTerminal, pathTo, searchMany, type SearchOptions, type SearchTree } from './mcts.ts';
 import { policyProposer, PPMScorer, stopSequences } from './policy.ts';
-import { copyBiasHook, promptQuestion } from './copy-bias.ts';
+import { copyBiasHook } from './copy-bias.ts';
 import { Progress } from '../util/progress.ts';
 import { EVAL, SEARCH } from '../config.ts';
 

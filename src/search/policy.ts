@@ -4,13 +4,13 @@ import type { CausalLM } from '../model/lm.ts';
 import type { TokenizerLike } from '../model/load.ts';
 import { sampleMany } from '../model/generate.ts';
 import { valueFeatures, type PPM } from '../model/ppm.ts';
-import { MARK } from '../data/steps.ts';
+import { MARK, promptQuestion } from '../data/steps.ts';
 import type { ProposeRequest, StepProposer, StepScorer } from './mcts.ts';
 import type { SandboxPool } from '../sandbox/sandbox.ts';
 import { stepValues } from './values.ts';
 import { hash32 } from '../util/rng.ts';
 import { SEARCH } from '../config.ts';
-import { copyBiasHook, promptQuestion } from './copy-bias.ts';
+import { copyBiasHook } from './copy-bias.ts';
 
 export interface ProposerOptions {
   temperature: number;

@@ -8,7 +8,7 @@
 // The value is recomputed from the scored text itself (prompt + steps, exactly what the PPM sees), so
 // training pairs, MCTS nodes and best-of-N solutions all get it the same way. What the PPM makes of a
 // value is `valueFeatures` in src/model/ppm.ts.
-import { MARK, isTerminal, numberPrelude, parseSolution, stripComments } from '../data/steps.ts';
+import { MARK, isTerminal, promptQuestion, numberPrelude, parseSolution, stripComments } from '../data/steps.ts';
 import type { SandboxPool } from '../sandbox/sandbox.ts';
 
 const DECLARED = /(?:^|[^\w$.])(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/g;
@@ -24,7 +24,7 @@ export function valueProgram(text: string, question?: string): string[] | null {
   if (q0 < 0 || s0 < q0) return null;
   // the numbers' values: from the question when the caller has it; otherwise from the prompt, which
   // tags them as `n0=56` (untagged, it gives the same prelude MCTS runs)
-  const q = question ?? text.slice(q0 + MARK.question.length, s0).replace(/(?<![\w.])n\d+=(?=\d)/g, '');
+  const q = question ?? promptQuestion(text).replace(/(?<![\w.])n\d+=(?=\d)/g, '');
   const { steps } = parseSolution(text.slice(s0 + MARK.solution.length));
   if (!steps.length) return null;
   const last = steps[steps.length - 1]!;

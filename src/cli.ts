@@ -217,6 +217,8 @@ const cli = yargs(hideBin(process.argv))
         .option('schemas', { type: 'number', describe: 'schema problems (change, combine, compare, rate, chains…) added to the training problems, and as many more, known only by their answers, searched every round (new ones each round with a fresh-draw preset); default: none' })
         .option('pretrain', { type: 'string', describe: "round 0 first pretrains on these datasets' verified trajectories (comma-separated, e.g. gsm8k); default: none" })
         .option('pretrain-steps', { type: 'number', default: 600 })
+        .option('search-problems', { type: 'number', describe: "training problems each round searches (default: the preset's)" })
+        .option('dev-problems', { type: 'number', describe: "dev problems per source each round evaluates, the first N (default: the preset's; 0: all)" })
         .option('data', { type: 'string', describe: 'your training problems: JSONL file(s), comma-separated, with question + answer (default: the preset\'s datasets)' })
         .option('dev', { type: 'string', describe: 'your dev problems (JSONL); default with --data: a fixed 10 % of it' })
         .option('policy', { type: 'string', describe: 'policy-r0 to fine-tune in round 0: a checkpoint or hf:<folder> (default: a new GPT)' })
@@ -235,12 +237,16 @@ const cli = yargs(hideBin(process.argv))
       const unknownSets = (datasets ?? []).filter((d) => !Object.hasOwn(DATASETS, d));
       if (datasets && (!datasets.length || unknownSets.length)) throw new Error(`self-evolve: --datasets expects datasets from ${Object.keys(DATASETS).join(', ')}, got ${JSON.stringify(a.datasets)}`);
       if (a.sft0Steps !== undefined && !(Number.isInteger(a.sft0Steps) && a.sft0Steps >= 0)) throw new Error(`self-evolve: --sft0-steps must be a whole number ≥ 0, got ${a.sft0Steps}`);
+      for (const [flag, v] of [['--search-problems', a.searchProblems], ['--dev-problems', a.devProblems]] as const)
+        if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new Error(`self-evolve: ${flag} must be a whole number ≥ 0, got ${v}`);
       if (a.sft0Steps === 0 && !a.policy) throw new Error('self-evolve: --sft0-steps 0 keeps policy-r0 as given: give --policy');
       if (!(Number.isInteger(a.pretrainSteps) && a.pretrainSteps > 0)) throw new Error(`self-evolve: --pretrain-steps must be a positive integer, got ${a.pretrainSteps}`);
       const override = {
         ...(a.distractors === undefined ? {} : { distractors: a.distractors }),
         ...(datasets ? { datasets } : {}),
         ...(a.sft0Steps === undefined ? {} : { sft0Steps: a.sft0Steps, ...(a.sft0Steps === 0 ? { policies: 1 } : {}) }),
+        ...(a.searchProblems === undefined ? {} : { searchProblems: a.searchProblems }),
+        ...(a.devProblems === undefined ? {} : { devProblems: a.devProblems }),
         ...(a.schemas ? { schemas: { round0: a.schemas, perRound: a.schemas } } : {}),
         ...(pretrain ? { pretrain: { datasets: pretrain, steps: a.pretrainSteps } } : {}),
       };

@@ -42,7 +42,7 @@ const COMMANDS: Record<string, string[]> = {
   'train-ppm': ['--out', '--init', '--pairs', '--steps', '--batch-pairs', '--lr', '--eval-every', '--resume', '--backend', '--seed'],
   solve: ['question', '--policy', '--ppm', '--rollouts', '-k', '--max-depth', '--backend', '--seed'],
   eval: ['--data', '--dataset', '--dev', '--mode', '--policy', '--ppm', '-n', '--runs', '--rollouts', '-k', '--max-depth', '--limit', '--check-comments', '--out', '--json', '--backend', '--seed'],
-  'self-evolve': ['--rounds', '--out', '--preset', '--workers', '--ship', '--schemas', '--data', '--dev', '--policy', '--queue', '--backend', '--seed'],
+  'self-evolve': ['--rounds', '--out', '--preset', '--workers', '--ship', '--schemas', '--search-problems', '--dev-problems', '--data', '--dev', '--policy', '--queue', '--backend', '--seed'],
   worker: ['--queue'],
   serve: ['--port', '--host', '--checkpoints'],
   report: ['run', '--out', '--dev-trees', '--train-trees'],
@@ -127,6 +127,16 @@ describe('bad input', () => {
     const r = await rstar(['self-evolve', '--distractors', '2', '--out', out]);
     expect(r.code).not.toBe(0);
     expect(stderrLines(r)).toEqual([expect.stringMatching(/--distractors must be in \[0, 1\], got 2/)]);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('self-evolve --search-problems / --dev-problems that are not whole numbers fail with one line before anything is written', async () => {
+    const out = path.join(root, 'never-n');
+    const [a, b] = await Promise.all([rstar(['self-evolve', '--search-problems', '-5', '--out', out]), rstar(['self-evolve', '--dev-problems', '2.5', '--out', out])]);
+    expect(a.code).not.toBe(0);
+    expect(stderrLines(a)).toEqual([expect.stringMatching(/--search-problems must be a whole number ≥ 0, got -5/)]);
+    expect(b.code).not.toBe(0);
+    expect(stderrLines(b)).toEqual([expect.stringMatching(/--dev-problems must be a whole number ≥ 0, got 2.5/)]);
     expect(fs.existsSync(out)).toBe(false);
   });
 

@@ -50,6 +50,12 @@ describe('prelude helpers', () => {
     // linear equations
     ['print(fmt(solveLinear("-5766 = 9*h - 5739", "h")), fmt(solveLinear("3*x + 1 = 0")))', '-3 -1/3'],
     ['const s = solveLinear2(["7*q - 4*u - 49 + 137 = 21", "11*u - 12 = q + 8"], ["q", "u"]); print(fmt(s.q), fmt(s.u))', '-9 1'],
+    // the unknowns left out: the names the env does not define
+    ['const s = solveLinear2(["7*q - 4*u - 49 + 137 = 21", "11*u - 12 = q + 8"]); print(fmt(s.q), fmt(s.u))', '-9 1'],
+    ['const s = solveLinear2(["h*d - 3*a = -7", "15 = -3*d + 8*d + a"], { h: Q(-2) }); print(fmt(s.a), fmt(s.d))', '5/13 38/13'],
+    // the coefficient a form names: a power, the constant term, a variable cancelled out
+    ['print(fmt(P("-196235*t - t**3 + 5*t**3 + 196236*t + 38").coeffNamed("o*t**2 + m*t + p + z*t**3", "z")), fmt(P("-196235*t - t**3 + 5*t**3 + 196236*t + 38").coeffNamed("o*t**n0 + m*t + p + z*t**3", "m", { n0: 2 })))', '4 1'],
+    ['print(fmt(P("(99*d - 256*d)*(-2) + 4*d + 2").coeffNamed("j + n*d", "j")), fmt(P("(99*d - 256*d)*(-2) + 4*d + 2").coeffNamed("j + n*d", "n")), fmt(P("3*r - 3*r + 7").coeffNamed("g*r + d", "g")), fmt(P("3*r - 3*r + 7").coeffNamed("g*r + d", "d")))', '2 318 0 7'],
     // polynomials in the dataset's format
     ['print(fmt(P("-3616*d**2 + 3619*d**2 + 2 - 2")), "|", fmt(P("(3*h + 2 - 2)*(10*h - 2*h**3 - 7*h + 2*h + 2*h**2)")))', '3*d**2 | -6*h**4 + 6*h**3 + 15*h**2'],
     ['print(fmt(P("(x + 1)**3")), "|", fmt(P("-x**2/2 + x/3 - 5")), "|", fmt(P("2 - 5*x")), "|", fmt(P("4 - 43*j*m")))', 'x**3 + 3*x**2 + 3*x + 1 | -x**2/2 + x/3 - 5 | 2 - 5*x | -43*j*m + 4'],
@@ -81,6 +87,8 @@ describe('prelude helpers', () => {
     expect(ev.run(['Q(1, 0)']).error).toMatch(/RangeError: division by zero/);
     expect(ev.run(['gcd(2.5, 5)']).error).toMatch(/integer expected/);
     expect(ev.run(['P("x/y")']).error).toMatch(/non-constant/);
+    expect(ev.run(['solveLinear2(["x + y = z", "x = 1"], {})']).error).toMatch(/expected 2 unknowns, found x, y, z/);
+    expect(ev.run(['P("x").coeffNamed("a*x + b", "c")']).error).toMatch(/c is not a coefficient of a\*x \+ b/);
     expect(ev.run(['convert(1, "kg", "m")']).error).toMatch(/cannot convert mass to length/);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MARK, commentContradictsCode, isTerminal, maskNumbers, numberPrelude, parseSolution, parseStep, programOf, promptFor, questionNumbers,
+  MARK, commentContradictsCode, isTerminal, maskNumbers, numberPrelude, questionBags, parseSolution, parseStep, programOf, promptFor, questionNumbers,
   serializeSolution, serializeStep, serializeTrajectory, tagQuestion, type Step,
 } from '../src/data/steps.ts';
 import { convertProblem } from '../src/data/bootstrap/index.ts';
@@ -85,6 +85,16 @@ describe("the question's numbers as names", () => {
     expect(numberPrelude('no numbers here')).toBe('');
     expect(programOf('no numbers', ['a'])).toEqual(['a']);
     expect(programOf('x 3', ['a'])).toEqual(['const n0 = 3;', 'a']);
+  });
+
+  it('names letter bags w0, w1, … beside the numbers, and leaves English after the same phrase alone', () => {
+    const bag = 'Two letters picked without replacement from hnlllllhlhnnhh. What is prob of picking 2 h? Then 3 from qiiq?';
+    expect(tagQuestion(bag, 'names')).toBe('Two letters picked without replacement from w0. What is prob of picking n0 h? Then n1 from qiiq?');
+    expect(questionBags(bag)).toEqual([{ name: 'w0', text: 'hnlllllhlhnnhh' }]);
+    expect(numberPrelude(bag)).toBe('const n0 = 2, n1 = 3, w0 = "hnlllllhlhnnhh";');
+    expect(tagQuestion('Balls are drawn without replacement from the box. Which is red?', 'names')).toBe('Balls are drawn without replacement from the box. Which is red?');
+    expect(numberPrelude('Picked without replacement from the.')).toBe('const w0 = "the";');
+    expect(numberPrelude('Picked without replacement from ab.')).toBe('');
   });
 
   it('masks literals equal to a question number (first occurrence), leaving others and identifiers alone', () => {

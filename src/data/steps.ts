@@ -84,16 +84,33 @@ export function isPromptNumbers(x: unknown): x is PromptNumbers {
   return x === 'values' || x === 'names';
 }
 
-/** The question with each number tagged by its name (`n0`) or name and value (`n0=56`). */
-export function tagQuestion(question: string, numbers: PromptNumbers): string {
-  let i = 0;
-  return normaliseQuestion(question).replace(QNUM, (m) => (numbers === 'values' ? `n${i++}=${m}` : `n${i++}`));
+// Letter bags (DeepMind's probability questions: `picked without replacement from hnlllllhlhnnhhlhhhl.`)
+// are named like numbers, w0, w1, …: a string of random letters is the hardest thing to copy (greedy
+// solved 5 of 50 `swr_p_sequence` dev problems, most wrong ones starting or ending the copy elsewhere).
+// The phrase and the sentence end after the bag keep English (`from the box`) out.
+const QBAG = /(?<=\bwithout replacement from )[a-z]{3,}(?=[.?!,;]|$)/g;
+
+/** The letter bags of a question in reading order, named w0, w1, … */
+export function questionBags(question: string): { name: string; text: string }[] {
+  return [...normaliseQuestion(question).matchAll(QBAG)].map((m, i) => ({ name: `w${i}`, text: m[0] }));
 }
 
-/** Code the sandbox runs before the steps: the question's numbers as constants ('' if none). */
+/** The question with each number tagged by its name (`n0`) or name and value (`n0=56`), each letter
+ * bag by its name (`w0`). */
+export function tagQuestion(question: string, numbers: PromptNumbers): string {
+  let i = 0, j = 0;
+  return normaliseQuestion(question)
+    .replace(QBAG, () => `w${j++}`)
+    .replace(QNUM, (m) => (numbers === 'values' ? `n${i++}=${m}` : `n${i++}`));
+}
+
+/** Code the sandbox runs before the steps: the question's numbers and letter bags as constants ('' if none). */
 export function numberPrelude(question: string): string {
-  const ns = questionNumbers(question);
-  return ns.length ? `const ${ns.map((n) => `${n.name} = ${numberLiteral(n.text)}`).join(', ')};` : '';
+  const defs = [
+    ...questionNumbers(question).map((n) => `${n.name} = ${numberLiteral(n.text)}`),
+    ...questionBags(question).map((b) => `${b.name} = ${JSON.stringify(b.text)}`),
+  ];
+  return defs.length ? `const ${defs.join(', ')};` : '';
 }
 
 /** A number as JS: a float when that is exact to its last written digit (up to 15 significant

@@ -107,6 +107,24 @@
       }
       return simplify(new Poly(t));
     }
+    // the coefficient the form names: P('4*t**3 + 2*t').coeffNamed('o*t**2 + m*t + p + z*t**3', 'z') is
+    // that of t**3 (4); the form's own names are its coefficients, env only supplies numbers
+    coeffNamed(form, name, env) {
+      const f = P(form, env);
+      let x, k;
+      for (const key of f.terms.keys()) {
+        const m = monoOf(key);
+        if (m[name] !== 1) continue;
+        const rest = Object.keys(m).filter((v) => v !== name);
+        if (k !== undefined || rest.length > 1) throw new RangeError(name + ' is not one coefficient of ' + form);
+        x = rest[0];
+        k = x === undefined ? 0 : m[x];
+      }
+      if (k === undefined) throw new RangeError(name + ' is not a coefficient of ' + form);
+      // the constant term's variable: the one this polynomial shares with the form (none: a constant)
+      if (x === undefined) x = this.vars().find((v) => f.vars().includes(v));
+      return x === undefined ? simplify(this) : this.coeff(x, k);
+    }
     mainVar() {
       if (this.param) return this.param;
       const vs = this.vars();
@@ -286,8 +304,16 @@
     if (!a.isConst() || !b.isConst()) throw new RangeError('other unknowns in ' + e);
     return b.constant().neg().div(a.constant());
   }
-  // solveLinear2(['eq1', 'eq2'], ['x', 'y']) -> {x: R, y: R}
+  // solveLinear2(['eq1', 'eq2'], ['x', 'y'], env) -> {x: R, y: R}; solveLinear2(['eq1', 'eq2'], env): the
+  // unknowns are the names env does not define (exactly two), so a step need not name them
   function solveLinear2(eqs, vs, env) {
+    if (!Array.isArray(vs)) {
+      env = vs;
+      const free = new Set();
+      for (const q of eqs) for (const w of equation(q, env).vars()) free.add(w);
+      vs = [...free].sort();
+      if (vs.length !== 2) throw new RangeError('expected 2 unknowns, found ' + (vs.join(', ') || 'none'));
+    }
     const [x, y] = vs;
     const rows = eqs.map((q) => {
       const e = equation(q, env);

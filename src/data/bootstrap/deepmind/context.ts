@@ -84,7 +84,7 @@ function statement(s: string, defined: Set<string>): Step | null {
     }
     if (eqs.length === 2 && unknowns.length === 2) {
       for (const u of unknowns) defined.add(u);
-      return { comment: [s], code: `Object.assign(E, solveLinear2([${eqs.map((e) => js(e)).join(', ')}], ${js(unknowns)}, E));` };
+      return { comment: [s], code: `Object.assign(E, solveLinear2([${eqs.map((e) => js(e)).join(', ')}], E));` };
     }
     return null;
   }

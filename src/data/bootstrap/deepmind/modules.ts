@@ -87,7 +87,8 @@ const linear2d: Final = (q, ctx) => {
   if (!m || !eqText(m[1]!) || !eqText(m[2]!)) return null;
   const vs = [...new Set([...namesIn(m[1]!), ...namesIn(m[2]!)].filter((v) => !ctx.defined.has(v)))].sort();
   if (vs.length !== 2 || !vs.includes(m[3]!)) return null;
-  return say(q, `const s = solveLinear2([${js(m[1])}, ${js(m[2])}], ${js(vs)}, E);\nprint(fmt(s.${m[3]}));`);
+  // the unknowns are the names E does not define: the prelude finds them (naming them was a copy error)
+  return say(q, `const s = solveLinear2([${js(m[1])}, ${js(m[2])}], E);\nprint(fmt(s.${m[3]}));`);
 };
 
 const polynomialRoots: Final = (q, ctx) => {
@@ -370,15 +371,11 @@ const coefficientNamed: Final = (q) => {
   const vars = namesIn(m[1]!);
   if (vars.length !== 1) return null;
   const x = vars[0]!;
-  // the template's terms: name, name*x, name*x**k
-  let power: string | undefined;
-  for (const t of m[2]!.split(' + ')) {
-    const tm = new RegExp(`^([a-z])(?:\\*${x}(?:\\*\\*(n\\d+))?)?$`).exec(t.trim());
-    if (!tm) return null;
-    if (tm[1] === m[3]) power = t.includes('*') ? (tm[2] ?? lit(1)) : lit(0);
-  }
-  if (power === undefined) return null;
-  return say(q, `// the coefficient of ${x}**${power} once expanded\nconst answer = P(${js(m[1])}, E).coeff(${js(x)}, ${power});\nprint(fmt(answer));`);
+  // the template's terms: name, name*x, name*x**k; the prelude reads which power the name stands for
+  // (working it out in a comment was the module's commonest error)
+  const terms = m[2]!.split(' + ').map((t) => new RegExp(`^([a-z])(?:\\*${x}(?:\\*\\*(n\\d+))?)?$`).exec(t.trim()));
+  if (!terms.every(Boolean) || !terms.some((t) => t![1] === m[3])) return null;
+  return say(q, `const answer = P(${js(m[1])}, E).coeffNamed(${js(m[2])}, ${js(m[3])}, E);\nprint(fmt(answer));`);
 };
 
 const simplifyPower: Final = (q) => {
@@ -390,20 +387,20 @@ const simplifyPower: Final = (q) => {
 // ---- probability -----------------------------------------------------------------------------------
 
 function bag(text: string): string | null {
-  if (/^[a-z]+$/.test(text)) return js(text);
+  if (/^w\d+$/.test(text)) return text;
   const m = /^\{(.*)\}$/.exec(text);
   if (!m) return null;
   const parts = m[1]!.split(', ').map((p) => /^([a-z]): (n\d+)$/.exec(p));
   return parts.every(Boolean) ? `{ ${parts.map((p) => `${p![1]}: ${p![2]}`).join(', ')} }` : null;
 }
 const swrSequence: Final = (q) => {
-  const from = /without replacement from (\{[^}]*\}|[a-z]+)/.exec(q);
+  const from = /without replacement from (\{[^}]*\}|w\d+)/.exec(q);
   const seq = /prob(?:ability)? of (?:picking )?(?:the )?sequence ([a-z]+)/.exec(q);
   const b = from && bag(from[1]!);
   return b && seq ? say(q, `const answer = probSequence(${b}, ${js(seq[1])});\nprint(fmt(answer));`) : null;
 };
 const swrLevelSet: Final = (q) => {
-  const from = /without replacement from (\{[^}]*\}|[a-z]+)/.exec(q);
+  const from = /without replacement from (\{[^}]*\}|w\d+)/.exec(q);
   const want = /prob(?:ability)? of (?:picking|drawing)? ?((?:n\d+ [a-z])(?:(?:, | and )n\d+ [a-z])*)/.exec(q);
   const b = from && bag(from[1]!);
   if (!b || !want) return null;

@@ -122,7 +122,7 @@
       }
       if (k === undefined) throw new RangeError(name + ' is not a coefficient of ' + form);
       // the constant term's variable: the one this polynomial shares with the form (none: a constant)
-      if (x === undefined) x = this.vars().find((v) => f.vars().includes(v));
+      if (x === undefined) { const fv = f.vars(); x = this.vars().find((v) => fv.includes(v)); }
       return x === undefined ? simplify(this) : this.coeff(x, k);
     }
     mainVar() {
@@ -309,8 +309,10 @@
   function solveLinear2(eqs, vs, env) {
     if (!Array.isArray(vs)) {
       env = vs;
+      // parsed once: equation() below returns a Poly as it is
+      eqs = eqs.map((q) => equation(q, env));
       const free = new Set();
-      for (const q of eqs) for (const w of equation(q, env).vars()) free.add(w);
+      for (const e of eqs) for (const w of e.vars()) free.add(w);
       vs = [...free].sort();
       if (vs.length !== 2) throw new RangeError('expected 2 unknowns, found ' + (vs.join(', ') || 'none'));
     }

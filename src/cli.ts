@@ -60,10 +60,11 @@ const cli = yargs(hideBin(process.argv))
   .command(
     'bootstrap',
     'turn the datasets\' reference solutions into verified step trajectories (round 0) as Arrow',
-    (y) => y.option('out', { type: 'string', demandOption: true }).option('datasets', { type: 'string', default: 'gsm8k,mawps,deepmind' }).option('limit', { type: 'number' }),
+    (y) => y.option('out', { type: 'string', demandOption: true }).option('datasets', { type: 'string', default: 'gsm8k,mawps,deepmind' }).option('limit', { type: 'number' })
+      .option('split', { choices: ['fixed', 'grouped'] as const, default: 'fixed' as const, describe: "word-problem datasets' training part: of the fixed dev split, or of the grouped one (no dev problem has a near-duplicate in it)" }),
     async (a) => {
       const { runBootstrap, formatYield } = await import('./data/bootstrap/index.ts');
-      const res = await runBootstrap({ out: a.out, datasets: listOf(a.datasets, []) as DatasetName[], limit: a.limit });
+      const res = await runBootstrap({ out: a.out, datasets: listOf(a.datasets, []) as DatasetName[], limit: a.limit, grouped: a.split === 'grouped' });
       console.log(formatYield(res));
       console.log(`wrote ${res.trajectories.length} trajectories to ${a.out}`);
     },
@@ -77,6 +78,9 @@ const cli = yargs(hideBin(process.argv))
         .option('data', { type: 'string', describe: 'trajectories (.arrow) or JSONL; default: bootstrap of --datasets' })
         .option('dev-data', { type: 'string', describe: 'dev trajectories; default: bootstrap of the dev splits' })
         .option('datasets', { type: 'string', default: 'mawps,gsm8k,deepmind' })
+        .option('split', { choices: ['fixed', 'grouped'] as const, default: 'fixed' as const, describe: "without --data: word-problem datasets' fixed dev split, or the grouped one" })
+        .option('schemas', { type: 'number', default: 0, describe: 'without --data: also this many schema problems (data/synth/schemas.ts, none near a dev problem), bootstrapped like the datasets' })
+        .option('per-source', { type: 'string', describe: 'at most N training trajectories per source, a seeded choice of problems: N or deepmind=15000,*=all (default: all)' })
         .option('init', { type: 'string', describe: 'start from a policy checkpoint or hf:<folder>' })
         .option('steps', { type: 'number', default: TRAIN_POLICY.steps })
         .option('batch-tokens', { type: 'number', default: TRAIN_POLICY.batchTokens })
@@ -91,15 +95,23 @@ const cli = yargs(hideBin(process.argv))
         .option('tokenizer', { type: 'string', describe: 'tokenizer file (.model or tokenizer.json) for an hf: folder without one' })
         .option('resume', { type: 'boolean', default: false }),
     async (a) => {
-      const { trainPolicy, readSFTFile, examplesFromTrajectories } = await import('./train/sft.ts');
+      const { trainPolicy, readSFTFile, examplesFromTrajectories, capPerSource } = await import('./train/sft.ts');
       const { bootstrapSplits } = await import('./data/bootstrap/index.ts');
+      const { devOf, parseSearchQuota, schemaBatch } = await import('./data/problems.ts');
+      const cap = a.perSource === undefined ? 'all' : parseSearchQuota(String(a.perSource));
+      if (cap === null) throw new Error(`train-policy: --per-source must be a whole number ≥ 0, all, or source=N pairs (deepmind=15000,*=all), got ${a.perSource}`);
+      if (!(Number.isInteger(a.schemas) && a.schemas >= 0)) throw new Error(`train-policy: --schemas must be a whole number ≥ 0, got ${a.schemas}`);
+      if (a.data && (a.schemas || a.perSource !== undefined || a.split !== 'fixed')) throw new Error('train-policy: --schemas, --per-source and --split choose the bootstrap data; --data is already chosen');
       let train, dev;
       if (a.data) {
         train = await readSFTFile(a.data);
         dev = a.devData ? await readSFTFile(a.devData) : [];
       } else {
-        const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets: listOf(a.datasets, []) });
-        train = examplesFromTrajectories(b.train);
+        const datasets = listOf(a.datasets, []);
+        const words = datasets.filter((d) => !d.startsWith('deepmind')).flatMap((d) => devOf(d, a.split));
+        const extraTrain = schemaBatch({ start: 0, count: a.schemas, seed: a.seed, dev: words });
+        const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets, grouped: a.split === 'grouped', extraTrain });
+        train = examplesFromTrajectories(capPerSource(b.train, cap, a.seed));
         dev = examplesFromTrajectories(b.dev);
       }
       // after reading the data: bad input fails with its one error line and nothing before it
@@ -136,7 +148,7 @@ const cli = yargs(hideBin(process.argv))
       let pairs;
       if (a.pairs) pairs = listOf(a.pairs, []).flatMap((f) => readPairs(f));
       else {
-        const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets: listOf(a.datasets, []) });
+        const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets: listOf(a.datasets, []), grouped: a.split === 'grouped' });
         const { promptNumbersAt } = await import('./model/load.ts');
         pairs = corruptionPairs(b.train, { seed: a.seed, numbers: promptNumbersAt(a.init) });
       }
@@ -217,8 +229,9 @@ const cli = yargs(hideBin(process.argv))
         .option('schemas', { type: 'number', describe: 'schema problems (change, combine, compare, rate, chains…) added to the training problems, and as many more, known only by their answers, searched every round (new ones each round with a fresh-draw preset); default: none' })
         .option('pretrain', { type: 'string', describe: "round 0 first pretrains on these datasets' verified trajectories (comma-separated, e.g. gsm8k); default: none" })
         .option('pretrain-steps', { type: 'number', default: 600 })
-        .option('search-problems', { type: 'number', describe: "training problems each round searches (default: the preset's)" })
+        .option('search-problems', { type: 'string', describe: "training problems each round searches: N, all, or per source, e.g. deepmind=300,gsm8k=200,*=all (default: the preset's)" })
         .option('dev-problems', { type: 'number', describe: "dev problems per source each round evaluates, the first N (default: the preset's; 0: all)" })
+        .option('dev-set', { choices: ['fixed', 'unseen', 'grouped'] as const, describe: "word-problem datasets' dev: the fixed split, its part with no similar training problem, or a grouped split (the run then trains on its other part); default: the preset's" })
         .option('data', { type: 'string', describe: 'your training problems: JSONL file(s), comma-separated, with question + answer (default: the preset\'s datasets)' })
         .option('dev', { type: 'string', describe: 'your dev problems (JSONL); default with --data: a fixed 10 % of it' })
         .option('policy', { type: 'string', describe: 'policy-r0 to fine-tune in round 0: a checkpoint or hf:<folder> (default: a new GPT)' })
@@ -230,6 +243,7 @@ const cli = yargs(hideBin(process.argv))
       if (a.distractors !== undefined && !(a.distractors >= 0 && a.distractors <= 1)) throw new Error(`self-evolve: --distractors must be in [0, 1], got ${a.distractors}`);
       if (a.schemas !== undefined && !(Number.isInteger(a.schemas) && a.schemas >= 0)) throw new Error(`self-evolve: --schemas must be a whole number ≥ 0, got ${a.schemas}`);
       const { DATASETS } = await import('./data/datasets.ts');
+      const { parseSearchQuota } = await import('./data/problems.ts');
       const pretrain = a.pretrain === undefined ? undefined : listOf(a.pretrain, []);
       const unknown = (pretrain ?? []).filter((d) => !Object.hasOwn(DATASETS, d)); // not `in`: 'toString' is in every object
       if (pretrain && (!pretrain.length || unknown.length)) throw new Error(`self-evolve: --pretrain expects datasets from ${Object.keys(DATASETS).join(', ')}, got ${JSON.stringify(a.pretrain)}`);
@@ -237,16 +251,18 @@ const cli = yargs(hideBin(process.argv))
       const unknownSets = (datasets ?? []).filter((d) => !Object.hasOwn(DATASETS, d));
       if (datasets && (!datasets.length || unknownSets.length)) throw new Error(`self-evolve: --datasets expects datasets from ${Object.keys(DATASETS).join(', ')}, got ${JSON.stringify(a.datasets)}`);
       if (a.sft0Steps !== undefined && !(Number.isInteger(a.sft0Steps) && a.sft0Steps >= 0)) throw new Error(`self-evolve: --sft0-steps must be a whole number ≥ 0, got ${a.sft0Steps}`);
-      for (const [flag, v] of [['--search-problems', a.searchProblems], ['--dev-problems', a.devProblems]] as const)
-        if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new Error(`self-evolve: ${flag} must be a whole number ≥ 0, got ${v}`);
+      if (a.devProblems !== undefined && !(Number.isInteger(a.devProblems) && a.devProblems >= 0)) throw new Error(`self-evolve: --dev-problems must be a whole number ≥ 0, got ${a.devProblems}`);
+      const searchProblems = a.searchProblems === undefined ? undefined : parseSearchQuota(String(a.searchProblems));
+      if (searchProblems === null) throw new Error(`self-evolve: --search-problems must be a whole number ≥ 0, all, or source=N pairs (deepmind=300,*=all), got ${a.searchProblems}`);
       if (a.sft0Steps === 0 && !a.policy) throw new Error('self-evolve: --sft0-steps 0 keeps policy-r0 as given: give --policy');
       if (!(Number.isInteger(a.pretrainSteps) && a.pretrainSteps > 0)) throw new Error(`self-evolve: --pretrain-steps must be a positive integer, got ${a.pretrainSteps}`);
       const override = {
         ...(a.distractors === undefined ? {} : { distractors: a.distractors }),
         ...(datasets ? { datasets } : {}),
         ...(a.sft0Steps === undefined ? {} : { sft0Steps: a.sft0Steps, ...(a.sft0Steps === 0 ? { policies: 1 } : {}) }),
-        ...(a.searchProblems === undefined ? {} : { searchProblems: a.searchProblems }),
+        ...(searchProblems === undefined ? {} : { searchProblems }),
         ...(a.devProblems === undefined ? {} : { devProblems: a.devProblems }),
+        ...(a.devSet === undefined ? {} : { devSet: a.devSet }),
         ...(a.schemas ? { schemas: { round0: a.schemas, perRound: a.schemas } } : {}),
         ...(pretrain ? { pretrain: { datasets: pretrain, steps: a.pretrainSteps } } : {}),
       };

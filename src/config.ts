@@ -22,8 +22,9 @@ export const SEARCH = {
   /** Drop candidates whose operation comment the code contradicts. */
   checkComments: true,
   /** Most tokens of one step; the context bounds it further (a step may fill what the prefix leaves).
-   *  DeepMind steps that copy an expression run to 470 tokens (p99 268); 96 cut off 55 % of them. */
-  maxStepTokens: 320,
+   *  DeepMind steps that copy an expression run to 470 tokens (p99 268), and longer inputs make longer
+   *  steps: 320 dropped every candidate for 9-number sorts (extrapolation), so only the context bounds them. */
+  maxStepTokens: 1024,
   /** Logit bonus for tokens that continue a string literal or comment as a copy of the question
    *  (search/copy-bias.ts); every decode of the policy, System 1 included. 0 = off. */
   copyBias: 8,

@@ -134,7 +134,7 @@ describe('bad input', () => {
     const out = path.join(root, 'never-n');
     const [a, b] = await Promise.all([rstar(['self-evolve', '--search-problems', '-5', '--out', out]), rstar(['self-evolve', '--dev-problems', '2.5', '--out', out])]);
     expect(a.code).not.toBe(0);
-    expect(stderrLines(a)).toEqual([expect.stringMatching(/--search-problems must be a whole number ≥ 0, got -5/)]);
+    expect(stderrLines(a)).toEqual([expect.stringMatching(/--search-problems must be a whole number ≥ 0, all, or source=N pairs .*, got -5/)]);
     expect(b.code).not.toBe(0);
     expect(stderrLines(b)).toEqual([expect.stringMatching(/--dev-problems must be a whole number ≥ 0, got 2.5/)]);
     expect(fs.existsSync(out)).toBe(false);

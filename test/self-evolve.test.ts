@@ -16,7 +16,7 @@ import { readTensorFile } from '../src/model/checkpoint.ts';
 import { loadDataset, splitDev } from '../src/data/datasets.ts';
 import { readPairs, readTrajectories } from '../src/data/arrow.ts';
 import { bootstrapSplits } from '../src/data/bootstrap/index.ts';
-import { loadProblemsFor, schemaBatch } from '../src/data/problems.ts';
+import { loadProblemsFor, schemaBatch, splitOf } from '../src/data/problems.ts';
 import { dropSimilar } from '../src/data/groups.ts';
 import { crossFitPairs, foldOf } from '../src/train/cross-fit.ts';
 import { pairedCounts, roundsTable, type RoundMetrics } from '../src/train/report.ts';
@@ -481,6 +481,26 @@ describe('schema problems every round (preset.schemas)', () => {
     }
     expect(fs.existsSync(path.join(out, 'round-1', 'eval-greedy-distractor'))).toBe(false);
   }, 180_000);
+
+  it('a grouped run: bootstrap, search and dev come from the grouped split, and a per-source quota draws fresh problems each round', async () => {
+    const out = path.join(root, 'grouped');
+    const res = await finish(spawnRun(out, 2, { ...OVERRIDE, devSet: 'grouped', searchProblems: { mawps: 3, '*': 0 }, freshDraw: true, distractors: 0, crossFit: null }));
+    expect(res.code, res.stderr).toBe(0);
+    const { train, dev } = splitOf('mawps', true);
+    const trainIds = new Set(train.map((p) => p.id));
+    const devIds = new Set(dev.map((p) => p.id));
+    const boot = readTrajectories(path.join(out, 'round-0', 'bootstrap-train.arrow'));
+    expect(boot.length).toBeGreaterThan(2000);
+    expect(boot.every((t) => trainIds.has(t.problemId))).toBe(true);
+    expect(readTrajectories(path.join(out, 'round-0', 'bootstrap-dev.arrow')).every((t) => devIds.has(t.problemId))).toBe(true);
+    const searched = [1, 2].map((k) => lines(path.join(out, `round-${k}`, 'search', 'shard-0.jsonl')).map((l) => (JSON.parse(l) as SearchLine).problemId));
+    for (const ids of searched) {
+      expect(ids).toHaveLength(3);
+      expect(ids.every((id) => trainIds.has(id))).toBe(true);
+    }
+    expect(searched[0]!.some((id) => searched[1]!.includes(id))).toBe(false);
+    expect(fs.readFileSync(path.join(out, 'rounds.md'), 'utf8')).toContain('grouped: no training problem with masked-word Jaccard ≥ 0.5');
+  }, 240_000);
 
   it('loadProblemsFor adds the first schema problems of the stream to the training problems, none near dev', () => {
     const { train, synthetic, dev } = loadProblemsFor({ datasets: ['mawps'], seed: SEED, schemas: 50 });

@@ -14,7 +14,7 @@ import { loadPolicy, readCheckpointConfig } from '../src/model/checkpoint.ts';
 import { loadPolicyAny, promptNumbersAt } from '../src/model/load.ts';
 import { promptFor, serializeStep } from '../src/data/steps.ts';
 import {
-  batchAt, bucketBatches, devLoss, disposeBatch, encodeExamples, makeBatch, readSFTFile, trainPolicy, type SFTExample,
+  batchAt, bucketBatches, capPerSource, devLoss, disposeBatch, encodeExamples, makeBatch, readSFTFile, trainPolicy, type SFTExample,
 } from '../src/train/sft.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -320,5 +320,25 @@ describe('train-policy --resume', () => {
     });
     expect(r.resumedFrom).toBe(0);
     expect(trainSteps(readMetrics(dir))).toEqual([1, 2]);
+  });
+});
+
+describe('capPerSource', () => {
+  const rows = [
+    ...Array.from({ length: 40 }, (_, i) => ({ source: 'deepmind', problemId: `d${i}`, k: 0 })),
+    ...Array.from({ length: 10 }, (_, i) => [0, 1].map((k) => ({ source: 'gsm8k', problemId: `g${i}`, k }))).flat(),
+  ];
+  it('keeps a seeded choice of problems per source, with all of each kept problem\'s trajectories, in input order', () => {
+    const c = capPerSource(rows, { deepmind: 5, '*': 'all' }, 1);
+    expect(c.filter((r) => r.source === 'deepmind')).toHaveLength(5);
+    expect(c.filter((r) => r.source === 'gsm8k')).toHaveLength(20);
+    expect(c).toEqual(rows.filter((r) => c.includes(r)));
+    // not the first five: a seeded choice, the same for the same seed and any input order
+    expect(c.filter((r) => r.source === 'deepmind').map((r) => r.problemId)).not.toEqual(['d0', 'd1', 'd2', 'd3', 'd4']);
+    expect(new Set(capPerSource([...rows].reverse(), { deepmind: 5 }, 1).map((r) => r.problemId))).toEqual(new Set(c.map((r) => r.problemId)));
+    const g = capPerSource(rows, 3, 1).filter((r) => r.source === 'gsm8k');
+    expect(g).toHaveLength(6);
+    expect(new Set(g.map((r) => r.problemId)).size).toBe(3);
+    expect(capPerSource(rows, 'all', 1)).toEqual(rows);
   });
 });

@@ -5,6 +5,7 @@ import { DataError, datasetSplit, loadDataset, loadProblems, splitDev, type Prob
 import { donorSentences, synthesizeDistractors, withDistractor } from './synth/distractors.ts';
 import { schemaProblem } from './synth/schemas.ts';
 import { dropSimilar, evaluableDev, groupedSplit } from './groups.ts';
+import { hash32 } from '../util/rng.ts';
 
 /**
  * Training problems (plus their distractor variants for a seeded share `distractors` of the word
@@ -29,7 +30,7 @@ export function loadProblemsFor({ datasets, distractors = 0, seed = 1234, files,
 } {
   const own = files ? loadProblemFiles(files) : null;
   const train: Problem[] = own ? own.train : [];
-  if (!own) for (const d of datasets) train.push(...datasetSplit(d).train);
+  if (!own) for (const d of datasets) train.push(...splitOf(d, devSet === 'grouped').train);
   const dev = own ? own.dev : datasets.flatMap((d) => devOf(d, devSet));
   // an irrelevant sentence is a word-problem variation: "Let x = 3." gains nothing from one
   const words = (p: Problem) => !p.source.startsWith('deepmind');
@@ -57,8 +58,26 @@ export type DevSet = 'fixed' | 'unseen' | 'grouped';
  */
 export function devOf(dataset: string, set: DevSet = 'fixed'): Problem[] {
   if (set === 'unseen' && !dataset.startsWith('deepmind')) return evaluableDev(loadDataset(dataset));
-  if (set === 'grouped' && !dataset.startsWith('deepmind')) return groupedSplit(loadDataset(dataset)).dev;
-  return interleaveModules(datasetSplit(dataset).dev);
+  return interleaveModules(splitOf(dataset, set === 'grouped').dev);
+}
+
+const groupedCache = new Map<string, { train: Problem[]; dev: Problem[] }>();
+
+/**
+ * A dataset's training and dev problems: datasetSplit's, or with `grouped` (word-problem datasets;
+ * DeepMind's dev is its official test regimes either way) the split that keeps near-duplicate groups
+ * whole (groups.ts groupedSplit), so no dev problem has a training problem of masked-word similarity
+ * ≥ 0.5. Bootstrap, training and dev of a grouped run all come from here.
+ */
+export function splitOf(dataset: string, grouped = false): { train: Problem[]; dev: Problem[] } {
+  if (!grouped || dataset.startsWith('deepmind')) return datasetSplit(dataset);
+  let s = groupedCache.get(dataset);
+  if (!s) {
+    const g = groupedSplit(loadDataset(dataset));
+    s = { train: g.train, dev: g.dev };
+    groupedCache.set(dataset, s);
+  }
+  return s;
 }
 
 /** Problem i of every module, then problem i + 1 of every module, …; modules in first-seen order. */
@@ -117,4 +136,43 @@ function lineOf(file: string, id: string): number {
   const i = lines.findIndex((l) => l.includes(`"id":${JSON.stringify(id)}`) || l.includes(`"id": ${JSON.stringify(id)}`));
   if (i >= 0) return i + 1;
   return Number(/-(\d+)$/.exec(id)?.[1] ?? 0);
+}
+
+/** How many training problems a round searches: a count, 'all', or per source (`'*'`: every source
+ *  not named; a source neither names is searched whole). */
+export type SearchQuota = number | 'all' | Readonly<Record<string, number | 'all'>>;
+
+/** `300`, `all`, or `deepmind=300,gsm8k=200,*=all` (a flag's text) as a quota; null when malformed. */
+export function parseSearchQuota(text: string): SearchQuota | null {
+  const one = (v: string): number | 'all' | null => (v === 'all' ? 'all' : /^\d+$/.test(v) ? Number(v) : null);
+  const t = text.trim();
+  if (!t.includes('=')) return one(t);
+  const rec: Record<string, number | 'all'> = {};
+  for (const part of t.split(',')) {
+    const m = /^\s*([\w*-]+)\s*=\s*(\S+)\s*$/.exec(part);
+    const v = m ? one(m[2]!) : null;
+    if (!m || v === null || Object.hasOwn(rec, m[1]!)) return null;
+    rec[m[1]!] = v;
+  }
+  return rec;
+}
+
+/**
+ * Round k's search set: per source (or over all problems for a plain quota) a seeded order of the
+ * problems, whichever order the files are in, of which round k takes the first n, or with `freshDraw`
+ * problems (k-1)·n … k·n - 1 (wrapping past the end: a problem is searched again only once every one
+ * of its source has been). n = 0 takes none.
+ */
+export function searchDraw(problems: readonly Problem[], quota: SearchQuota, { k, seed, freshDraw }: { k: number; seed: number; freshDraw: boolean }): Problem[] {
+  const ordered = (ps: readonly Problem[]) => [...ps].sort((a, b) => hash32(a.id, seed) - hash32(b.id, seed) || (a.id < b.id ? -1 : 1));
+  const take = (order: Problem[], n: number | 'all'): Problem[] => {
+    if (n === 'all') return order;
+    if (!n || !freshDraw) return order.slice(0, n);
+    const start = ((k - 1) * n) % Math.max(1, order.length);
+    const s = order.slice(start, start + n);
+    return s.length < n ? [...s, ...order.slice(0, Math.min(n - s.length, start))] : s;
+  };
+  if (typeof quota !== 'object') return take(ordered(problems), quota);
+  const sources = [...new Set(problems.map((p) => p.source))];
+  return ordered(sources.flatMap((src) => take(ordered(problems.filter((p) => p.source === src)), quota[src] ?? quota['*'] ?? 'all')));
 }

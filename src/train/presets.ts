@@ -2,7 +2,7 @@
 // main job (`rstar self-evolve --rounds 4`); demo and tiny are the same loop at demo and test size.
 import type { GPTConfig } from '../model/gpt.ts';
 import type { SEARCH } from '../config.ts';
-import type { DevSet } from '../data/problems.ts';
+import type { DevSet, SearchQuota } from '../data/problems.ts';
 
 export interface RoundPlan {
   /** Rollouts per problem. */
@@ -16,14 +16,17 @@ export interface Preset {
   /** Datasets searched and trained on; dev accuracy is reported on each one's dev problems. */
   datasets: string[];
   /** Training problems searched per round (the first N of a seeded order), 'all', or 0: none (a round
-   *  searches only its fresh schema problems). */
-  searchProblems: number | 'all';
+   *  searches only its fresh schema problems); or per source, e.g. `{ deepmind: 300, '*': 'all' }`
+   *  (problems.ts searchDraw). */
+  searchProblems: SearchQuota;
   /** Round K searches problems (K-1)·N … K·N - 1 of the seeded order, and schema problems no earlier
    *  round searched (the paper's new problems per round); false = every round the same ones. */
   freshDraw: boolean;
-  /** MAWPS/ASDiv-A's and GSM8K's dev problems: the fixed split, or its part no training problem is
-   *  similar to (unseen; problems.ts devOf). Not 'grouped': a run trains on the fixed split's rest. */
-  devSet: Exclude<DevSet, 'grouped'>;
+  /** MAWPS/ASDiv-A's and GSM8K's dev problems: the fixed split, its part no training problem is
+   *  similar to (unseen; the run trains on the fixed split's rest), or the grouped split's dev part
+   *  (grouped: the run bootstraps, searches and trains on the grouped split's training part;
+   *  problems.ts splitOf). */
+  devSet: DevSet;
   /** Each round also measures the PPM's pair accuracy on dev problems (a terminal-guided search of
    *  them: a sixth of the demo's round). */
   devPairs: boolean;

@@ -28,13 +28,12 @@ import path from 'node:path';
 import type { Problem } from '../data/datasets.ts';
 import { dedupe, dedupePairs, readPairs, readTrajectories, writePairs, writeTrajectories, type PairRow, type TrajectoryRow } from '../data/arrow.ts';
 import { bootstrapSplits } from '../data/bootstrap/index.ts';
-import { loadProblemsFor, schemaBatch } from '../data/problems.ts';
+import { loadProblemsFor, schemaBatch, searchDraw } from '../data/problems.ts';
 import { baseProblemId } from '../data/synth/distractors.ts';
 import { averageCheckpoints, copyCheckpoint, saveCheckpoint } from '../model/checkpoint.ts';
 import { loadPolicyAny, promptNumbersAt } from '../model/load.ts';
 import type { SearchOptions } from '../search/mcts.ts';
 import { selectSFT } from '../search/extract.ts';
-import { hash32 } from '../util/rng.ts';
 import { fmtTime } from '../util/progress.ts';
 import { readJson, replaceDir, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
 import { trainPolicy, examplesFromTrajectories, type SFTExample, type TrainPolicyOptions } from './sft.ts';
@@ -166,17 +165,7 @@ function fixRunConfig(o: SelfEvolveOptions): void {
 async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
   const log = (s: string) => { if (!o.quiet) console.error(s); };
   const { train: allTrain, synthetic, dev: allDev, devDistractor: allDevD } = loadProblemsFor({ datasets: preset.datasets, distractors: preset.distractors, seed: o.seed, files: o.data ? { data: o.data, dev: o.dev } : undefined, schemas: preset.schemas?.round0 ?? 0, devSet: preset.devSet });
-  // a seeded order: round K searches the same first-N problems, whichever order the files are in
-  const order = [...allTrain].sort((a, b) => hash32(a.id, o.seed) - hash32(b.id, o.seed) || (a.id < b.id ? -1 : 1));
-  const n = preset.searchProblems;
-  const searchSetOf = (k: number): Problem[] => {
-    if (n === 'all') return order;
-    if (!n || !preset.freshDraw) return order.slice(0, n);
-    // past the end the draw wraps around: a problem is searched again only once every one has been
-    const start = ((k - 1) * n) % Math.max(1, order.length);
-    const s = order.slice(start, start + n);
-    return s.length < n ? [...s, ...order.slice(0, Math.min(n - s.length, start))] : s;
-  };
+  const searchSetOf = (k: number): Problem[] => searchDraw(allTrain, preset.searchProblems, { k, seed: o.seed, freshDraw: preset.freshDraw });
   // the first N of each dataset's dev problems (with --data, of the user's dev file)
   const devPerSource = new Map<string, Problem[]>();
   for (const p of allDev) devPerSource.set(p.source, [...(devPerSource.get(p.source) ?? []), p]);
@@ -188,7 +177,7 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
   // --data: the user's lines bootstrap where they carry a reference solution a converter reads
   const boot = o.data
     ? await bootstrapSplits({ dir: at.round(0), datasets: [], quiet: o.quiet, extraTrain: allTrain, extraDev: allDev })
-    : await bootstrapSplits({ dir: at.round(0), datasets: preset.datasets, quiet: o.quiet, extraTrain: synthetic });
+    : await bootstrapSplits({ dir: at.round(0), datasets: preset.datasets, quiet: o.quiet, extraTrain: synthetic, grouped: preset.devSet === 'grouped' });
   const bootTrain = preset.bootstrapLimit ? limitPerSource(boot.train, preset.bootstrapLimit) : boot.train;
   return {
     o, preset, at, log, searchSetOf, dev, allDev, devD, bootTrain, bootDev: examplesFromTrajectories(boot.dev),
@@ -223,7 +212,7 @@ async function trainRoundZero(run: Run): Promise<void> {
   const pretrained = path.join(pretrainDir, 'policy');
   if (preset.pretrain && !hasCheckpoint(at.policy(0)) && !hasCheckpoint(pretrained)) {
     const t0 = Date.now();
-    const pb = await bootstrapSplits({ dir: pretrainDir, datasets: preset.pretrain.datasets, quiet: o.quiet });
+    const pb = await bootstrapSplits({ dir: pretrainDir, datasets: preset.pretrain.datasets, quiet: o.quiet, grouped: preset.devSet === 'grouped' });
     log(`round 0: pretraining SFT on ${pb.train.length} bootstrap trajectories of ${preset.pretrain.datasets.join(', ')}`);
     const r = await trainPolicy(examplesFromTrajectories(pb.train), examplesFromTrajectories(pb.dev), {
       ...sftOptions(run, 0), out: path.join(pretrainDir, 'sft-train'), steps: preset.pretrain.steps,
@@ -472,7 +461,7 @@ function writeRoundsFile(run: Run, table: string, rows: RoundMetrics[]): void {
 
 /** The dev problems of a run on the datasets, by source (problems.ts devOf). */
 function devLabel(dev: Problem[], set: Preset['devSet']): string {
-  const part = set === 'unseen' ? ', the part with no similar training problem (masked-word Jaccard < 0.5)' : '';
+  const part = set === 'unseen' ? ', the part with no similar training problem (masked-word Jaccard < 0.5)' : set === 'grouped' ? ' (grouped: no training problem with masked-word Jaccard ≥ 0.5)' : '';
   const name: Record<string, string> = { mawps: `the MAWPS/ASDiv-A dev split${part}`, gsm8k: `GSM8K's dev split${part}`, 'deepmind-interpolate': 'DeepMind interpolation regime, modules interleaved' };
   const sources = [...new Set(dev.map((p) => p.source))];
   return sources.map((s) => `${name[s] ?? s} (${dev.filter((p) => p.source === s).length} problems)`).join('; ');

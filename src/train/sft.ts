@@ -43,6 +43,24 @@ export function examplesFromTrajectories(rows: TrajectoryRow[]): SFTExample[] {
   return rows.map((r) => ({ id: r.problemId, question: r.question, solution: r.steps.join('') }));
 }
 
+/**
+ * At most `cap` trajectories of each source (a number for every source, or per source with `'*'` for
+ * the rest; a source neither names keeps all): a seeded choice of problems, whichever order the file is
+ * in, so one big source (DeepMind's 50 k) does not drown the others; a problem's trajectories stay or
+ * go together. Input order is kept.
+ */
+export function capPerSource<T extends Pick<TrajectoryRow, 'source' | 'problemId'>>(rows: T[], cap: number | 'all' | Readonly<Record<string, number | 'all'>>, seed: number): T[] {
+  const limit = (src: string): number | 'all' => (typeof cap === 'object' ? cap[src] ?? cap['*'] ?? 'all' : cap);
+  const keep = new Set<string>();
+  for (const src of new Set(rows.map((r) => r.source))) {
+    const n = limit(src);
+    const ids = [...new Set(rows.filter((r) => r.source === src).map((r) => r.problemId))];
+    ids.sort((a, b) => hash32(a, seed) - hash32(b, seed) || (a < b ? -1 : 1));
+    for (const id of n === 'all' ? ids : ids.slice(0, n)) keep.add(`${src}\u0000${id}`);
+  }
+  return rows.filter((r) => keep.has(`${r.source}\u0000${r.problemId}`));
+}
+
 /** Read SFT examples from an Arrow trajectories file or JSONL ({question, steps[]} or {question, solution}). */
 export async function readSFTFile(file: string): Promise<SFTExample[]> {
   if (file.endsWith('.arrow')) return examplesFromTrajectories(await readTrajectories(file));

@@ -11,7 +11,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { maskNumbers, programOf, questionNumbers, serializeStep, type Step } from '../steps.ts';
-import { datasetSplit, loadDataset, type DatasetName, type Problem } from '../datasets.ts';
+import { loadDataset, type DatasetName, type Problem } from '../datasets.ts';
+import { splitOf } from '../problems.ts';
 import { readTrajectories, writeTrajectories, type TrajectoryRow } from '../arrow.ts';
 import { gradeAnswer } from '../grade.ts';
 import { SandboxPool } from '../../sandbox/sandbox.ts';
@@ -153,6 +154,8 @@ export async function runBootstrap(
     out: string;
     datasets: DatasetName[];
     includeDev?: boolean;
+    /** The grouped split's training part of word-problem datasets (problems.ts splitOf). */
+    grouped?: boolean;
     /** First n problems per dataset (tests, smoke runs). */
     limit?: number;
   },
@@ -160,7 +163,7 @@ export async function runBootstrap(
   const { out: outPath, datasets } = opts;
   const problems: Problem[] = [];
   for (const d of datasets) {
-    const use = opts.includeDev ? loadDataset(d) : datasetSplit(d).train;
+    const use = opts.includeDev ? loadDataset(d) : splitOf(d, opts.grouped).train;
     problems.push(...(opts.limit === undefined ? use : use.slice(0, opts.limit)));
   }
   const pool = new SandboxPool();
@@ -174,10 +177,12 @@ export async function runBootstrap(
 }
 
 /** Round-0 data: bootstrap trajectories of the train and dev splits, cached as Arrow in `dir`. */
-export async function bootstrapSplits({ dir, datasets, quiet = false, extraTrain = [], extraDev = [] }: {
+export async function bootstrapSplits({ dir, datasets, quiet = false, extraTrain = [], extraDev = [], grouped = false }: {
   dir: string;
   datasets: string[];
   quiet?: boolean;
+  /** Word-problem datasets' grouped split (problems.ts splitOf) instead of the fixed one. */
+  grouped?: boolean;
   /** Training problems beyond the datasets' (synthesised ones, or a user's own). */
   extraTrain?: Problem[];
   /** Dev problems beyond the datasets' (a user's own). */
@@ -189,7 +194,7 @@ export async function bootstrapSplits({ dir, datasets, quiet = false, extraTrain
   const train: Problem[] = [];
   const dev: Problem[] = [];
   for (const d of datasets) {
-    const s = datasetSplit(d);
+    const s = splitOf(d, grouped);
     train.push(...s.train);
     dev.push(...s.dev);
   }

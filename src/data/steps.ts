@@ -264,13 +264,15 @@ const PHRASE = new RegExp(String.raw`^(Add|Subtract|Multiply|Divide) ${OPERAND} 
 const BINARY = new RegExp(String.raw`^const [A-Za-z_$][\w$]* = ${OPERAND} ([-+*/]) ${OPERAND};$`);
 
 /**
- * True when the step's last comment line is an operation phrase of the bootstrap grammar and its
+ * True when the step's comment is one line, an operation phrase of the bootstrap grammar, and its
  * code does not compute exactly that operation: the first code line must be `const x = a op b;` with
  * opPhrase(op, a, b) equal to the comment (or opPhrase(op, b, a) for + and *). Steps whose comment is
- * not such a phrase are never judged.
+ * not such a phrase are never judged, nor are longer comments: a DeepMind step copies the question
+ * ("Divide n0 by n1.") under a line of its own and computes it with the prelude.
  */
 export function commentContradictsCode(step: Step): boolean {
-  const phrase = (step.comment[step.comment.length - 1] ?? '').trim();
+  if (step.comment.length !== 1) return false;
+  const phrase = step.comment[0]!.trim();
   if (!PHRASE.test(phrase)) return false;
   const c = BINARY.exec(step.code.split('\n')[0]!.trim());
   if (!c) return true;

@@ -13,6 +13,7 @@ import { loadPolicyAny, ppmOptions, type TokenizerLike } from '../model/load.ts'
 import { hash32, mulberry32, shuffle } from '../util/rng.ts';
 import { baseProblemId } from '../data/synth/distractors.ts';
 import { runLoop, type LoopResult } from './loop.ts';
+import { Progress } from '../util/progress.ts';
 import type { PreferencePair } from './pairs.ts';
 
 export interface EncodedPair {
@@ -37,11 +38,20 @@ export interface PairBatch {
 }
 
 /** Values of each pair's two steps (src/search/values.ts), computed in the sandbox. */
-export async function pairValues(pairs: PreferencePair[], sandbox?: SandboxPool): Promise<{ pos: number | null; neg: number | null }[]> {
+export async function pairValues(pairs: PreferencePair[], sandbox?: SandboxPool, quiet = true): Promise<{ pos: number | null; neg: number | null }[]> {
   const own = sandbox ? null : new SandboxPool({ workers: 1 });
+  // tens of thousands of corruption pairs take minutes in the sandbox: chunks, so progress shows
+  const chunk = 4096;
+  const bar = quiet ? null : new Progress({ label: 'ppm step values', total: pairs.length, unit: 'pair' });
   try {
-    const v = await stepValues((sandbox ?? own)!, pairs.flatMap((p) => [p.prefix + p.positive, p.prefix + p.negative]), pairs.flatMap((p) => [p.question, p.question]));
-    return pairs.map((_, i) => ({ pos: v[2 * i]!, neg: v[2 * i + 1]! }));
+    const out: { pos: number | null; neg: number | null }[] = [];
+    for (let at = 0; at < pairs.length; at += chunk) {
+      const part = pairs.slice(at, at + chunk);
+      const v = await stepValues((sandbox ?? own)!, part.flatMap((p) => [p.prefix + p.positive, p.prefix + p.negative]), part.flatMap((p) => [p.question, p.question]));
+      part.forEach((_, i) => out.push({ pos: v[2 * i]!, neg: v[2 * i + 1]! }));
+      bar?.tick(part.length);
+    }
+    return out;
   } finally {
     await own?.close();
   }
@@ -61,8 +71,8 @@ export function encodePairs(tok: TokenizerLike, pairs: PreferencePair[], maxLen:
 }
 
 /** encodePairs with the values a PPM needs (computed only if it reads them). */
-export async function encodePairsFor(ppm: PPM, tok: TokenizerLike, pairs: PreferencePair[], sandbox?: SandboxPool): Promise<EncodedPair[]> {
-  return encodePairs(tok, pairs, ppm.backbone.maxPositions, ppm.usesValues ? await pairValues(pairs, sandbox) : undefined);
+export async function encodePairsFor(ppm: PPM, tok: TokenizerLike, pairs: PreferencePair[], sandbox?: SandboxPool, quiet = true): Promise<EncodedPair[]> {
+  return encodePairs(tok, pairs, ppm.backbone.maxPositions, ppm.usesValues ? await pairValues(pairs, sandbox, quiet) : undefined);
 }
 
 function pad(seqs: number[][]): { t: tf.Tensor2D; host: Int32Array } {
@@ -174,8 +184,8 @@ export async function trainPPM(train: PreferencePair[], dev: PreferencePair[], o
   let tr: EncodedPair[];
   let dv: EncodedPair[];
   try {
-    tr = await encodePairsFor(ppm, p.tokenizer, train, sandbox);
-    dv = await encodePairsFor(ppm, p.tokenizer, dev, sandbox);
+    tr = await encodePairsFor(ppm, p.tokenizer, train, sandbox, o.quiet);
+    dv = await encodePairsFor(ppm, p.tokenizer, dev, sandbox, o.quiet);
   } finally {
     await sandbox?.close();
   }

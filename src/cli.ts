@@ -134,8 +134,8 @@ const cli = yargs(hideBin(process.argv))
         .option('pairs', { type: 'string', describe: 'pairs .arrow from MCTS (comma-separated: several rounds); default: correct vs corrupted steps of the bootstrap data' })
         .option('datasets', { type: 'string', default: 'mawps,gsm8k,deepmind' })
         .option('split', { choices: ['fixed', 'grouped'] as const, default: 'fixed' as const, describe: "without --pairs: word-problem datasets' fixed dev split, or the grouped one" })
-        .option('copy-errors', { type: 'boolean', default: false, describe: 'without --pairs: corrupt a step as a copy error (a name, letter or operator of a string literal changed to another of the question, its comment too) where it has one' })
         .option('steps', { type: 'number', default: TRAIN_PPM.steps })
+        .option('head-init', { type: 'number', describe: "std of the linear head's initial weights (default 0.02); 0: the score starts as the policy's own step likelihood, tanh(2ℓ + 0.5)" })
         .option('batch-pairs', { type: 'number', default: TRAIN_PPM.batchPairs })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: folder without one' })
         .option('lr', { type: 'number', default: TRAIN_PPM.lr })
@@ -152,10 +152,11 @@ const cli = yargs(hideBin(process.argv))
       else {
         const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets: listOf(a.datasets, []), grouped: a.split === 'grouped' });
         const { promptNumbersAt } = await import('./model/load.ts');
-        pairs = corruptionPairs(b.train, { seed: a.seed, numbers: promptNumbersAt(a.init), copies: a.copyErrors });
+        pairs = corruptionPairs(b.train, { seed: a.seed, numbers: promptNumbersAt(a.init) });
       }
       const { train, dev } = splitPairs(pairs);
-      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume, tokenizer: a.tokenizer });
+      if (a.headInit !== undefined && !(a.headInit >= 0)) throw new Error(`train-ppm: --head-init must be a number ≥ 0, got ${a.headInit}`);
+      const r = await trainPPM(train, dev, { init: a.init, out: a.out, steps: a.steps, batchPairs: a.batchPairs, lr: a.lr, evalEvery: a.evalEvery, seed: a.seed, resume: a.resume, tokenizer: a.tokenizer, headInitStd: a.headInit });
       console.log(JSON.stringify({ trainPairs: r.train, heldOutPairs: r.dev, steps: r.steps, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, finalAccuracy: r.lastMetric, best: r.bestDir }));
     },
   )

@@ -1,7 +1,7 @@
 // Corrupted-step preference pairs: one number or operator changed, never a comment; pair structure.
 import { describe, expect, it } from 'vitest';
 import { MARK, parseStep, promptFor, serializeStep } from '../src/data/steps.ts';
-import { corruptCode, corruptCopy, corruptionPairs } from '../src/train/pairs.ts';
+import { corruptCode, corruptionPairs } from '../src/train/pairs.ts';
 import { mulberry32 } from '../src/util/rng.ts';
 
 interface Tok {
@@ -154,57 +154,5 @@ describe('corruptionPairs', () => {
     const many = Array.from({ length: 20 }, (_, i) => ({ ...trajs[0]!, problemId: `a${i}` }));
     const negs = (seed: number) => corruptionPairs(many, { seed: seed, numbers: 'values' }).map((p) => p.negative).join('|');
     expect(negs(1)).not.toBe(negs(2));
-  });
-});
-
-describe('corruptCopy (copy errors where numbers are names)', () => {
-  const prompt = promptFor('Let g(i) = i**2 - 7*i + 3. Let c be g(4). Solve 2*c = -5*u + t, 3*u = t for u.', 'names');
-  const step = { comment: ['Solve n5*c = -n6*u + t, n7*u = t for u.'], code: 'const answer = solveLinear2(["n5*c = -n6*u + t", "n7*u = t"], E);\nprint(fmt(answer.u));' };
-
-  it('changes one name, letter or operator of a literal to another of the question, and the comment with it', () => {
-    const names = new Set(prompt.match(/\bn\d+\b/g));
-    const seen = new Set<string>();
-    for (let seed = 1; seed <= 60; seed++) {
-      const bad = corruptCopy(step, prompt, mulberry32(seed))!;
-      expect(bad).not.toBeNull();
-      const a = step.code.match(/"[^"]*"/g)!;
-      const b = bad.code.match(/"[^"]*"/g)!;
-      const diff = a.map((x, i) => [x, b[i]!] as const).filter(([x, y]) => x !== y);
-      expect(diff.length, bad.code).toBe(1);
-      // outside the literals the code is unchanged
-      expect(bad.code.replace(/"[^"]*"/g, '""')).toBe(step.code.replace(/"[^"]*"/g, '""'));
-      const [before, after] = diff[0]!;
-      const tb = before.match(/\w+|[-+*/=,]/g)!;
-      const ta = after.match(/\w+|[-+*/=,]/g)!;
-      expect(ta.length).toBe(tb.length);
-      const changed = tb.map((x, i) => [x, ta[i]!] as const).filter(([x, y]) => x !== y);
-      expect(changed.length, `${before} → ${after}`).toBe(1);
-      const [x, y] = changed[0]!;
-      if (/^n\d+$/.test(x)) { expect(names.has(y)).toBe(true); seen.add('name'); }
-      else if (/^[a-z]$/.test(x)) { expect(prompt).toMatch(new RegExp(`\\b${y}\\b`)); seen.add('letter'); }
-      else { expect(['+', '-', '*', '/']).toContain(y); seen.add('op'); }
-      // the comment quoted the literal: it carries the same change
-      const lit = before.slice(1, -1);
-      if (step.comment[0]!.includes(lit)) expect(bad.comment[0]).toBe(step.comment[0]!.split(lit).join(after.slice(1, -1)));
-    }
-    expect([...seen].sort()).toEqual(['letter', 'name', 'op']);
-  });
-
-  it('leaves `const E = { ... }` alone and returns null with nothing to change', () => {
-    const only = { comment: [], code: 'const E = { n0, n1 };\nconst answer = lcm(ev("n0", E), ev("n0", E));' };
-    const p = promptFor('Calculate the lowest common multiple of 12 and 18.', 'names');
-    for (let seed = 1; seed <= 20; seed++) {
-      const bad = corruptCopy(only, p, mulberry32(seed))!;
-      expect(bad.code.split('\n')[0]).toBe('const E = { n0, n1 };');
-      expect(bad.code).toContain('"n1"');
-    }
-    expect(corruptCopy({ comment: [], code: 'const E = { n0 };\nprint(fmt(ev("n0", E)));' }, promptFor('Round 3.5.', 'names'), mulberry32(1))).toBeNull();
-  });
-
-  it('corruptionPairs with copies: DeepMind-style steps get copy errors', () => {
-    const t = [{ problemId: 'x', question: 'Calculate the lowest common multiple of 12 and 18.', steps: [serializeStep({ comment: ['Calculate the lowest common multiple of n0 and n1.'], code: 'const E = { n0, n1 };\nconst answer = lcm(ev("n0", E), ev("n1", E));\nprint(fmt(answer));' }, true)] }];
-    expect(corruptionPairs(t, { seed: 1, numbers: 'names' })).toEqual([]);
-    const [p] = corruptionPairs(t, { seed: 1, numbers: 'names', copies: true });
-    expect(p!.negative).toMatch(/lcm\(ev\("n(\d)", E\), ev\("n\1", E\)\)/);
   });
 });

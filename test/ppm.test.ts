@@ -10,7 +10,7 @@ import { GPT, type GPTConfig } from '../src/model/gpt.ts';
 import { DEFAULT_MODEL, Tokenizer } from '../src/model/tokenizer.ts';
 import { readTensorFile, saveCheckpoint } from '../src/model/checkpoint.ts';
 import { loadPolicyAny } from '../src/model/load.ts';
-import { lastStepStart, PPM, PPM_HEAD_A, PPM_HEAD_B, PPM_HEAD_W } from '../src/model/ppm.ts';
+import { lastStepStart, PPM, PPM_HEAD_A, PPM_HEAD_B, PPM_HEAD_V, PPM_HEAD_W } from '../src/model/ppm.ts';
 import { MARK, promptFor, serializeStep } from '../src/data/steps.ts';
 import { corruptionPairs } from '../src/train/pairs.ts';
 import { encodePairs, encodePairsFor, pairAccuracy, splitPairs, trainPPM } from '../src/train/ppm.ts';
@@ -249,6 +249,31 @@ describe('PPM likelihood input', () => {
       expect(got[i]).toBeCloseTo(Math.tanh(z), 4);
     });
     ppm.dispose();
+  });
+
+  it('a zero head and no steps (train-ppm --head-init 0 --steps 0) leaves the policy\'s own likelihood: tanh(2ℓ + 0.5)', async () => {
+    // (the score's formula is the test above; here: what such a checkpoint holds)
+    const policy = path.join(root, 'init-policy-zero');
+    const lm = new GPT({ ...cfg, seed: 43 });
+    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
+    lm.dispose();
+    const trajs = Array.from({ length: 12 }, (_, i) => ({ problemId: `z${i}`, question: `Tom has ${3 + i} apples and gets 2 more. How many apples?`, steps: [serializeStep({ comment: ['Total.'], code: 'print(n0 + n1);' }, true)] }));
+    const { train, dev } = splitPairs(corruptionPairs(trajs, { seed: 1, numbers: 'values' }), 0.25, 3);
+    const head = async (out: string, headInitStd?: number) => {
+      const r = await trainPPM(train, dev, { init: policy, out: path.join(root, out), steps: 0, seed: 2, quiet: true, headInitStd });
+      const { ppm } = await loadPPM(r.bestDir);
+      const h = Object.fromEntries([...ppm.headWeights()].map(([k, v]) => [k, [...v.dataSync()]]));
+      ppm.dispose();
+      return h;
+    };
+    const zero = await head('ppm-zero', 0);
+    expect(zero[PPM_HEAD_W]!.every((x) => x === 0)).toBe(true);
+    expect(zero[PPM_HEAD_A]).toEqual([2]);
+    expect(zero[PPM_HEAD_B]).toEqual([0.5]);
+    expect(zero[PPM_HEAD_V]!.every((x) => x === 0)).toBe(true);
+    // the default head reads the hidden state from the start
+    const def = await head('ppm-default-head');
+    expect(def[PPM_HEAD_W]!.some((x) => x !== 0)).toBe(true);
   });
 
   it('trains by default, and its checkpoint keeps the likelihood weight; older PPMs load without it', async () => {

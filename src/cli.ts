@@ -81,6 +81,7 @@ const cli = yargs(hideBin(process.argv))
         .option('split', { choices: ['fixed', 'grouped'] as const, default: 'fixed' as const, describe: "without --data: word-problem datasets' fixed dev split, or the grouped one" })
         .option('schemas', { type: 'number', default: 0, describe: 'without --data: also this many schema problems (data/synth/schemas.ts, none near a dev problem), bootstrapped like the datasets' })
         .option('per-source', { type: 'string', describe: 'at most N training trajectories per source, a seeded choice of problems: N or deepmind=15000,*=all (default: all)' })
+        .option('repeat', { type: 'string', describe: 'training examples whose id has this path segment, N times in all: measurement__conversion=4,numbers__base_conversion=2' })
         .option('init', { type: 'string', describe: 'start from a policy checkpoint or hf:<folder>' })
         .option('steps', { type: 'number', default: TRAIN_POLICY.steps })
         .option('batch-tokens', { type: 'number', default: TRAIN_POLICY.batchTokens })
@@ -95,12 +96,16 @@ const cli = yargs(hideBin(process.argv))
         .option('tokenizer', { type: 'string', describe: 'tokenizer file (.model or tokenizer.json) for an hf: folder without one' })
         .option('resume', { type: 'boolean', default: false }),
     async (a) => {
-      const { trainPolicy, readSFTFile, examplesFromTrajectories, capPerSource } = await import('./train/sft.ts');
+      const { trainPolicy, readSFTFile, examplesFromTrajectories, capPerSource, repeatMatching } = await import('./train/sft.ts');
       const { bootstrapSplits } = await import('./data/bootstrap/index.ts');
       const { devOf, parseSearchQuota, schemaBatch } = await import('./data/problems.ts');
       const cap = a.perSource === undefined ? 'all' : parseSearchQuota(String(a.perSource));
       if (cap === null) throw new Error(`train-policy: --per-source must be a whole number ≥ 0, all, or source=N pairs (deepmind=15000,*=all), got ${a.perSource}`);
       if (!(Number.isInteger(a.schemas) && a.schemas >= 0)) throw new Error(`train-policy: --schemas must be a whole number ≥ 0, got ${a.schemas}`);
+      const repeat = a.repeat === undefined ? {} : parseSearchQuota(String(a.repeat));
+      if (repeat === null || typeof repeat !== 'object' || Object.values(repeat).some((n) => n === 'all' || n < 1)) {
+        throw new Error(`train-policy: --repeat must be segment=N pairs with N ≥ 1 (measurement__conversion=4,numbers__base_conversion=2), got ${a.repeat}`);
+      }
       if (a.data && (a.schemas || a.perSource !== undefined || a.split !== 'fixed')) throw new Error('train-policy: --schemas, --per-source and --split choose the bootstrap data; --data is already chosen');
       let train, dev;
       if (a.data) {
@@ -114,6 +119,7 @@ const cli = yargs(hideBin(process.argv))
         train = examplesFromTrajectories(capPerSource(b.train, cap, a.seed));
         dev = examplesFromTrajectories(b.dev);
       }
+      train = repeatMatching(train, repeat as Record<string, number>);
       // after reading the data: bad input fails with its one error line and nothing before it
       await backend(a.backend);
       const model = Object.fromEntries(Object.entries({ nLayer: a.layers, nEmbd: a.width, nHead: a.heads, blockSize: a.context }).filter(([, v]) => v !== undefined));

@@ -41,11 +41,15 @@ describe('prelude helpers', () => {
     ['print(fmt(round(-75510731, -6)), fmt(roundTo(-75510731, 1000000)), fmt(roundTo(45.1, 10)), fmt(roundTo(-850, 100)))', '-76000000 -76000000 50 -900'],
     ['print(fmt(roundSig(0.0012345, 3)), fmt(roundSig(123456, 2)), fmt(roundSig(-9.96, 2)), fmt(roundSig(0.95, 1)))', '0.00123 120000 -10 1'],
     // bases and place value
+    ['const E = { n0: 16, b0: "1ede", b1: "613" }; print(inBase(16, "-b0 + b1", E), inBase(6, "b0 - b1", { b0: "11", b1: "-1142202" }), inBase(12, "b0 - -b1", { b0: "4b753b", b1: "3" }), inBase(2, "b0 + b1", { b0: "-10001", b1: "-1" }))', '-18cb 1142213 4b7542 -10010'],
     ['print(toBase(fromBase("303241", 5), 16), toBase(-77, 5), fromBase("-4c", 13), toBase(2n ** 64n, 16))', '265d -302 -64 10000000000000000'],
     ['print(digit(15441709, "ten thousands"), digit(1955492347, "billions"), digit(-987, 1))', '4 1 8'],
     // units and clocks
     ['print(fmt(convert("6728.036", "ng", "tonnes")), fmt(convert(601158.7, "grams", "micrograms")), fmt(convert(Q(47, 4), "years", "months")))', '0.000000000006728036 601158700000 141'],
     ['print(fmt(convert(0.7079728, "millilitres", "litres")), fmt(convert(3, "km", "cm")), fmt(convert(2, "weeks", "hours")))', '0.0007079728 300000 336'],
+    // a quantity as the question words it: a fraction in words, names of env, a unit glued to its number
+    ['const E = { n0: 9, n1: 20, n2: "9610.353" }; print(fmt(convert(quantity("twenty-seven eighths of a second", E), "milliseconds")), fmt(convert(quantity("n0/n1 of a hour", E), "minutes")), fmt(convert(quantity("n2l", E), "ml")), fmt(convert(quantity("three quarters of a century", E), "years")), fmt(convert(quantity("ninety-nine halves of a millennium"), "decades")), fmt(convert(quantity("0.5 kg"), "g")))', '3375 27 9610353 75 4950 500'],
+    ['const E = { n0: 562, n1: 1, n2: 37 }; print(timeAdd("n0 minutes before n1:n2 PM", E), timeAdd("n0 minutes after n1:n2 AM", E), timeAdd("45 minutes after 11:30 PM"), timeAdd("n0 minutes before 12:05 AM", E))', '4:15 AM 10:59 AM 12:15 AM 2:43 PM'],
     ['print(timeAdd("4:45 AM", 53), timeAdd("10:45 AM", -678), timeAdd("11:30 PM", 45), minutesBetween("9:16 PM", "4:14 AM"))', '5:38 AM 11:27 PM 12:15 AM 418'],
     // linear equations
     ['print(fmt(solveLinear("-5766 = 9*h - 5739", "h")), fmt(solveLinear("3*x + 1 = 0")))', '-3 -1/3'],
@@ -90,6 +94,14 @@ describe('prelude helpers', () => {
     expect(ev.run(['solveLinear2(["x + y = z", "x = 1"], {})']).error).toMatch(/expected 2 unknowns, found x, y, z/);
     expect(ev.run(['P("x").coeffNamed("a*x + b", "c")']).error).toMatch(/c is not a coefficient of a\*x \+ b/);
     expect(ev.run(['convert(1, "kg", "m")']).error).toMatch(/cannot convert mass to length/);
+    expect(ev.run(['quantity("n0 grams", {})']).error).toMatch(/n0 is not in env/);
+    expect(ev.run(['inBase(6, "b0 + b1", { b0: "19", b1: "1" })']).error).toMatch(/bad digit 9 for base 6/);
+    expect(ev.run(['inBase(6, "b0 / b1", { b0: "11", b1: "2" })']).error).toMatch(/not an integer/);
+    expect(ev.run(['timeAdd("n0 minutes before 1:30 PM", {})']).error).toMatch(/n0 is not in env/);
+    expect(ev.run(['timeAdd("5 minutes before 13:30 PM")']).error).toMatch(/not a time: 13:30/);
+    expect(ev.run(['quantity("twenty-one fiftieths of a parsec", {})']).error).toMatch(/unknown unit parsec/);
+    expect(ev.run(['quantity("many halves of a gram", {})']).error).toMatch(/not an amount: many halves/);
+    expect(ev.run(['convert(quantity("3 kg"), "m")']).error).toMatch(/cannot convert mass to length/);
   });
 });
 

@@ -14,7 +14,7 @@ import { loadPolicy, readCheckpointConfig } from '../src/model/checkpoint.ts';
 import { loadPolicyAny, promptNumbersAt } from '../src/model/load.ts';
 import { promptFor, serializeStep } from '../src/data/steps.ts';
 import {
-  batchAt, bucketBatches, capPerSource, devLoss, disposeBatch, encodeExamples, makeBatch, readSFTFile, trainPolicy, type SFTExample,
+  batchAt, bucketBatches, capPerSource, devLoss, repeatMatching, disposeBatch, encodeExamples, makeBatch, readSFTFile, trainPolicy, type SFTExample,
 } from '../src/train/sft.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -340,5 +340,14 @@ describe('capPerSource', () => {
     expect(g).toHaveLength(6);
     expect(new Set(g.map((r) => r.problemId)).size).toBe(3);
     expect(capPerSource(rows, 'all', 1)).toEqual(rows);
+  });
+});
+
+describe('repeatMatching', () => {
+  it('repeats the examples of the named path segments, whole segments only, the rest once', () => {
+    const rows = ['dmtrain/train-easy/measurement__conversion/0', 'dmtrain/train-hard/measurement__time/1', 'dmtrain/train-easy/measurement__conversion_x/2', 'gsm8k/3'].map((id) => ({ id }));
+    const r = repeatMatching(rows, { measurement__conversion: 3, measurement__time: 1 });
+    expect(r.map((x) => x.id)).toEqual([...rows.map((x) => x.id), rows[0]!.id, rows[0]!.id]);
+    expect(repeatMatching(rows, {})).toEqual(rows);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MARK, commentContradictsCode, isTerminal, maskNumbers, numberPrelude, questionBags, parseSolution, parseStep, programOf, promptFor, questionNumbers,
+  MARK, commentContradictsCode, isTerminal, maskNumbers, numberPrelude, questionBags, questionBaseNumerals, parseSolution, parseStep, programOf, promptFor, questionNumbers,
   serializeSolution, serializeStep, serializeTrajectory, tagQuestion, type Step,
 } from '../src/data/steps.ts';
 import { convertProblem } from '../src/data/bootstrap/index.ts';
@@ -86,6 +86,22 @@ describe("the question's numbers as names", () => {
     expect(numberPrelude('no numbers here')).toBe('');
     expect(programOf('no numbers', ['a'])).toEqual(['a']);
     expect(programOf('x 3', ['a'])).toEqual(['const n0 = 3;', 'a']);
+  });
+
+  it('a decimal glued to its unit is one number; an integer glued to letters is none', () => {
+    expect(tagQuestion('Convert 233.68113ms to hours.', 'names')).toBe('Convert n0ms to hours.');
+    expect(numberPrelude('How many grams are there in 1,234.5kg?')).toBe('const n0 = 1234.5;');
+    expect(tagQuestion('What is the 5th day of 2021?', 'names')).toBe('What is the 5th day of n0?');
+  });
+
+  it('names the numerals of another base b0, b1, …, digits only or not, and not as numbers', () => {
+    expect(tagQuestion('In base 16, what is -1ede + 613?', 'names')).toBe('In base n0, what is b0 + b1?');
+    expect(numberPrelude('In base 6, what is 11 - -1142202?')).toBe('const n0 = 6, b0 = "11", b1 = "-1142202";');
+    expect(tagQuestion('Convert -3a249 (base 13) to base 10.', 'values')).toBe('Convert b0 (base n0=13) to base n1=10.');
+    expect(questionBaseNumerals('What is 247f (base 16) in base 2?')).toEqual([{ name: 'b0', text: '247f' }]);
+    expect(questionNumbers('In base 16, what is 8db + 10df?').map((n) => n.text)).toEqual(['16']);
+    // elsewhere a word before "(base" is English, and sums are left alone
+    expect(tagQuestion('What is 5 + 613?', 'names')).toBe('What is n0 + n1?');
   });
 
   it('names letter bags w0, w1, … beside the numbers, and leaves English after the same phrase alone', () => {

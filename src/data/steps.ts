@@ -58,11 +58,14 @@ export interface QuestionNumber {
   value: number;
 }
 
-const QNUM = /(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w])/g;
+// A decimal glued to its unit (`233.68113ms`, DeepMind's conversions) is one number; an integer glued to
+// letters (`5th`, `1a3` in base 16) is none.
+const QNUM = /(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+(?=[A-Za-z])|(\.\d+)?(?![\w]))/g;
 
 /** The numbers of a question in reading order, named n0, n1, … */
 export function questionNumbers(question: string): QuestionNumber[] {
-  const q = normaliseQuestion(question);
+  // a base numeral's digits are not numbers (tagQuestion names it first)
+  const q = normaliseQuestion(question).replace(QBASE, 'b');
   const out: QuestionNumber[] = [];
   for (const m of q.matchAll(QNUM)) {
     const text = m[0];
@@ -95,12 +98,24 @@ export function questionBags(question: string): { name: string; text: string }[]
   return [...normaliseQuestion(question).matchAll(QBAG)].map((m, i) => ({ name: `w${i}`, text: m[0] }));
 }
 
+// Numerals of another base (`In base 16, what is -1ede + 613?`, `Convert -a606 (base 12) to base 3.`) are
+// named b0, b1, …, sign included, every one, digits only or not: their digits are the letter soup a bag
+// is, a numeral named sometimes as a number (613) and sometimes not (1ede) is two things to learn, and
+// a sign outside the name is one more thing to carry into the code.
+const QBASE = /(?<=^In base \d+, what is )-?[0-9a-z]+(?= [-+] -?[0-9a-z]+\?$)|(?<=^In base \d+, what is -?[0-9a-z]+ [-+] )-?[0-9a-z]+(?=\?$)|(?<![\w.-])-?[0-9a-z]+(?= \(base \d+\))/g;
+
+/** The numerals of another base in a question, in reading order, named b0, b1, … */
+export function questionBaseNumerals(question: string): { name: string; text: string }[] {
+  return [...normaliseQuestion(question).matchAll(QBASE)].map((m, i) => ({ name: `b${i}`, text: m[0] }));
+}
+
 /** The question with each number tagged by its name (`n0`) or name and value (`n0=56`), each letter
- * bag by its name (`w0`). */
+ * bag by its name (`w0`), each numeral of another base by its name (`b0`). */
 export function tagQuestion(question: string, numbers: PromptNumbers): string {
-  let i = 0, j = 0;
+  let i = 0, j = 0, k = 0;
   return normaliseQuestion(question)
     .replace(QBAG, () => `w${j++}`)
+    .replace(QBASE, () => `b${k++}`)
     .replace(QNUM, (m) => (numbers === 'values' ? `n${i++}=${m}` : `n${i++}`));
 }
 
@@ -109,6 +124,7 @@ export function numberPrelude(question: string): string {
   const defs = [
     ...questionNumbers(question).map((n) => `${n.name} = ${numberLiteral(n.text)}`),
     ...questionBags(question).map((b) => `${b.name} = ${JSON.stringify(b.text)}`),
+    ...questionBaseNumerals(question).map((b) => `${b.name} = ${JSON.stringify(b.text)}`),
   ];
   return defs.length ? `const ${defs.join(', ')};` : '';
 }

@@ -61,6 +61,20 @@ export function capPerSource<T extends Pick<TrajectoryRow, 'source' | 'problemId
   return rows.filter((r) => keep.has(`${r.source}\u0000${r.problemId}`));
 }
 
+/**
+ * Examples whose problem id has a path segment named in `times` (`measurement__conversion`, as in
+ * `dmtrain/train-easy/measurement__conversion/12`) repeated that many times in all: more of the modules
+ * whose step format just changed, the rest as they were. Input order is kept; repeats follow.
+ */
+export function repeatMatching<T extends { id: string }>(rows: T[], times: Readonly<Record<string, number>>): T[] {
+  const out = [...rows];
+  for (const [segment, n] of Object.entries(times)) {
+    const hit = rows.filter((r) => r.id.split('/').includes(segment));
+    for (let i = 1; i < n; i++) out.push(...hit);
+  }
+  return out;
+}
+
 /** Read SFT examples from an Arrow trajectories file or JSONL ({question, steps[]} or {question, solution}). */
 export async function readSFTFile(file: string): Promise<SFTExample[]> {
   if (file.endsWith('.arrow')) return examplesFromTrajectories(await readTrajectories(file));

@@ -5,7 +5,7 @@
 // by position (`n0`, `n1`, …; the sandbox defines them), so the policy names quantities and never
 // copies digits, and the name in the code is the one at that place in the prompt.
 import type { Problem } from '../datasets.ts';
-import { questionNumbers, tagQuestion, type Step } from '../steps.ts';
+import { questionBaseNumerals, questionNumbers, tagQuestion, type Step } from '../steps.ts';
 import { finish, readContext, sentences } from './deepmind/context.ts';
 import { FINALS } from './deepmind/modules.ts';
 
@@ -27,7 +27,7 @@ export function convertDeepMind(p: Problem): Step[] | null {
   const mod = deepMindModule(p).replace(/_composed$/, '');
   const final = FINALS[mod];
   if (!final) return null;
-  const names = questionNumbers(p.question).map((n) => n.name);
+  const names = [...questionNumbers(p.question), ...questionBaseNumerals(p.question)].map((n) => n.name);
   // "Suppose <equation> = 0. What is x?": the equation is the question, not a statement
   const ss = sentences(q);
   const keepLast = mod === 'algebra__polynomial_roots' && /^(?:What is|Calculate|Determine|Find|Give) [a-z][.?]$/.test(ss[ss.length - 1]!) ? 2 : 1;

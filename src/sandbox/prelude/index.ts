@@ -27,13 +27,13 @@ export const PRELUDE_MODULES: readonly PreludeModule[] = [
   },
   {
     name: 'poly',
-    exports: ['Poly', 'P', 'fn', 'ev', 'solveLinear', 'solveLinear2', 'fitPoly', 'nextTerm', 'powerOf', 'showPower'],
+    exports: ['Poly', 'P', 'fn', 'ev', 'inBase', 'solveLinear', 'solveLinear2', 'fitPoly', 'nextTerm', 'powerOf', 'showPower'],
     deps: ['core'],
     source: load('poly.js'),
   },
   {
     name: 'units',
-    exports: ['convert', 'timeAdd', 'minutesBetween', 'parseTime', 'showTime'],
+    exports: ['convert', 'quantity', 'timeAdd', 'minutesBetween', 'parseTime', 'showTime'],
     deps: ['core'],
     source: load('units.js'),
   },

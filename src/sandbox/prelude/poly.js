@@ -489,6 +489,17 @@
     return e.isInt() && e.n > 0n ? v + '**' + e.n : v + '**(' + e.toFraction() + ')';
   }
 
-  const api = { Poly, P, fn, ev, solveLinear, solveLinear2, fitPoly, nextTerm, powerOf, showPower };
+  // inBase(16, 'b0 - -b1', { b0: '1ede', b1: '613' }) -> '-18cb': the expression as the question writes
+  // it, its names numerals of that base (strings) or values
+  const { fromBase, toBase } = G;
+  function inBase(base, text, env) {
+    const e = {};
+    for (const k of Object.keys(env ?? {})) e[k] = typeof env[k] === 'string' ? Q(fromBase(env[k], base)) : env[k];
+    const v = ev(text, e);
+    if (!(v instanceof R) || !v.isInt()) throw new TypeError('inBase: ' + text + ' is not an integer');
+    return toBase(v.int(), base);
+  }
+
+  const api = { Poly, P, fn, ev, inBase, solveLinear, solveLinear2, fitPoly, nextTerm, powerOf, showPower };
   for (const k of Object.keys(api)) G[k] = api[k];
 })();

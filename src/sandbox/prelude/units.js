@@ -43,8 +43,56 @@
     if (!u) throw new RangeError('unknown unit ' + name);
     return u;
   }
-  // convert(value, from, to): exact, printed as a decimal ('0.000000000006728036')
+  // quantity('twenty-one fifths of a gram', env), ('n0/n1 of a meter', env), ('n0km', env), ('n0 grams', env):
+  // the amount as the question words it and its unit, so a step copies one span of the question
+  const ONES = {
+    one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
+    thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18, nineteen: 19,
+  };
+  const TENS = { twenty: 20, thirty: 30, forty: 40, fourty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90 };
+  const PARTS = {
+    half: 2, third: 3, quarter: 4, fifth: 5, sixth: 6, seventh: 7, eighth: 8, ninth: 9, tenth: 10, eleventh: 11,
+    twelfth: 12, fifteenth: 15, sixteenth: 16, twentieth: 20, fiftieth: 50, hundredth: 100,
+  };
+  function wordNumber(w) {
+    const m = /^([a-z]+)(?:-([a-z]+))?$/.exec(w);
+    if (!m) return undefined;
+    if (m[2] === undefined) return ONES[m[1]] ?? TENS[m[1]] ?? (m[1] === 'a' || m[1] === 'an' ? 1 : undefined);
+    return TENS[m[1]] !== undefined && ONES[m[2]] !== undefined && ONES[m[2]] < 10 ? TENS[m[1]] + ONES[m[2]] : undefined;
+  }
+  function amount(text, env) {
+    const t = text.trim();
+    const w = /^([a-z]+(?:-[a-z]+)?) ([a-z]+)$/.exec(t);
+    if (w) {
+      const n = wordNumber(w[1]);
+      const part = w[2] === 'halves' ? 'half' : w[2].replace(/s$/, '');
+      if (n === undefined || PARTS[part] === undefined) throw new SyntaxError('not an amount: ' + text);
+      return Q(n, PARTS[part]);
+    }
+    const named = (v) => {
+      if (/^[a-z_]\w*$/i.test(v)) {
+        if (!env || !Object.prototype.hasOwnProperty.call(env, v)) throw new ReferenceError(v + ' is not in env');
+        return Q(env[v]);
+      }
+      return Q(v);
+    };
+    const f = /^(-?[\w.]+)\s*\/\s*([\w.]+)$/.exec(t);
+    if (f) return named(f[1]).div(named(f[2]));
+    if (/^-?[\w.]+$/.test(t)) return named(t);
+    throw new SyntaxError('not an amount: ' + text);
+  }
+  function quantity(text, env) {
+    const m = /^\s*(.+?)\s*(?:\bof an?\s+)?([A-Za-zµ]+)\s*$/.exec(String(text));
+    if (!m) throw new SyntaxError('not a quantity: ' + text);
+    unit(m[2]);
+    return Object.freeze({ value: amount(m[1], env), unit: m[2] });
+  }
+  // convert(value, from, to): exact, printed as a decimal ('0.000000000006728036');
+  // convert(quantity(...), to) the same from a quantity
   function convert(value, from, to) {
+    if (to === undefined && value !== null && typeof value === 'object' && typeof value.unit === 'string') {
+      return convert(value.value, value.unit, from);
+    }
     const a = unit(from), b = unit(to);
     if (a.dim !== b.dim) throw new RangeError('cannot convert ' + a.dim + ' to ' + b.dim);
     return Q(value).mul(a.size).div(b.size).decimal();
@@ -64,11 +112,26 @@
     const h = Math.floor(t / 60), mm = t % 60;
     return ((h % 12) || 12) + ':' + String(mm).padStart(2, '0') + (h < 12 ? ' AM' : ' PM');
   }
-  // timeAdd('4:45 AM', 53) -> '5:38 AM'; negative minutes go back
-  function timeAdd(time, minutes) { return showTime(parseTime(time) + Number(minutes)); }
+  // timeAdd('4:45 AM', 53) -> '5:38 AM'; negative minutes go back.
+  // timeAdd('n0 minutes before n1:n2 PM', env): the question's words, names read from env
+  function timeAdd(time, minutes) {
+    const m = /^\s*(\w+) minutes? (after|before) (\w+):(\w+) ?([AaPp][Mm])\s*$/.exec(String(time));
+    if (m && (minutes === undefined || (minutes !== null && typeof minutes === 'object'))) {
+      const num = (t) => {
+        if (/^\d+$/.test(t)) return Number(t);
+        if (!minutes || !Object.prototype.hasOwnProperty.call(minutes, t)) throw new ReferenceError(t + ' is not in env');
+        return Q(minutes[t]).toNumber();
+      };
+      const h = num(m[3]), mm = num(m[4]);
+      if (!(h >= 1 && h <= 12 && mm >= 0 && mm < 60)) throw new SyntaxError('not a time: ' + m[3] + ':' + m[4]);
+      const start = (h % 12) * 60 + mm + (m[5].toUpperCase() === 'PM' ? 720 : 0);
+      return showTime(start + (m[2] === 'after' ? 1 : -1) * num(m[1]));
+    }
+    return showTime(parseTime(time) + Number(minutes));
+  }
   // minutesBetween('9:16 PM', '4:14 AM') -> 418, going forward from the first time
   function minutesBetween(a, b) { return (((parseTime(b) - parseTime(a)) % 1440) + 1440) % 1440; }
 
-  const api = { convert, timeAdd, minutesBetween, parseTime, showTime };
+  const api = { convert, quantity, timeAdd, minutesBetween, parseTime, showTime };
   for (const k of Object.keys(api)) G[k] = api[k];
 })();

@@ -61,11 +61,11 @@ const nearestIntegerRoot: Final = (q) => {
   return null;
 };
 
+// the sum copied as the question writes it, its numerals named b0, b1 (steps.ts questionBaseNumerals)
+// and read in the base by the prelude: signs are copied, not worked out
 const inBase: Final = (q) => {
-  const m = /^In base (n\d+), what is (-?)(\w+) ([-+]) (-?)(\w+)\?$/.exec(q);
-  if (!m) return null;
-  const digits = (sign: string, d: string) => (/^n\d+$/.test(d) ? `fromBase(${js(sign)} + ${d}, ${m[1]})` : `fromBase(${js(sign + d)}, ${m[1]})`);
-  return say(q, `const x = Q(${digits(m[2]!, m[3]!)}), y = Q(${digits(m[5]!, m[6]!)});\nconst answer = toBase(x.${m[4] === '+' ? 'add' : 'sub'}(y).int(), ${m[1]});\nprint(answer);`);
+  const m = /^In base (n\d+), what is (b\d+ [-+] b\d+)\?$/.exec(q);
+  return m ? say(q, `const answer = inBase(${m[1]}, ${js(m[2]!)}, E);\nprint(answer);`) : null;
 };
 
 const simplifySurd: Final = (q) => {
@@ -292,62 +292,35 @@ const roundNumber: Final = (q, ctx) => {
   return null;
 };
 const baseConversion: Final = (q) => {
-  const m = /^(?:What is |Convert )?(-?)(\w+) \(base (n\d+)\) (?:in|to) base (n\d+)\??\.?$/.exec(q);
+  const m = /^(?:What is |Convert )?(b\d+) \(base (n\d+)\) (?:in|to) base (n\d+)\??\.?$/.exec(q);
   if (!m) return null;
-  const from = /^n\d+$/.test(m[2]!) ? `${js(m[1])} + ${m[2]}` : js(m[1]! + m[2]!);
-  return say(q, `const n = fromBase(${from}, ${m[3]});\nconst answer = toBase(n, ${m[4]});\nprint(answer);`);
+  return say(q, `const n = fromBase(${m[1]}, ${m[2]});\nconst answer = toBase(n, ${m[3]});\nprint(answer);`);
 };
 
 // ---- measurement -----------------------------------------------------------------------------------
 
-const UNITS_W: Record<string, number> = {
-  one: 1, two: 2, three: 3, four: 4, five: 5, six: 6, seven: 7, eight: 8, nine: 9, ten: 10, eleven: 11, twelve: 12,
-  thirteen: 13, fourteen: 14, fifteen: 15, sixteen: 16, seventeen: 17, eighteen: 18, nineteen: 19,
-};
-const TENS_W: Record<string, number> = { twenty: 20, thirty: 30, forty: 40, fourty: 40, fifty: 50, sixty: 60, seventy: 70, eighty: 80, ninety: 90 };
-const DENOM_W: Record<string, number> = {
-  half: 2, halves: 2, third: 3, thirds: 3, quarter: 4, quarters: 4, fifth: 5, fifths: 5, sixth: 6, sixths: 6,
-  seventh: 7, sevenths: 7, eighth: 8, eighths: 8, ninth: 9, ninths: 9, tenth: 10, tenths: 10, fifteenth: 15,
-  fifteenths: 15, sixteenth: 16, sixteenths: 16, twentieth: 20, twentieths: 20, fiftieth: 50, fiftieths: 50,
-  hundredth: 100, hundredths: 100,
-};
-/** `twenty-one fifths` → [21, 5]. */
-function wordFraction(s: string): [number, number] | null {
-  const m = /^([a-z]+)(?:-([a-z]+))? ([a-z]+)$/.exec(s);
-  if (!m || !DENOM_W[m[3]!]) return null;
-  const n = m[2] ? (TENS_W[m[1]!] ?? NaN) + (UNITS_W[m[2]] ?? NaN) : (UNITS_W[m[1]!] ?? TENS_W[m[1]!] ?? NaN);
-  return Number.isFinite(n) ? [n, DENOM_W[m[3]!]!] : null;
-}
-
+// The quantity is copied as the question words it ("twenty-one fifths of a gram", "n0/n1 of a meter",
+// "n0km") and read by the prelude's quantity(): a fraction in words or a unit glued to its number is
+// one span to copy, never digits or a unit name to move.
 const conversion: Final = (q) => {
+  const QTY = String.raw`((?:n\d+/n\d+|n\d+|[a-z]+(?:-[a-z]+)? [a-z]+) ?(?:of an? )?[a-z]+)`;
   const U = '([a-z]+)';
-  const V = String.raw`(n\d+/n\d+|n\d+|[a-z]+(?:-[a-z]+)? [a-z]+)`;
-  // a fraction in words ("twenty-one fifths of a gram") is written as Q(21, 5): no digits to copy
-  const qty = (v: string): string | null => {
-    if (/^n\d+$/.test(v)) return v;
-    if (/^n\d+\/n\d+$/.test(v)) return `ev(${js(v)}, E)`;
-    {
-      const w = wordFraction(v);
-      return w ? `Q(${lit(w[0])}, ${lit(w[1])})` : null;
-    }
-    return v.includes('/') ? `ev(${js(v)}, E)` : v;
-  };
   let m: RegExpExecArray | null;
-  const of = (v: string, u: string) => [qty(v) ?? '', u] as const;
-  let a: readonly [string, string] | undefined;
+  let qty: string | undefined;
   let to: string | undefined;
-  if ((m = new RegExp(`^How many ${U} are there in ${V} ?(?:of an? )?${U}\\?$`).exec(q))) [a, to] = [of(m[2]!, m[3]!), m[1]];
-  else if ((m = new RegExp(`^What is ${V} ?(?:of an? )?${U} in ${U}\\?$`).exec(q))) [a, to] = [of(m[1]!, m[2]!), m[3]];
-  else if ((m = new RegExp(`^Convert ${V} ?(?:of an? )?${U} (?:to|into) ${U}\\.$`).exec(q))) [a, to] = [of(m[1]!, m[2]!), m[3]];
-  if (!a || !a[0] || !to) return null;
-  return say(q, `const answer = convert(${a[0]}, ${js(a[1])}, ${js(to)});\nprint(fmt(answer));`);
+  if ((m = new RegExp(`^How many ${U} are there in ${QTY}\\?$`).exec(q))) [qty, to] = [m[2], m[1]];
+  else if ((m = new RegExp(`^What is ${QTY} in ${U}\\?$`).exec(q))) [qty, to] = [m[1], m[2]];
+  else if ((m = new RegExp(`^Convert ${QTY} (?:to|into) ${U}\\.$`).exec(q))) [qty, to] = [m[1], m[2]];
+  if (!qty || !to) return null;
+  return say(q, `const answer = convert(quantity(${js(qty)}, E), ${js(to)});\nprint(fmt(answer));`);
 };
 
 const time: Final = (q) => {
   let m: RegExpExecArray | null;
   const clock = (h: string, mm: string, ap: string) => `${h} % ${lit(12)} * ${lit(60)} + ${mm}${ap === 'PM' ? ` + ${lit(12)} * ${lit(60)}` : ''}`;
-  if ((m = /^What is (n\d+) minutes (after|before) (n\d+):(n\d+) ([AP]M)\?$/.exec(q)))
-    return say(q, `// minutes after midnight, then move the clock\nconst start = ${clock(m[3]!, m[4]!, m[5]!)};\nconst answer = showTime(start ${m[2] === 'after' ? '+' : '-'} ${m[1]});\nprint(answer);`);
+  // the question's words copied, read by the prelude: "before" is a word to copy, not a sign to choose
+  if ((m = /^What is ((n\d+) minutes (after|before) (n\d+):(n\d+) ([AP]M))\?$/.exec(q)))
+    return say(q, `const answer = timeAdd(${js(m[1]!)}, E);\nprint(answer);`);
   if ((m = /^How many minutes are there between (n\d+):(n\d+) ([AP]M) and (n\d+):(n\d+) ([AP]M)\?$/.exec(q)))
     return say(q, `const a = ${clock(m[1]!, m[2]!, m[3]!)};\nconst b = ${clock(m[4]!, m[5]!, m[6]!)};\nconst answer = mod(b - a, ${lit(24)} * ${lit(60)});\nprint(fmt(answer));`);
   return null;

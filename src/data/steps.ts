@@ -93,9 +93,14 @@ export function isPromptNumbers(x: unknown): x is PromptNumbers {
 // The phrase and the sentence end after the bag keep English (`from the box`) out.
 const QBAG = /(?<=\bwithout replacement from )[a-z]{3,}(?=[.?!,;]|$)/g;
 
+/** What `re` finds in a question, in reading order, named prefix0, prefix1, … (the sandbox defines them as strings). */
+function namedStrings(question: string, re: RegExp, prefix: string): { name: string; text: string }[] {
+  return [...normaliseQuestion(question).matchAll(re)].map((m, i) => ({ name: `${prefix}${i}`, text: m[0] }));
+}
+
 /** The letter bags of a question in reading order, named w0, w1, … */
 export function questionBags(question: string): { name: string; text: string }[] {
-  return [...normaliseQuestion(question).matchAll(QBAG)].map((m, i) => ({ name: `w${i}`, text: m[0] }));
+  return namedStrings(question, QBAG, 'w');
 }
 
 // Numerals of another base (`In base 16, what is -1ede + 613?`, `Convert -a606 (base 12) to base 3.`) are
@@ -106,7 +111,7 @@ const QBASE = /(?<=^In base \d+, what is )-?[0-9a-z]+(?= [-+] -?[0-9a-z]+\?$)|(?
 
 /** The numerals of another base in a question, in reading order, named b0, b1, … */
 export function questionBaseNumerals(question: string): { name: string; text: string }[] {
-  return [...normaliseQuestion(question).matchAll(QBASE)].map((m, i) => ({ name: `b${i}`, text: m[0] }));
+  return namedStrings(question, QBASE, 'b');
 }
 
 /** The question with each number tagged by its name (`n0`) or name and value (`n0=56`), each letter
@@ -123,8 +128,7 @@ export function tagQuestion(question: string, numbers: PromptNumbers): string {
 export function numberPrelude(question: string): string {
   const defs = [
     ...questionNumbers(question).map((n) => `${n.name} = ${numberLiteral(n.text)}`),
-    ...questionBags(question).map((b) => `${b.name} = ${JSON.stringify(b.text)}`),
-    ...questionBaseNumerals(question).map((b) => `${b.name} = ${JSON.stringify(b.text)}`),
+    ...[...questionBags(question), ...questionBaseNumerals(question)].map((b) => `${b.name} = ${JSON.stringify(b.text)}`),
   ];
   return defs.length ? `const ${defs.join(', ')};` : '';
 }

@@ -54,6 +54,11 @@
     half: 2, third: 3, quarter: 4, fifth: 5, sixth: 6, seventh: 7, eighth: 8, ninth: 9, tenth: 10, eleventh: 11,
     twelfth: 12, fifteenth: 15, sixteenth: 16, twentieth: 20, fiftieth: 50, hundredth: 100,
   };
+  // a name the question defines, from env (quantity, timeAdd)
+  function fromEnv(env, name) {
+    if (!env || !Object.prototype.hasOwnProperty.call(env, name)) throw new ReferenceError(name + ' is not in env');
+    return Q(env[name]);
+  }
   function wordNumber(w) {
     const m = /^([a-z]+)(?:-([a-z]+))?$/.exec(w);
     if (!m) return undefined;
@@ -69,13 +74,7 @@
       if (n === undefined || PARTS[part] === undefined) throw new SyntaxError('not an amount: ' + text);
       return Q(n, PARTS[part]);
     }
-    const named = (v) => {
-      if (/^[a-z_]\w*$/i.test(v)) {
-        if (!env || !Object.prototype.hasOwnProperty.call(env, v)) throw new ReferenceError(v + ' is not in env');
-        return Q(env[v]);
-      }
-      return Q(v);
-    };
+    const named = (v) => (/^[a-z_]\w*$/i.test(v) ? fromEnv(env, v) : Q(v));
     const f = /^(-?[\w.]+)\s*\/\s*([\w.]+)$/.exec(t);
     if (f) return named(f[1]).div(named(f[2]));
     if (/^-?[\w.]+$/.test(t)) return named(t);
@@ -117,15 +116,10 @@
   function timeAdd(time, minutes) {
     const m = /^\s*(\w+) minutes? (after|before) (\w+):(\w+) ?([AaPp][Mm])\s*$/.exec(String(time));
     if (m && (minutes === undefined || (minutes !== null && typeof minutes === 'object'))) {
-      const num = (t) => {
-        if (/^\d+$/.test(t)) return Number(t);
-        if (!minutes || !Object.prototype.hasOwnProperty.call(minutes, t)) throw new ReferenceError(t + ' is not in env');
-        return Q(minutes[t]).toNumber();
-      };
+      const num = (t) => (/^\d+$/.test(t) ? Number(t) : fromEnv(minutes, t).toNumber());
       const h = num(m[3]), mm = num(m[4]);
       if (!(h >= 1 && h <= 12 && mm >= 0 && mm < 60)) throw new SyntaxError('not a time: ' + m[3] + ':' + m[4]);
-      const start = (h % 12) * 60 + mm + (m[5].toUpperCase() === 'PM' ? 720 : 0);
-      return showTime(start + (m[2] === 'after' ? 1 : -1) * num(m[1]));
+      return timeAdd(h + ':' + String(mm).padStart(2, '0') + ' ' + m[5], (m[2] === 'after' ? 1 : -1) * num(m[1]));
     }
     return showTime(parseTime(time) + Number(minutes));
   }

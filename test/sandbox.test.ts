@@ -272,6 +272,53 @@ describe('exact-maths prelude in the worker', () => {
     expect((await pool.run(['print(fmt(ev("0", {})), fmt(P("x").coeff("x")));'])).output).toBe('0 1');
   });
 
+  test('prelude values cross as stubs: methods, fields, instanceof, printing', async () => {
+    const r = await pool.run([
+      'const a = Q(3, 4), b = new R(1n, 4n), p = P("x**2 - 1", {});',
+      'print(a.add(b), a.n, a.d, a instanceof R, p instanceof Poly, `${a}`, a + 1, p.factor(), surd("sqrt(8)", {}));',
+    ]);
+    expect(r).toMatchObject({ ok: true, output: '1 3 4 true true 3/4 1.75 (x - 1)*(x + 1) 2*sqrt(2)' });
+  });
+
+  test("a step's env is read where the text names it, and its own objects come back as themselves", async () => {
+    const r = await pool.run([
+      'const E = { n0: 4, n1: 6, get boom() { throw new Error("read boom"); } };',
+      'const items = [{ label: "a", value: ev("-n0", E) }, { label: "b", value: ev("n1/n0", E) }];',
+      'const [first] = sortExact(items, true, (it) => it.value);',
+      'print(first === items[1], first.label, fmt(solveLinear2(["x + y = n1", "x - y = n0"], E).x));',
+    ]);
+    expect(r).toMatchObject({ ok: true, output: 'true b 5' });
+  });
+
+  test("errors keep their class and message; a callback's own error comes back as itself", async () => {
+    const r = await pool.run([
+      'try { Q(1, 0); } catch (e) { print(e.name, e.message); }',
+      'const mine = new RangeError("mine");',
+      'try { sortExact([1, 2], false, () => { throw mine; }); } catch (e) { print(e === mine); }',
+    ]);
+    expect(r.output).toBe('RangeError division by zero\ntrue');
+  });
+
+  test('a look-alike of a prelude value is not one', async () => {
+    const r = await pool.run(['const fake = Object.create(Object.getPrototypeOf(Q(1)));', 'fake.add(1);']);
+    expect(r).toMatchObject({ ok: false, error: 'TypeError: R.add called on something that is not a R' });
+    // a plain copy of one carries nothing of it
+    const copy = await pool.run(['print(Q(Object.assign({}, Q(1, 2))));']);
+    expect(copy).toMatchObject({ ok: false, error: 'TypeError: Q: cannot convert object' });
+  });
+
+  test('thousands of prelude evaluations on one worker stay sound', async () => {
+    // quickjs-emscripten's getOwnPropertyNames corrupted wasm memory after ~1,300 calls; nothing here uses it
+    const one = new SandboxPool({ workers: 1 });
+    try {
+      const code = ['const E = { n0: 3, n1: 5 };', 'E.f = fn("x", "x**2 + n0", E);', 'print(fmt(ev("f(n1)", E)), fmt(solveLinear("n0*x = n1", "x", E)));'];
+      const rs = await one.runMany(Array.from({ length: 3000 }, () => code));
+      expect(rs.filter((r) => r.output !== '28 5/3')).toEqual([]);
+    } finally {
+      await one.close();
+    }
+  });
+
   test('a prelude call that loops or explodes is stopped like any step', async () => {
     const loop = await small.run(['print(sortExact([1, 2, 3], false, (x) => { for (;;) {} }));']);
     expect(loop).toMatchObject({ ok: false, timedOut: true });

@@ -10,8 +10,9 @@
 //      error 'OutputLimit: ...', outputTruncated:true, output cut to maxOutput). A flooding step is
 //      a broken step, and its answer would be noise.
 //   4. Wall clock (here, on the main thread): one long built-in call (`'x'.repeat(1e9)`,
-//      `Array(1e8).fill(0)`) does not poll the interrupt handler, so a worker that makes no progress for
-//      hardKillMs is terminated and replaced; its evaluation gets a timedOut error result.
+//      `Array(1e8).fill(0)`, a prelude call the host runs, `factorial(1e7)`) does not poll the interrupt
+//      handler, so a worker that makes no progress for hardKillMs is terminated and replaced; its
+//      evaluation gets a timedOut error result. The worker's V8 heap is capped (the prelude runs there).
 
 import { Worker } from 'node:worker_threads';
 import type { FromWorker, RunResult, ToWorker, WorkerInit } from './protocol.ts';
@@ -166,7 +167,13 @@ export class SandboxPool {
     // stack; 4 MB of native stack per 512 KiB of QuickJS stack keeps QuickJS's own check the one that
     // fires (on a 1 MB main-thread stack V8 overflows first and leaves the wasm module unusable).
     const stackSizeMb = Math.max(4, Math.ceil((8 * this.opts.stackBytes) / (1 << 20)));
-    const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { rstarSandbox: init }, resourceLimits: { stackSizeMb } });
+    // The prelude's own work runs in the worker's V8 heap (prelude/realm.ts), outside QuickJS's memory
+    // limit: a step that makes it build something huge crashes this worker, not the process.
+    const worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      workerData: { rstarSandbox: init },
+      resourceLimits: { stackSizeMb, maxOldGenerationSizeMb: 512 },
+    });
     const slot: Slot = {
       worker,
       progress: new Int32Array(progress),

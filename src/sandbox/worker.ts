@@ -12,11 +12,13 @@
 // - Promise jobs never run: `.then` callbacks and code after an `await` do not execute. Nothing can
 //   run outside a step's own synchronous extent, so output attribution is exact and job loops are
 //   impossible. Async functions still run synchronously up to their first await.
-// - Math.random is a fixed-seed PRNG (same sequence in every evaluation); Date, typed arrays and
-//   ArrayBuffer are not defined (see INTRINSICS).
-// - The exact-mathematics prelude (prelude/README.md: Q, gcd, P, convert, fmt, ...) is defined in an
-//   evaluation whose code names one of its globals; its functions live in one frozen realm per
-//   runtime. print() of a prelude value (R, Poly, or an array of them) prints fmt(value): -2/3.
+// - Math.random is a fixed-seed PRNG (same sequence in every evaluation) wherever the code names
+//   `Math` (QuickJS builds Math on first touch, ~11 us, so it is not touched otherwise); Date, typed
+//   arrays and ArrayBuffer are not defined (see INTRINSICS).
+// - The exact-mathematics prelude (prelude/README.md: Q, gcd, P, convert, fmt, ...): an evaluation
+//   gets the prelude globals its code names. They are stubs in one frozen realm per runtime; the
+//   prelude itself runs in the host's JavaScript engine (prelude/realm.ts). print() of a prelude value
+//   (R, Poly, Surd, or an array of R and Poly) prints fmt(value): -2/3.
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import {
@@ -29,7 +31,7 @@ import {
 } from 'quickjs-emscripten-core';
 import type { EvalLimits, FromWorker, RunResult, ToWorker, WorkerInit } from './protocol.ts';
 import { PreludeRealm } from './prelude/realm.ts';
-import { namesPrelude } from './prelude/index.ts';
+import { preludeNames } from './prelude/index.ts';
 
 
 // Left out: Date (determinism) and typed arrays/ArrayBuffer, which math steps do not need and which
@@ -149,6 +151,8 @@ export class Evaluator {
   private lastPrinted: (string | undefined)[] = [];
   private seed = 0;
   private formatter: QuickJSHandle | null = null;
+  /** The context of the evaluation running now. */
+  private ctx: QuickJSContext | null = null;
   /** Set when the wasm module itself failed; the worker then exits and the pool starts a fresh one. */
   broken = false;
 
@@ -160,12 +164,11 @@ export class Evaluator {
     return new Evaluator(await newQuickJSWASMModuleFromVariant(import('@jitl/quickjs-wasmfile-release-sync')), limits);
   }
 
-  // A runtime is cheap (~30 us) but its prelude realm is not (~20 ms), so it is reused across
-  // evaluations, including ones whose step threw an ordinary error (MCTS makes many). Anything that can
-  // leave it unsound (timeout or output flood mid-allocation, out of memory, stack overflow, a host
-  // failure, pending promise jobs that still hold the old context) retires it. A periodic refresh only
-  // bounds what an unforeseen leak could build up: the runtime's memory stays flat (~330 KB, realm
-  // included) over 12,000 DeepMind evaluations, and refreshing every 256 cost ~85 us an evaluation.
+  // A runtime is cheap (~30 us) but its realm (print and the prelude's stubs, frozen) is not (~20 ms),
+  // so it is reused across evaluations, including ones whose step threw an ordinary error (MCTS makes
+  // many). Anything that can leave it unsound (timeout or output flood mid-allocation, out of memory,
+  // stack overflow, a host failure, pending promise jobs that still hold the old context) retires it.
+  // A periodic refresh only bounds what an unforeseen leak could build up.
   private runtime(): QuickJSRuntime {
     if (this.rt && this.evalsOnRuntime < 8192) return this.rt;
     this.retireRuntime();
@@ -209,30 +212,30 @@ export class Evaluator {
     try {
       const rt = this.runtime();
       this.evalsOnRuntime++;
+      if (!this.realm) {
+        // ~2 ms once per runtime (more on a cold or busy machine): not charged to the steps
+        const b0 = performance.now();
+        this.buildingRealm = true;
+        try {
+          this.realm = PreludeRealm.create(rt, INTRINSICS);
+          this.realm.hooks = this.hooks;
+        } finally {
+          this.buildingRealm = false;
+          this.deadline += performance.now() - b0;
+        }
+      }
+      const realm = this.realm;
       const ctx = rt.newContext({ intrinsics: INTRINSICS });
-      const handles: QuickJSHandle[] = [];
+      this.ctx = ctx;
       try {
-        this.install(ctx, handles);
-        if (namesPrelude(steps)) {
-          if (!this.realm) {
-            // ~19 ms once per runtime (more on a cold or busy machine): not charged to the steps
-            const b0 = performance.now();
-            this.buildingRealm = true;
-            try {
-              this.realm = PreludeRealm.create(rt, INTRINSICS);
-            } finally {
-              this.buildingRealm = false;
-              this.deadline += performance.now() - b0;
-            }
-          }
-          try {
-            this.realm.install(ctx);
-            this.preludeInstalled = true;
-          } catch (e) {
-            if (!this.timedOut) throw e;
-            error = `Timeout: ran past ${this.limits.timeoutMs} ms`;
-            failedStep = 0;
-          }
+        const names = preludeNames(steps);
+        try {
+          realm.install(ctx, names, steps.some((t) => t.includes('Math')));
+          this.preludeInstalled = names !== '';
+        } catch (e) {
+          if (!this.timedOut) throw e;
+          error = `Timeout: ran past ${this.limits.timeoutMs} ms`;
+          failedStep = 0;
         }
         for (let k = 0; k < steps.length && error === undefined; k++) {
           this.step = k;
@@ -248,7 +251,8 @@ export class Evaluator {
       } finally {
         this.formatter?.dispose();
         this.formatter = null;
-        for (const h of handles) h.dispose();
+        realm.release();
+        this.ctx = null;
         ctx.dispose();
       }
       // an ordinary thrown error (TypeError, RangeError from the prelude, ...) leaves the runtime sound
@@ -279,30 +283,21 @@ export class Evaluator {
     return result;
   }
 
-  /** Defines print and a fixed-seed Math.random, both host functions so that nothing has to be
-   * compiled per context. print is non-writable and non-configurable, so assigning it or declaring a
-   * `function print` fails (QuickJS still lets Object.defineProperty replace it; that only affects
-   * the evaluation that does it). */
-  private install(ctx: QuickJSContext, handles: QuickJSHandle[]): void {
-    const print = ctx.newFunction('print', (...args) => {
+  /** print and Math.random of the evaluation running now: stubs in the realm call these. */
+  private readonly hooks = {
+    print: (args: QuickJSHandle[]): void => {
+      const ctx = this.ctx!;
       const parts = args.map((h) => this.format(ctx, h, false));
       this.emit(parts.join(' '), parts.length > 0 ? parts[parts.length - 1] : undefined);
-    });
-    handles.push(print);
-    ctx.defineProp(ctx.global, 'print', { value: print, configurable: false, enumerable: false });
-
+    },
     // mulberry32: the same sequence in every evaluation
-    const random = ctx.newFunction('random', () => {
+    random: (): number => {
       this.seed = (this.seed + 0x6d2b79f5) | 0;
       let t = Math.imul(this.seed ^ (this.seed >>> 15), 1 | this.seed);
       t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ctx.newNumber(((t ^ (t >>> 14)) >>> 0) / 4294967296);
-    });
-    handles.push(random);
-    const math = ctx.getProp(ctx.global, 'Math');
-    handles.push(math);
-    ctx.setProp(math, 'random', random);
-  }
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    },
+  };
 
   private emit(line: string, last: string | undefined): void {
     this.chars += line.length + (this.nLines++ > 0 ? 1 : 0);

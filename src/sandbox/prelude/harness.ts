@@ -5,10 +5,11 @@ import {
   newQuickJSWASMModuleFromVariant,
   DefaultIntrinsics,
   type QuickJSContext,
+  type QuickJSHandle,
   type QuickJSRuntime,
   type QuickJSWASMModule,
 } from 'quickjs-emscripten-core';
-import { PRELUDE_SOURCE, preludeFor, preludeModulesFor } from './index.ts';
+import { PRELUDE_SOURCE, preludeFor, preludeNames } from './index.ts';
 import { PreludeRealm } from './realm.ts';
 
 const INTRINSICS = { ...DefaultIntrinsics, Date: false, TypedArrays: false };
@@ -57,16 +58,20 @@ export class MiniEvaluator {
     let answer: string | undefined;
     let error: string | undefined;
     try {
-      const print = ctx.newFunction('print', (...args) => {
-        const parts = args.map((h) => show(ctx, h));
+      const onPrint = (args: QuickJSHandle[]): void => {
+        const parts = args.map((h) => (this.realm && ctx.typeof(h) === 'object' ? this.realm.format(h) : undefined) ?? show(ctx, h));
         lines.push(parts.join(' '));
         if (parts.length) answer = parts[parts.length - 1];
-      });
-      ctx.defineProp(ctx.global, 'print', { value: print, configurable: false, enumerable: false });
-      print.dispose();
-      if (mode === 'shared' && preludeModulesFor(steps).length > 0) {
+      };
+      if (mode === 'shared') {
+        // the realm brings print (and Math.random), and the prelude when the code names it
         this.realm ??= PreludeRealm.create(rt, INTRINSICS);
-        this.realm.install(ctx);
+        this.realm.hooks = { print: onPrint, random: () => 0.5 };
+        this.realm.install(ctx, preludeNames(steps), true);
+      } else {
+        const print = ctx.newFunction('print', (...args) => onPrint(args));
+        ctx.defineProp(ctx.global, 'print', { value: print, configurable: false, enumerable: false });
+        print.dispose();
       }
       const prelude = mode === 'none' || mode === 'shared' ? '' : mode === 'all' ? PRELUDE_SOURCE : preludeFor(steps);
       const all = prelude ? [prelude, ...steps] : steps;
@@ -81,6 +86,7 @@ export class MiniEvaluator {
         r.value.dispose();
       }
     } finally {
+      this.realm?.release();
       ctx.dispose();
     }
     if (error !== undefined && this.retireOnError) this.retire();
@@ -103,7 +109,7 @@ export class MiniEvaluator {
 }
 
 // primitives as the worker prints them; objects through their toString (enough for tests)
-function show(ctx: QuickJSContext, h: import('quickjs-emscripten-core').QuickJSHandle): string {
+function show(ctx: QuickJSContext, h: QuickJSHandle): string {
   const t = ctx.typeof(h);
   if (t === 'number') {
     const x = ctx.getNumber(h);

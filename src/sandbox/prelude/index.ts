@@ -77,15 +77,23 @@ export function preludeModulesFor(code: string | readonly string[]): PreludeModu
 // IDENT's twin for exec: matchAll starts a copy of its regex at the regex's lastIndex, so IDENT's must stay 0
 const SCAN = new RegExp(IDENT.source, 'g');
 
-/** Whether the code names any prelude global, as preludeModulesFor reads it; stops at the first (the
- * worker asks this of every evaluation and installs all of the prelude or none of it). */
-export function namesPrelude(code: string | readonly string[]): boolean {
+/** Every global the prelude defines, in module order: the realm installs them by index. */
+export const PRELUDE_EXPORTS: readonly string[] = PRELUDE_MODULES.flatMap((m) => m.exports);
+const EXPORT_INDEX = new Map(PRELUDE_EXPORTS.map((e, i) => [e, i]));
+
+/** The prelude globals the code names, as preludeModulesFor reads names: their indices in
+ * PRELUDE_EXPORTS, ascending and comma-joined ('' for none). The worker installs just these. */
+export function preludeNames(code: string | readonly string[]): string {
+  let found: number[] | null = null;
   // steps are separate texts: an identifier never spans two, as in preludeModulesFor's '\n'-joined text
   for (const text of typeof code === 'string' ? [code] : code) {
     SCAN.lastIndex = 0;
-    for (let m = SCAN.exec(text); m !== null; m = SCAN.exec(text)) if (EXPORTER.has(m[0])) return true;
+    for (let m = SCAN.exec(text); m !== null; m = SCAN.exec(text)) {
+      const i = EXPORT_INDEX.get(m[0]);
+      if (i !== undefined && !(found ??= []).includes(i)) found.push(i);
+    }
   }
-  return false;
+  return found === null ? '' : found.sort((a, b) => a - b).join(',');
 }
 
 /** Source of the modules the code needs ('' when it needs none); cached per module set. */

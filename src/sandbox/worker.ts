@@ -382,10 +382,11 @@ if (!isMainThread && parentPort && (workerData as { rstarSandbox?: WorkerInit } 
   const progress = new Int32Array(init.progress);
   const evaluator = await Evaluator.create(init.limits);
   // Warm the wasm code paths (lazy compilation makes a cold first evaluation ~100 ms) before the
-  // pool's wall-clock watchdog starts timing us.
+  // pool's wall-clock watchdog starts timing us; the first run also builds the realm (outside any
+  // evaluation's deadline) and the host prelude.
   evaluator.run(['const a = [1, 2.5];', 'print(a, {b: a}, 0.1 + 0.2)']);
   evaluator.run(['throw new Error("warm-up")']);
-  // builds the prelude realm (~19 ms) outside any evaluation's deadline, and warms its code paths
+  // the prelude's stubs and the host side of the membrane
   evaluator.run(['const e = P("n0*x**2 - 3", { n0: 2 });', 'print(e, Q(-4, 6), fmt(gcd(12, 18)));']);
   port.on('message', (msg: ToWorker) => {
     const results: RunResult[] = [];

@@ -512,6 +512,12 @@ export class PreludeRealm {
     return isArray ? this.realm.getLength(h) : undefined;
   }
 
+  /** Carries an exception QuickJS raised (owned by the caller) out through host code, as itself. */
+  private rethrow(error: QuickJSHandle): never {
+    this.held.push(error);
+    throw new GuestThrow(error);
+  }
+
   private hold(h: QuickJSHandle): QuickJSHandle {
     const d = h.dup();
     this.held.push(d);
@@ -565,11 +571,7 @@ export class PreludeRealm {
   ownKeys(h: QuickJSHandle, all: boolean): string[] {
     const realm = this.realm;
     const r = this.invoke(this.keys, h, all ? realm.true : realm.false);
-    if (r.error) {
-      const e = this.hold(r.error);
-      r.error.dispose();
-      throw new GuestThrow(e);
-    }
+    if (r.error) this.rethrow(r.error);
     const json = realm.getString(r.value);
     r.value.dispose();
     const ks = JSON.parse(json) as string[];
@@ -584,11 +586,7 @@ export class PreludeRealm {
       const args = xs.map((x) => this.toGuest(x));
       let r;
       try { r = this.invoke(f, ...args); } finally { for (const a of args) if (a.alive) a.dispose(); }
-      if (r.error) {
-        const e = this.hold(r.error);
-        r.error.dispose();
-        throw new GuestThrow(e);
-      }
+      if (r.error) this.rethrow(r.error);
       try { return this.toHost(r.value); } finally { r.value.dispose(); }
     };
     this.guestOf.set(fn, f);

@@ -144,9 +144,18 @@ describe('module selection and the shared realm', () => {
     const mod = await newQuickJSWASMModuleFromVariant(import('@jitl/quickjs-wasmfile-release-sync'));
     const rt = mod.newRuntime();
     const realm = PreludeRealm.create(rt);
+    const ctx = rt.newContext();
     try {
       expect(realm.fastPath).toBe(true);
+      // QuickJS calls a native function with its caller's context: an evaluation context's calls too
+      realm.install(ctx, preludeNames('gcd fmt Q'), false);
+      const r = ctx.unwrapResult(ctx.evalCode('[fmt(gcd(12, 18)), fmt(Q(1, 2).add(Q(1, 3)).n)].join(" ")'));
+      expect(ctx.getString(r)).toBe('6 5');
+      r.dispose();
+      expect(realm.directCalls).toBe(7); // gcd, fmt, Q, Q, add, the getter n, fmt
     } finally {
+      realm.release();
+      ctx.dispose();
       realm.dispose();
       rt.dispose();
     }

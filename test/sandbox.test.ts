@@ -290,6 +290,14 @@ describe('exact-maths prelude in the worker', () => {
     expect(r).toMatchObject({ ok: true, output: 'true b 5' });
   });
 
+  test("a prelude call reads each own name of a step's env once; inherited names only where called", async () => {
+    const r = await pool.run([
+      'let reads = 0; const E = Object.create({ f: fn("x", "x + 1", {}) }, { n0: { get() { reads++; return 3; }, enumerable: true } });',
+      'print(fmt(ev("n0 + n0*n0 + f(n0)", E)), reads, fmt(ev("f", E)));',
+    ]);
+    expect(r).toMatchObject({ ok: true, output: '16 1 f' });
+  });
+
   test("errors keep their class and message; a callback's own error comes back as itself", async () => {
     const r = await pool.run([
       'try { Q(1, 0); } catch (e) { print(e.name, e.message); }',

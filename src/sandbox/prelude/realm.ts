@@ -4,15 +4,17 @@
 // ~1.1 ms); the host's JIT runs the same five files an order of magnitude faster (`ev("(-n0) / (n1)",
 // E)`: ~95 -> ~7 us). So the prelude's functions run here, loaded once per thread, and each QuickJS
 // runtime gets one frozen "stub realm": a context whose globals (Q, ev, P, R, Poly, ..., and print)
-// are tiny functions that pass their arguments to the host and wrap what comes back. A fresh
-// evaluation context gets print and the stubs its code names with one native defineProperties call.
+// are native functions, one per prelude function, method and field, that pass their arguments to the
+// host and wrap what comes back. A fresh evaluation context gets print and the stubs its code names
+// with one native defineProperties call.
 //
 // What crosses, and how (the membrane):
 // - numbers, strings, BigInts, booleans, null and undefined by value;
 // - a prelude value (an R, Poly or Surd) as a QuickJS HostRef object (unforgeable: only the host makes
 //   one) whose prototype is the stub class's: its methods and fields are stubs too, `instanceof R` holds;
 // - a step's arrays are copied; a step's other objects (the env `E`, sortExact's items) are read lazily
-//   through a host Proxy, so a call reads only the names its text uses; the same object goes back out;
+//   through a host Proxy, so a call reads only the names its text uses, each own one once (its own-ness
+//   and value in one trip); the same object goes back out;
 // - a step's functions (sortExact's key) become host functions that call back into QuickJS, under the
 //   evaluation's interrupt deadline;
 // - the prelude's arrays and plain objects (solveLinear2's `{x, y}`) come back as fresh QuickJS ones.
@@ -67,18 +69,19 @@ function loadHost(): HostPrelude {
   const classes: Ctor[] = [];
   const src: string[] = [];
   const op = (o: Op): number => ops.push(o) - 1;
-  const stubFn = (id: number, name: string, self: string): string =>
-    `function ${name}(...a) { return call(${id}, ${self}, ...a); }`;
+  // a stub is the op's host function itself (a native function of the stub realm: no interpreted frame,
+  // no rest array, no spread between a step and the host)
+  const stubFn = (id: number): string => `fns[${id}]`;
   for (const name of EXPORTS) {
     const v = G[name];
     if (isClass(v)) {
       const ci = classes.push(v) - 1;
-      src.push(`const ${name} = class ${name} { constructor(...a) { return call(${op({ kind: 'new', name, cls: v })}, undefined, ...a); } };`);
+      src.push(`const ${name} = class ${name} { constructor(...a) { return fns[${op({ kind: 'new', name, cls: v })}](...a); } };`);
       for (const k of Object.getOwnPropertyNames(v)) {
         if (k === 'length' || k === 'name' || k === 'prototype') continue;
         const f = (v as unknown as Record<string, unknown>)[k];
         if (typeof f !== 'function') continue;
-        src.push(`def(${name}, ${JSON.stringify(k)}, { value: ${stubFn(op({ kind: 'fn', name: `${name}.${k}`, fn: f as AnyFn, owner: v }), '_', 'undefined')} });`);
+        src.push(`def(${name}, ${JSON.stringify(k)}, { value: ${stubFn(op({ kind: 'fn', name: `${name}.${k}`, fn: f as AnyFn, owner: v }))} });`);
       }
       const proto = v.prototype as Record<PropertyKey, unknown>;
       for (const k of Reflect.ownKeys(proto)) {
@@ -88,14 +91,14 @@ function loadHost(): HostPrelude {
         if (key === null) continue;
         const label = `${name}.${String(k)}`;
         if (typeof d.value === 'function') {
-          src.push(`def(${name}.prototype, ${key}, { value: ${stubFn(op({ kind: 'method', name: label, fn: d.value as AnyFn, cls: v }), '_', 'this')} });`);
+          src.push(`def(${name}.prototype, ${key}, { value: ${stubFn(op({ kind: 'method', name: label, fn: d.value as AnyFn, cls: v }))} });`);
         } else if (d.get) {
-          src.push(`def(${name}.prototype, ${key}, { get: function () { return call(${op({ kind: 'get', name: String(k), cls: v })}, this); } });`);
+          src.push(`def(${name}.prototype, ${key}, { get: fns[${op({ kind: 'get', name: String(k), cls: v })}] });`);
         }
       }
       src.push(`protos[${ci}] = ${name}.prototype;`);
     } else if (typeof v === 'function') {
-      src.push(`G.${name} = ${stubFn(op({ kind: 'fn', name, fn: v as AnyFn }), name, 'undefined')};`);
+      src.push(`G.${name} = ${stubFn(op({ kind: 'fn', name, fn: v as AnyFn }))};`);
       continue;
     } else {
       throw new Error(`prelude export ${name} is not a function`);
@@ -107,22 +110,23 @@ function loadHost(): HostPrelude {
   for (const [name, sample] of samples) {
     const cls = G[name] as Ctor;
     for (const k of Object.keys(sample)) {
-      src.push(`def(${name}.prototype, ${JSON.stringify(k)}, { get: function () { return call(${op({ kind: 'get', name: k, cls })}, this); } });`);
+      src.push(`def(${name}.prototype, ${JSON.stringify(k)}, { get: fns[${op({ kind: 'get', name: k, cls })}] });`);
     }
   }
   // the sandbox's own host functions, stubs like the rest: print(...args) and Math.random()
   const printId = op({ kind: 'print', name: 'print' });
   const randomId = op({ kind: 'random', name: 'random' });
-  const stubSource = `(function (call) {
+  const stubSource = `(function (fns) {
   'use strict';
   const G = globalThis, protos = [];
-  G.__print = function print(...a) { call(${printId}, undefined, ...a); };
-  G.__random = function random() { return call(${randomId}, undefined); };
+  G.__print = fns[${printId}];
+  G.__random = fns[${randomId}];
   const def = (o, k, d) => Object.defineProperty(o, k, 'value' in d ? { value: d.value, writable: true, configurable: true } : { get: d.get, configurable: true });
   ${src.join('\n  ')}
   const ERRORS = { __proto__: null, Error, RangeError, TypeError, SyntaxError, ReferenceError };
   const setProto = Object.setPrototypeOf, isArray = Array.isArray, stringify = JSON.stringify;
-  const ownNames = Object.getOwnPropertyNames, ownKeys = Object.keys;
+  const ownNames = Object.getOwnPropertyNames, ownKeys = Object.keys, hasOwn = Object.prototype.hasOwnProperty;
+  const apply = Reflect.apply, NONE = Object.freeze({});
   return [
     function adopt(ref, i) { setProto(ref, protos[i]); return ref; },
     function kind(v) { return isArray(v) ? 1 : 0; },
@@ -136,6 +140,9 @@ function loadHost(): HostPrelude {
       Object.defineProperty(e, 'name', { value: name, writable: true, configurable: true });
       return e;
     },
+    // an own property's value, or NONE: one trip for what the parsers ask of every name
+    function lookup(o, k) { return apply(hasOwn, o, [k]) ? o[k] : NONE; },
+    NONE,
   ];
 })`;
   return { ops, classes, isExact: exact.isExact, fmt: G.fmt as (v: unknown) => string, stubSource };
@@ -210,6 +217,9 @@ class GuestThrow extends Error {
   }
 }
 
+/** quickjs-emscripten's C-to-host entry of a context: a host function called */
+type CToHost = (ctx: number, thisPtr: number, argc: number, argv: number, fnId: number) => number;
+
 /** The most arguments invoke() passes through its preallocated argument array. */
 const ARGS_MAX = 8;
 
@@ -218,23 +228,33 @@ const MAX_COPY = 100_000;
 
 const READ_ONLY = "the prelude does not change a step's objects";
 
-/** Proxy handler over a step's object (one per object: no closures, which tsx's keepNames makes costly). */
+/** What PreludeRealm.lookup answers for a name that is not an own property. */
+const ABSENT: unique symbol = Symbol('absent');
+
+/** Proxy handler over a step's object (one per object: no closures, which tsx's keepNames makes costly).
+ * Each own name is read once, on first use, with its own-ness in the same trip: the parsers ask
+ * hasOwnProperty and then read, for every name in the text. */
 class GuestObject implements ProxyHandler<object> {
-  /** own names, read once: the parsers ask hasOwnProperty for every name in the text */
-  private own: Set<string> | null = null;
+  private readonly seen = new Map<string, unknown>();
   constructor(private readonly m: PreludeRealm, private readonly h: QuickJSHandle) {}
-  private hasOwn(k: string): boolean {
-    return (this.own ??= new Set(this.m.ownKeys(this.h, true))).has(k);
+  private own(k: string): unknown {
+    let v = this.seen.get(k);
+    if (v === undefined && !this.seen.has(k)) this.seen.set(k, (v = this.m.lookup(this.h, k)));
+    return v;
   }
   get(_: object, k: string | symbol): unknown {
-    return typeof k === 'string' ? this.m.read(this.h, k) : undefined;
+    if (typeof k !== 'string') return undefined;
+    const v = this.own(k);
+    // not own: what the step's code would read (its prototype chain)
+    return v === ABSENT ? this.m.read(this.h, k) : v;
   }
   has(_: object, k: string | symbol): boolean {
-    return typeof k === 'string' && this.hasOwn(k);
+    return typeof k === 'string' && this.own(k) !== ABSENT;
   }
   getOwnPropertyDescriptor(_: object, k: string | symbol): PropertyDescriptor | undefined {
-    if (typeof k !== 'string' || !this.hasOwn(k)) return undefined;
-    return { value: this.m.read(this.h, k), writable: true, enumerable: true, configurable: true };
+    if (typeof k !== 'string') return undefined;
+    const v = this.own(k);
+    return v === ABSENT ? undefined : { value: v, writable: true, enumerable: true, configurable: true };
   }
   ownKeys(): string[] {
     return this.m.ownKeys(this.h, false);
@@ -274,12 +294,8 @@ export class PreludeRealm {
   private constructor(
     private readonly realm: QuickJSContext,
     private readonly host: HostPrelude,
-    private readonly call: QuickJSHandle,
-    private readonly installer: QuickJSHandle,
-    private readonly adopt: QuickJSHandle,
-    private readonly kind: QuickJSHandle,
-    private readonly keys: QuickJSHandle,
-    private readonly error: QuickJSHandle,
+    /** the stub realm's helpers */
+    private readonly fns: Record<'installer' | 'adopt' | 'kind' | 'keys' | 'error' | 'lookup' | 'none', QuickJSHandle>,
   ) {
     // the one call quickjs-emscripten keeps protected: is this handle a HostRef (0 if not), without
     // the exception unwrapHostRef throws for every other object
@@ -296,10 +312,18 @@ export class PreludeRealm {
     const keep = <T extends QuickJSHandle>(h: T): T => (temp.push(h), h);
     let self: PreludeRealm | null = null;
     try {
-      const onCall = (...hs: QuickJSHandle[]) => self!.onCall(hs);
-      const call = keep(realm.newFunction('call', onCall));
+      // one host function per op; the library's path calls them with `this` as the this handle
+      const opOf = new Map<unknown, number>();
+      const fns = keep(realm.newArray());
+      host.ops.forEach((op, i) => {
+        const f = function (this: QuickJSHandle, ...hs: QuickJSHandle[]) { return self!.onCall(i, this, hs); };
+        opOf.set(f, i);
+        const h = realm.newFunction(op.name.slice(op.name.lastIndexOf('.') + 1), f);
+        realm.setProp(fns, i, h);
+        h.dispose();
+      });
       const make = keep(realm.unwrapResult(realm.evalCode(host.stubSource, 'prelude-stubs.js', { type: 'global' })));
-      const helpers = keep(realm.unwrapResult(realm.callFunction(make, realm.undefined, call)));
+      const helpers = keep(realm.unwrapResult(realm.callFunction(make, realm.undefined, fns)));
       const lock = keep(realm.unwrapResult(realm.evalCode(LOCKDOWN, 'prelude-lockdown.js', { type: 'global' })));
       const names = keep(realm.unwrapResult(realm.evalCode(JSON.stringify(EXPORTS), 'names.js')));
       const installer = keep(realm.unwrapResult(realm.callFunction(lock, realm.undefined, names)));
@@ -307,8 +331,13 @@ export class PreludeRealm {
       const kind = keep(realm.getProp(helpers, 1));
       const keys = keep(realm.getProp(helpers, 2));
       const error = keep(realm.getProp(helpers, 3));
-      self = new PreludeRealm(realm, host, call.dup(), installer.dup(), adopt.dup(), kind.dup(), keys.dup(), error.dup());
-      self.fastCalls(onCall);
+      const lookup = keep(realm.getProp(helpers, 4));
+      const none = keep(realm.getProp(helpers, 5));
+      self = new PreludeRealm(realm, host, {
+        installer: installer.dup(), adopt: adopt.dup(), kind: kind.dup(), keys: keys.dup(),
+        error: error.dup(), lookup: lookup.dup(), none: none.dup(),
+      });
+      self.fastCalls(opOf);
       return self;
     } catch (e) {
       for (const h of temp.splice(0)) if (h.alive) h.dispose();
@@ -322,14 +351,14 @@ export class PreludeRealm {
 
   /**
    * quickjs-emscripten runs every host function through its generator-based Scope machinery and a
-   * WeakLifetime per argument: ~8 us a call, most of a stub call's cost. The stub realm has one host
-   * function, `call`, so its C-to-host entry is replaced by a direct one: arguments as owned handles,
-   * the result or the error handed back as the library does. Checked against the library at creation;
+   * WeakLifetime per argument: ~8 us a call, most of a stub call's cost. For the stub realm's own host
+   * functions (one per op) the C-to-host entry is replaced by a direct one: arguments as owned handles,
+   * `this` only for methods and getters, the result or the error handed back as the library does. Checked against the library at creation;
    * without the internals this relies on (another version), calls take the library's path.
    */
-  private fastCalls(onCall: unknown): void {
+  private fastCalls(opOf: Map<unknown, number>): void {
     const internals = this.realm as unknown as {
-      cToHostCallbacks?: { callFunction?: (ctx: number, thisPtr: number, argc: number, argv: number, fnId: number) => number };
+      cToHostCallbacks?: { callFunction?: CToHost };
       getFunction?: (id: number) => unknown;
       memory?: { heapValueHandle?: (ptr: number) => QuickJSHandle };
       module?: { _malloc?: (n: number) => number; _free?: (p: number) => void; HEAPU8?: Uint8Array };
@@ -367,20 +396,28 @@ export class PreludeRealm {
       release: () => mod._free!(argvPtr),
     };
     const getFunction = internals.getFunction.bind(this.realm);
-    cb.callFunction = (ctx, thisPtr, argc, argv, fnId) => {
-      if (getFunction(fnId) !== onCall) return slow(ctx, thisPtr, argc, argv, fnId);
+    const ops = this.host.ops;
+    // QuickJS calls a native function with its caller's context, so every evaluation context gets it too
+    this.entry = (fallback) => (ctx, thisPtr, argc, argv, fnId) => {
+      const op = opOf.get(getFunction(fnId));
+      if (op === undefined) return fallback(ctx, thisPtr, argc, argv, fnId);
+      this.directCalls++;
+      const kind = ops[op]!.kind;
+      const self = kind === 'method' || kind === 'get' ? heap(dup(ctx, thisPtr)) : this.realm.undefined;
       const hs: QuickJSHandle[] = new Array(argc);
       for (let i = 0; i < argc; i++) hs[i] = heap(dup(ctx, argAt(argv, i)));
       try {
-        const r = this.onCall(hs);
+        const r = this.onCall(op, self, hs);
         if ('error' in r) {
           try { return throwIn(ctx, r.error.value); } finally { r.error.dispose(); }
         }
         try { return dup(ctx, r.value); } finally { r.dispose(); }
       } finally {
         for (const h of hs) h.dispose();
+        if (self.alive && self !== this.realm.undefined) self.dispose();
       }
     };
+    cb.callFunction = this.entry(slow);
   }
 
   /** f(a, b, ...) with `this` undefined; ~1 us where the library's callFunction, which builds its
@@ -400,6 +437,12 @@ export class PreludeRealm {
     return { value: fast.handle(result) };
   }
 
+  /** The direct C-to-host entry for the stub functions (fastCalls), given the context's own for others. */
+  private entry: ((fallback: CToHost) => CToHost) | null = null;
+
+  /** Stub calls that took the direct path (for tests: the fallback is correct but slower). */
+  directCalls = 0;
+
   /** Whether stub calls take the direct path (fastCalls found the library internals it needs). */
   get fastPath(): boolean {
     return this.fast !== null;
@@ -415,7 +458,9 @@ export class PreludeRealm {
    * for none) and, when `math`, Math.random in ctx, a context of the same runtime. */
   install(ctx: QuickJSContext, which: string, math: boolean): void {
     const w = ctx.newString(which);
-    const r = this.invoke(this.installer, ctx.global, w, math ? ctx.true : ctx.false);
+    const cbs = (ctx as unknown as { cToHostCallbacks?: { callFunction?: CToHost } }).cToHostCallbacks;
+    if (this.entry && cbs?.callFunction) cbs.callFunction = this.entry(cbs.callFunction);
+    const r = this.invoke(this.fns.installer, ctx.global, w, math ? ctx.true : ctx.false);
     w.dispose();
     if (r.error) {
       const why = ctx.dump(r.error);
@@ -456,31 +501,31 @@ export class PreludeRealm {
     this.release();
     this.fast?.release();
     this.fast = null;
-    for (const h of [this.error, this.keys, this.kind, this.adopt, this.installer, this.call]) h.dispose();
+    for (const h of Object.values(this.fns)) h.dispose();
     this.realm.dispose();
   }
 
   // ---- the membrane ---------------------------------------------------------------------------------
 
-  /** call(id, this, ...args) from a stub */
-  private onCall(hs: QuickJSHandle[]): QuickJSHandle | { error: QuickJSHandle } {
+  /** A stub called: op `id` with `self` as this (undefined but for methods and getters) and args. */
+  private onCall(id: number, self: QuickJSHandle, hs: QuickJSHandle[]): QuickJSHandle | { error: QuickJSHandle } {
     const realm = this.realm;
-    const op = this.host.ops[realm.getNumber(hs[0]!)]!;
+    const op = this.host.ops[id]!;
     try {
       if (op.kind === 'print') {
-        this.hooks.print(hs.slice(2));
+        this.hooks.print(hs);
         return realm.undefined;
       }
       if (op.kind === 'random') return realm.newNumber(this.hooks.random());
       const args: unknown[] = [];
-      for (let i = 2; i < hs.length; i++) args.push(this.toHost(hs[i]!));
+      for (let i = 0; i < hs.length; i++) args.push(this.toHost(hs[i]!));
       let v: unknown;
       if (op.kind === 'fn') v = op.fn!.apply(op.owner, args);
       else if (op.kind === 'new') v = new op.cls!(...args);
       else {
-        const self = realm.typeof(hs[1]!) === 'object' ? this.refOf(hs[1]!) : undefined;
-        if (!(self instanceof op.cls!)) throw new TypeError(`${op.name} called on something that is not a ${op.cls!.name}`);
-        v = op.kind === 'get' ? (self as Record<string, unknown>)[op.name] : op.fn!.apply(self, args);
+        const that = realm.typeof(self) === 'object' ? this.refOf(self) : undefined;
+        if (!(that instanceof op.cls!)) throw new TypeError(`${op.name} called on something that is not a ${op.cls!.name}`);
+        v = op.kind === 'get' ? (that as Record<string, unknown>)[op.name] : op.fn!.apply(that, args);
       }
       return this.toGuest(v);
     } catch (e) {
@@ -490,7 +535,7 @@ export class PreludeRealm {
       const err = e instanceof Error ? e : new Error(String(e));
       const name = realm.newString(err.name), message = realm.newString(err.message);
       try {
-        const r = this.invoke(this.error, name, message);
+        const r = this.invoke(this.fns.error, name, message);
         return { error: r.error ?? r.value };
       } finally { name.dispose(); message.dispose(); }
     }
@@ -502,7 +547,7 @@ export class PreludeRealm {
 
   /** An array's length (it is copied across); undefined for other objects. */
   private lengthOf(h: QuickJSHandle): number | undefined {
-    const r = this.invoke(this.kind, h);
+    const r = this.invoke(this.fns.kind, h);
     if (r.error) {
       r.error.dispose();
       return undefined;
@@ -561,7 +606,16 @@ export class PreludeRealm {
     return p;
   }
 
-  /** One property of a step's object, as the host prelude takes it. */
+  /** An own property of a step's object as the host prelude takes it, or ABSENT. */
+  lookup(h: QuickJSHandle, k: string): unknown {
+    const key = this.realm.newString(k);
+    let r;
+    try { r = this.invoke(this.fns.lookup, h, key); } finally { key.dispose(); }
+    if (r.error) this.rethrow(r.error);
+    try { return this.realm.eq(r.value, this.fns.none) ? ABSENT : this.toHost(r.value); } finally { r.value.dispose(); }
+  }
+
+  /** One property of a step's object (own or inherited), as the host prelude takes it. */
   read(h: QuickJSHandle, k: string): unknown {
     const e = this.realm.getProp(h, k);
     try { return this.toHost(e); } finally { e.dispose(); }
@@ -570,7 +624,7 @@ export class PreludeRealm {
   /** An object's own string keys: all of them, or the enumerable ones. */
   ownKeys(h: QuickJSHandle, all: boolean): string[] {
     const realm = this.realm;
-    const r = this.invoke(this.keys, h, all ? realm.true : realm.false);
+    const r = this.invoke(this.fns.keys, h, all ? realm.true : realm.false);
     if (r.error) this.rethrow(r.error);
     const json = realm.getString(r.value);
     r.value.dispose();
@@ -617,7 +671,7 @@ export class PreludeRealm {
       const ref = realm.newHostRef(v);
       const i = realm.newNumber(ci);
       try {
-        const r = this.invoke(this.adopt, ref.handle, i);
+        const r = this.invoke(this.fns.adopt, ref.handle, i);
         if (r.error) {
           r.error.dispose();
           throw new TypeError('prelude value could not cross');

@@ -7,28 +7,13 @@
 // the first is the workers' JIT warm-up).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadDataset } from '../src/data/datasets.ts';
-import { convertProblem } from '../src/data/bootstrap/index.ts';
-import { programOf } from '../src/data/steps.ts';
+import { deepmindPrograms } from './sandbox.ts';
 import * as here from '../src/sandbox/worker.ts';
 import * as herePool from '../src/sandbox/sandbox.ts';
 
 function arg(argv: string[], name: string): string | undefined {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? argv[i + 1] : undefined;
-}
-
-/** The sandbox bench's DeepMind programs: random prefixes of bootstrap programs. */
-function programs(count: number): string[][] {
-  const all = loadDataset('deepmind');
-  const out: string[][] = [];
-  for (let i = 0; out.length < count && i < all.length * 4; i++) {
-    const p = all[(i * 7919) % all.length]!;
-    const steps = convertProblem(p);
-    if (!steps) continue;
-    out.push(programOf(p.question, steps.slice(0, 1 + (i % steps.length)).map((s) => s.code)));
-  }
-  return out;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -38,7 +23,7 @@ export async function main(argv: string[]): Promise<void> {
   if (!base) throw new Error('--base: expected the other checkout, e.g. --base /tmp/base');
   const rounds = Number(arg(argv, 'rounds') ?? 40);
   const url = (f: string): string => pathToFileURL(resolve(base, f)).href;
-  const progs = programs(4000);
+  const progs = deepmindPrograms(4000);
   const res: { A: number[]; B: number[] } = { A: [], B: [] };
   const order = (r: number): ('A' | 'B')[] => (r % 2 ? ['B', 'A'] : ['A', 'B']);
   if (argv.includes('--pool')) {

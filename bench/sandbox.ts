@@ -33,7 +33,7 @@ function trajectory(i: number): string[] {
 }
 
 /** DeepMind programs as the sandbox sees them: the question's numbers, then a prefix of the steps. */
-function deepmindPrograms(count: number): string[][] {
+export function deepmindPrograms(count: number): string[][] {
   const all = loadDataset('deepmind');
   const out: string[][] = [];
   for (let i = 0; out.length < count && i < all.length * 4; i++) {

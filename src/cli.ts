@@ -239,6 +239,7 @@ const cli = yargs(hideBin(process.argv))
         .option('pretrain', { type: 'string', describe: "round 0 first pretrains on these datasets' verified trajectories (comma-separated, e.g. gsm8k); default: none" })
         .option('pretrain-steps', { type: 'number', default: 600 })
         .option('search-problems', { type: 'string', describe: "training problems each round searches: N, all, or per source, e.g. deepmind=300,gsm8k=200,*=all (default: the preset's)" })
+        .option('bootstrap-per-source', { type: 'string', describe: "bootstrap trajectories every round's SFT keeps, per source: a seeded choice of problems, N for every source or e.g. deepmind=6000,*=all (default: the preset's)" })
         .option('dev-problems', { type: 'number', describe: "dev problems per source each round evaluates, the first N (default: the preset's; 0: all)" })
         .option('dev-set', { choices: ['fixed', 'unseen', 'grouped'] as const, describe: "word-problem datasets' dev: the fixed split, its part with no similar training problem, or a grouped split (the run then trains on its other part); default: the preset's" })
         .option('data', { type: 'string', describe: 'your training problems: JSONL file(s), comma-separated, with question + answer (default: the preset\'s datasets)' })
@@ -263,6 +264,9 @@ const cli = yargs(hideBin(process.argv))
       if (a.devProblems !== undefined && !(Number.isInteger(a.devProblems) && a.devProblems >= 0)) throw new Error(`self-evolve: --dev-problems must be a whole number ≥ 0, got ${a.devProblems}`);
       const searchProblems = a.searchProblems === undefined ? undefined : parseSearchQuota(String(a.searchProblems));
       if (searchProblems === null) throw new Error(`self-evolve: --search-problems must be a whole number ≥ 0, all, or source=N pairs (deepmind=300,*=all), got ${a.searchProblems}`);
+      const bootParsed = a.bootstrapPerSource === undefined ? undefined : parseSearchQuota(String(a.bootstrapPerSource));
+      if (bootParsed === null) throw new Error(`self-evolve: --bootstrap-per-source must be a whole number, all, or source=N pairs (deepmind=6000,*=all), got ${a.bootstrapPerSource}`);
+      const bootQuota = bootParsed === undefined || typeof bootParsed === 'object' ? bootParsed : { '*': bootParsed };
       if (a.sft0Steps === 0 && !a.policy) throw new Error('self-evolve: --sft0-steps 0 keeps policy-r0 as given: give --policy');
       if (!(Number.isInteger(a.pretrainSteps) && a.pretrainSteps > 0)) throw new Error(`self-evolve: --pretrain-steps must be a positive integer, got ${a.pretrainSteps}`);
       const override = {
@@ -270,6 +274,7 @@ const cli = yargs(hideBin(process.argv))
         ...(datasets ? { datasets } : {}),
         ...(a.sft0Steps === undefined ? {} : { sft0Steps: a.sft0Steps, ...(a.sft0Steps === 0 ? { policies: 1 } : {}) }),
         ...(searchProblems === undefined ? {} : { searchProblems }),
+        ...(bootQuota === undefined ? {} : { bootstrapLimit: bootQuota }),
         ...(a.devProblems === undefined ? {} : { devProblems: a.devProblems }),
         ...(a.devSet === undefined ? {} : { devSet: a.devSet }),
         ...(a.schemas ? { schemas: { round0: a.schemas, perRound: a.schemas } } : {}),

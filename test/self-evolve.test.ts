@@ -14,13 +14,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../src/model/backends/backend.ts';
 import { readTensorFile } from '../src/model/checkpoint.ts';
 import { loadDataset, splitDev } from '../src/data/datasets.ts';
-import { readPairs, readTrajectories } from '../src/data/arrow.ts';
+import { readPairs, readTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
 import { bootstrapSplits } from '../src/data/bootstrap/index.ts';
 import { loadProblemsFor, schemaBatch, splitOf } from '../src/data/problems.ts';
 import { dropSimilar } from '../src/data/groups.ts';
 import { crossFitPairs, foldOf } from '../src/train/cross-fit.ts';
 import { pairedCounts, roundsTable, type RoundMetrics } from '../src/train/report.ts';
 import { PRESETS, type Preset } from '../src/train/presets.ts';
+import { bootstrapKept } from '../src/train/self-evolve.ts';
 import type { SearchLine } from '../src/train/shards.ts';
 import { splitPairs } from '../src/train/ppm.ts';
 import { questionNumbers } from '../src/data/steps.ts';
@@ -512,5 +513,34 @@ describe('schema problems every round (preset.schemas)', () => {
     // the next batch shares no problem with this one
     const next = new Set(schemaBatch({ start: 50, count: 50, seed: SEED, dev }).map((p) => p.id));
     expect(schema.some((p) => next.has(p.id))).toBe(false);
+  });
+});
+
+describe('bootstrap trajectories a round keeps (preset.bootstrapLimit, --bootstrap-per-source)', () => {
+  const row = (source: string, problemId: string, k: number): TrajectoryRow => ({
+    problemId, question: problemId, steps: [`// ${k}`], q: [1], visits: [1], correct: true, finalAnswer: '1', round: 0, source,
+  });
+  // deepmind: 10 problems of 2 trajectories each; mawps: 3 problems of one
+  const rows = [
+    ...Array.from({ length: 20 }, (_, i) => row('deepmind', `dm/${i >> 1}`, i)),
+    ...Array.from({ length: 3 }, (_, i) => row('mawps', `mw/${i}`, i)),
+  ];
+
+  it('a number keeps the first N of each source; 0 keeps all', () => {
+    expect(bootstrapKept(rows, 0, 1)).toEqual(rows);
+    const kept = bootstrapKept(rows, 2, 1);
+    expect(kept.map((r) => r.steps[0])).toEqual(['// 0', '// 1', '// 0', '// 1']);
+  });
+
+  it('per source: a seeded choice of whole problems, the other sources untouched', () => {
+    const a = bootstrapKept(rows, { deepmind: 3, '*': 'all' }, 7);
+    const dm = a.filter((r) => r.source === 'deepmind');
+    expect(new Set(dm.map((r) => r.problemId)).size).toBe(3);
+    expect(dm.length).toBe(6); // both trajectories of each problem kept
+    expect(a.filter((r) => r.source === 'mawps')).toHaveLength(3);
+    expect(bootstrapKept(rows, { deepmind: 3, '*': 'all' }, 7)).toEqual(a); // repeatable
+    const other = bootstrapKept(rows, { deepmind: 3, '*': 'all' }, 8).filter((r) => r.source === 'deepmind');
+    expect(other.map((r) => r.problemId)).not.toEqual(dm.map((r) => r.problemId)); // not simply the first three
+    expect(bootstrapKept(rows, { '*': 1 }, 7).map((r) => r.source)).toEqual(['deepmind', 'deepmind', 'mawps']);
   });
 });

@@ -50,8 +50,9 @@ export interface Preset {
   /** Dev evaluation's search, over config.ts SEARCH (the test-time settings `solve` and `eval` use);
    *  {} in the default preset, smaller in the demo and test presets. */
   testSearch: Partial<Pick<typeof SEARCH, 'rollouts' | 'k' | 'maxDepth'>>;
-  /** Bootstrap trajectories per source kept in round-0 SFT (0 = all). */
-  bootstrapLimit: number;
+  /** Bootstrap trajectories kept in every round's SFT: each source's first N (0 = all), or per source
+   *  a seeded choice of problems (`--bootstrap-per-source deepmind=6000,*=all`). */
+  bootstrapLimit: number | Readonly<Record<string, number | 'all'>>;
   /** Cross-fitted PPM pairs (see crossFitPairs): SFT steps of each half-data policy and rollouts of
    *  its terminal-guided search over the other half; null = none. */
   crossFit: { sftSteps: number; rollouts: number } | null;

@@ -36,7 +36,7 @@ import type { SearchOptions } from '../search/mcts.ts';
 import { selectSFT } from '../search/extract.ts';
 import { fmtTime } from '../util/progress.ts';
 import { readJson, replaceDir, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
-import { trainPolicy, examplesFromTrajectories, type SFTExample, type TrainPolicyOptions } from './sft.ts';
+import { capPerSource, trainPolicy, examplesFromTrajectories, type SFTExample, type TrainPolicyOptions } from './sft.ts';
 import { trainPPM, splitPairs } from './ppm.ts';
 import { corruptionPairs } from './pairs.ts';
 import { PRESETS, type Preset, type RoundPlan } from './presets.ts';
@@ -178,7 +178,7 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
   const boot = o.data
     ? await bootstrapSplits({ dir: at.round(0), datasets: [], quiet: o.quiet, extraTrain: allTrain, extraDev: allDev })
     : await bootstrapSplits({ dir: at.round(0), datasets: preset.datasets, quiet: o.quiet, extraTrain: synthetic, grouped: preset.devSet === 'grouped' });
-  const bootTrain = preset.bootstrapLimit ? limitPerSource(boot.train, preset.bootstrapLimit) : boot.train;
+  const bootTrain = bootstrapKept(boot.train, preset.bootstrapLimit, o.seed);
   return {
     o, preset, at, log, searchSetOf, dev, allDev, devD, bootTrain, bootDev: examplesFromTrajectories(boot.dev),
     testSearch: preset.testSearch,
@@ -476,11 +476,18 @@ function ship(run: Run, last: number, to: string): void {
   fs.copyFileSync(path.join(o.out, 'rounds.md'), path.join(to, 'rounds.md'));
 }
 
-function limitPerSource(rows: TrajectoryRow[], n: number): TrajectoryRow[] {
+/**
+ * The bootstrap trajectories every round's SFT keeps beside MCTS's: a number keeps each source's first N
+ * (0: all); per source (`--bootstrap-per-source deepmind=6000,*=all`) a seeded choice of each source's
+ * problems (capPerSource), so DeepMind's 50 k do not drown the word problems in an all-source run.
+ */
+export function bootstrapKept(rows: TrajectoryRow[], limit: Preset['bootstrapLimit'], seed: number): TrajectoryRow[] {
+  if (typeof limit === 'object') return capPerSource(rows, limit, seed);
+  if (!limit) return rows;
   const seen = new Map<string, number>();
   return rows.filter((r) => {
     const c = seen.get(r.source) ?? 0;
     seen.set(r.source, c + 1);
-    return c < n;
+    return c < limit;
   });
 }

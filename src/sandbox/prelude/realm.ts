@@ -69,9 +69,8 @@ function loadHost(): HostPrelude {
   const classes: Ctor[] = [];
   const src: string[] = [];
   const op = (o: Op): number => ops.push(o) - 1;
-  // a stub is the op's host function itself (a native function of the stub realm: no interpreted frame,
-  // no rest array, no spread between a step and the host)
-  const stubFn = (id: number): string => `fns[${id}]`;
+  // a stub is the op's host function itself, fns[op] (a native function of the stub realm: no
+  // interpreted frame, no rest array, no spread between a step and the host)
   for (const name of EXPORTS) {
     const v = G[name];
     if (isClass(v)) {
@@ -81,7 +80,7 @@ function loadHost(): HostPrelude {
         if (k === 'length' || k === 'name' || k === 'prototype') continue;
         const f = (v as unknown as Record<string, unknown>)[k];
         if (typeof f !== 'function') continue;
-        src.push(`def(${name}, ${JSON.stringify(k)}, { value: ${stubFn(op({ kind: 'fn', name: `${name}.${k}`, fn: f as AnyFn, owner: v }))} });`);
+        src.push(`def(${name}, ${JSON.stringify(k)}, { value: fns[${op({ kind: 'fn', name: `${name}.${k}`, fn: f as AnyFn, owner: v })}] });`);
       }
       const proto = v.prototype as Record<PropertyKey, unknown>;
       for (const k of Reflect.ownKeys(proto)) {
@@ -91,14 +90,14 @@ function loadHost(): HostPrelude {
         if (key === null) continue;
         const label = `${name}.${String(k)}`;
         if (typeof d.value === 'function') {
-          src.push(`def(${name}.prototype, ${key}, { value: ${stubFn(op({ kind: 'method', name: label, fn: d.value as AnyFn, cls: v }))} });`);
+          src.push(`def(${name}.prototype, ${key}, { value: fns[${op({ kind: 'method', name: label, fn: d.value as AnyFn, cls: v })}] });`);
         } else if (d.get) {
           src.push(`def(${name}.prototype, ${key}, { get: fns[${op({ kind: 'get', name: String(k), cls: v })}] });`);
         }
       }
       src.push(`protos[${ci}] = ${name}.prototype;`);
     } else if (typeof v === 'function') {
-      src.push(`G.${name} = ${stubFn(op({ kind: 'fn', name, fn: v as AnyFn }))};`);
+      src.push(`G.${name} = fns[${op({ kind: 'fn', name, fn: v as AnyFn })}];`);
       continue;
     } else {
       throw new Error(`prelude export ${name} is not a function`);
@@ -125,14 +124,14 @@ function loadHost(): HostPrelude {
   ${src.join('\n  ')}
   const ERRORS = { __proto__: null, Error, RangeError, TypeError, SyntaxError, ReferenceError };
   const setProto = Object.setPrototypeOf, isArray = Array.isArray, stringify = JSON.stringify;
-  const ownNames = Object.getOwnPropertyNames, ownKeys = Object.keys, hasOwn = Object.prototype.hasOwnProperty;
+  const ownKeys = Object.keys, hasOwn = Object.prototype.hasOwnProperty;
   const apply = Reflect.apply, NONE = Object.freeze({});
   return [
     function adopt(ref, i) { setProto(ref, protos[i]); return ref; },
     function kind(v) { return isArray(v) ? 1 : 0; },
-    // an object's own string keys (all, or the enumerable ones) as JSON: quickjs-emscripten 0.32's
-    // getOwnPropertyNames corrupts wasm memory after ~1,300 calls
-    function keys(o, all) { return stringify(all ? ownNames(o) : ownKeys(o)); },
+    // an object's own enumerable string keys as JSON: quickjs-emscripten 0.32's getOwnPropertyNames
+    // corrupts wasm memory after ~1,300 calls
+    function keys(o) { return stringify(ownKeys(o)); },
     function error(name, message) {
       const C = ERRORS[name];
       if (C) return new C(message);
@@ -257,7 +256,7 @@ class GuestObject implements ProxyHandler<object> {
     return v === ABSENT ? undefined : { value: v, writable: true, enumerable: true, configurable: true };
   }
   ownKeys(): string[] {
-    return this.m.ownKeys(this.h, false);
+    return this.m.ownKeys(this.h);
   }
   getPrototypeOf(): object {
     return Object.prototype;
@@ -353,8 +352,9 @@ export class PreludeRealm {
    * quickjs-emscripten runs every host function through its generator-based Scope machinery and a
    * WeakLifetime per argument: ~8 us a call, most of a stub call's cost. For the stub realm's own host
    * functions (one per op) the C-to-host entry is replaced by a direct one: arguments as owned handles,
-   * `this` only for methods and getters, the result or the error handed back as the library does. Checked against the library at creation;
-   * without the internals this relies on (another version), calls take the library's path.
+   * `this` only for methods and getters, the result or the error handed back as the library does.
+   * Checked against the library at creation; without the internals this relies on (another version),
+   * calls take the library's path.
    */
   private fastCalls(opOf: Map<unknown, number>): void {
     const internals = this.realm as unknown as {
@@ -403,7 +403,8 @@ export class PreludeRealm {
       if (op === undefined) return fallback(ctx, thisPtr, argc, argv, fnId);
       this.directCalls++;
       const kind = ops[op]!.kind;
-      const self = kind === 'method' || kind === 'get' ? heap(dup(ctx, thisPtr)) : this.realm.undefined;
+      const ownsThis = kind === 'method' || kind === 'get';
+      const self = ownsThis ? heap(dup(ctx, thisPtr)) : this.realm.undefined;
       const hs: QuickJSHandle[] = new Array(argc);
       for (let i = 0; i < argc; i++) hs[i] = heap(dup(ctx, argAt(argv, i)));
       try {
@@ -414,7 +415,7 @@ export class PreludeRealm {
         try { return dup(ctx, r.value); } finally { r.dispose(); }
       } finally {
         for (const h of hs) h.dispose();
-        if (self.alive && self !== this.realm.undefined) self.dispose();
+        if (ownsThis) self.dispose();
       }
     };
     cb.callFunction = this.entry(slow);
@@ -621,10 +622,10 @@ export class PreludeRealm {
     try { return this.toHost(e); } finally { e.dispose(); }
   }
 
-  /** An object's own string keys: all of them, or the enumerable ones. */
-  ownKeys(h: QuickJSHandle, all: boolean): string[] {
+  /** An object's own enumerable string keys. */
+  ownKeys(h: QuickJSHandle): string[] {
     const realm = this.realm;
-    const r = this.invoke(this.fns.keys, h, all ? realm.true : realm.false);
+    const r = this.invoke(this.fns.keys, h);
     if (r.error) this.rethrow(r.error);
     const json = realm.getString(r.value);
     r.value.dispose();

@@ -141,9 +141,10 @@ export class RedisSearchQueue implements SearchQueue {
       const fresh = r.lines.filter((l) => !done.has(l.problemId));
       for (const l of fresh) done.add(l.problemId);
       duplicates += r.lines.length - fresh.length;
-      // appended before the job is removed: a coordinator killed in between merges it again, once
-      if (fresh.length) fs.appendFileSync(resultsFile, fresh.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      // logged, then appended, then removed: a coordinator killed in between harvests the job again
+      // (its results once, its log line twice), so every result has its job's log line
       fs.appendFileSync(logFile, JSON.stringify({ job: job.id, worker: r.worker, ms: r.ms, problems: entry.problems.length, duplicates: r.lines.length - fresh.length, attemptsMade: job.attemptsMade, stalled: job.stalledCounter ?? 0 }) + '\n');
+      if (fresh.length) fs.appendFileSync(resultsFile, fresh.map((l) => JSON.stringify(l)).join('\n') + '\n');
       workersSeen.add(r.worker);
       harvested++;
       const missing = entry.problems.filter((p) => !done.has(p.id));

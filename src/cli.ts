@@ -82,6 +82,7 @@ const cli = yargs(hideBin(process.argv))
         .option('schemas', { type: 'number', default: 0, describe: 'without --data: also this many schema problems (data/synth/schemas.ts, none near a dev problem), bootstrapped like the datasets' })
         .option('per-source', { type: 'string', describe: 'at most N training trajectories per source, a seeded choice of problems: N or deepmind=15000,*=all (default: all)' })
         .option('repeat', { type: 'string', describe: 'training examples whose id has this path segment, N times in all: measurement__conversion=4,numbers__base_conversion=2' })
+        .option('mix', { type: 'string', describe: "each source family's share of the training characters (≈ tokens), relative weights: mawps=0.3,mawps-synth=0.2,deepmind=0.45,gsm8k=0.05 (a family prefix covers its sources; * the rest; default: each source's own size)" })
         .option('init', { type: 'string', describe: 'start from a policy checkpoint or hf:<folder>' })
         .option('steps', { type: 'number', default: TRAIN_POLICY.steps })
         .option('batch-tokens', { type: 'number', default: TRAIN_POLICY.batchTokens })
@@ -96,7 +97,7 @@ const cli = yargs(hideBin(process.argv))
         .option('tokenizer', { type: 'string', describe: 'tokenizer file (.model or tokenizer.json) for an hf: folder without one' })
         .option('resume', { type: 'boolean', default: false }),
     async (a) => {
-      const { trainPolicy, readSFTFile, examplesFromTrajectories, capPerSource, repeatMatching } = await import('./train/sft.ts');
+      const { trainPolicy, readSFTFile, examplesFromTrajectories, capPerSource, repeatMatching, mixBySource, parseMix } = await import('./train/sft.ts');
       const { bootstrapSplits } = await import('./data/bootstrap/index.ts');
       const { devOf, parseSearchQuota, schemaBatch } = await import('./data/problems.ts');
       const cap = a.perSource === undefined ? 'all' : parseSearchQuota(String(a.perSource));
@@ -106,7 +107,9 @@ const cli = yargs(hideBin(process.argv))
       if (repeat === null || typeof repeat !== 'object' || Object.values(repeat).some((n) => n === 'all' || n < 1)) {
         throw new Error(`train-policy: --repeat must be segment=N pairs with N ≥ 1 (measurement__conversion=4,numbers__base_conversion=2), got ${a.repeat}`);
       }
-      if (a.data && (a.schemas || a.perSource !== undefined || a.split !== 'fixed')) throw new Error('train-policy: --schemas, --per-source and --split choose the bootstrap data; --data is already chosen');
+      const mix = a.mix === undefined ? undefined : parseMix(String(a.mix));
+      if (mix === null) throw new Error(`train-policy: --mix must be source=weight pairs with weights ≥ 0, one > 0 (mawps=0.3,deepmind=0.5,*=0.2), got ${a.mix}`);
+      if (a.data && (a.schemas || a.perSource !== undefined || a.split !== 'fixed' || mix)) throw new Error('train-policy: --schemas, --per-source, --mix and --split choose the bootstrap data; --data is already chosen');
       let train, dev;
       if (a.data) {
         train = await readSFTFile(a.data);
@@ -116,7 +119,8 @@ const cli = yargs(hideBin(process.argv))
         const words = datasets.filter((d) => !d.startsWith('deepmind')).flatMap((d) => devOf(d, a.split));
         const extraTrain = schemaBatch({ start: 0, count: a.schemas, seed: a.seed, dev: words });
         const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets, grouped: a.split === 'grouped', extraTrain });
-        train = examplesFromTrajectories(capPerSource(b.train, cap, a.seed));
+        const capped = capPerSource(b.train, cap, a.seed);
+        train = examplesFromTrajectories(mix ? mixBySource(capped, mix, a.seed) : capped);
         dev = examplesFromTrajectories(b.dev);
       }
       train = repeatMatching(train, repeat as Record<string, number>);
@@ -240,6 +244,7 @@ const cli = yargs(hideBin(process.argv))
         .option('pretrain-steps', { type: 'number', default: 600 })
         .option('search-problems', { type: 'string', describe: "training problems each round searches: N, all, or per source, e.g. deepmind=300,gsm8k=200,*=all (default: the preset's)" })
         .option('bootstrap-per-source', { type: 'string', describe: "bootstrap trajectories every round's SFT keeps, per source: a seeded choice of problems, N for every source or e.g. deepmind=6000,*=all (default: the preset's)" })
+        .option('sft-mix', { type: 'string', describe: "each source family's share of every round's SFT characters (≈ tokens), relative weights, e.g. mawps=0.3,mawps-synth=0.2,deepmind=0.45,gsm8k=0.05 (default: the preset's; none: each source's own size)" })
         .option('dev-problems', { type: 'number', describe: "dev problems per source each round evaluates, the first N (default: the preset's; 0: all)" })
         .option('dev-set', { choices: ['fixed', 'unseen', 'grouped'] as const, describe: "word-problem datasets' dev: the fixed split, its part with no similar training problem, or a grouped split (the run then trains on its other part); default: the preset's" })
         .option('data', { type: 'string', describe: 'your training problems: JSONL file(s), comma-separated, with question + answer (default: the preset\'s datasets)' })
@@ -266,6 +271,9 @@ const cli = yargs(hideBin(process.argv))
       if (searchProblems === null) throw new Error(`self-evolve: --search-problems must be a whole number ≥ 0, all, or source=N pairs (deepmind=300,*=all), got ${a.searchProblems}`);
       const bootParsed = a.bootstrapPerSource === undefined ? undefined : parseSearchQuota(String(a.bootstrapPerSource));
       if (bootParsed === null) throw new Error(`self-evolve: --bootstrap-per-source must be a whole number, all, or source=N pairs (deepmind=6000,*=all), got ${a.bootstrapPerSource}`);
+      const { parseMix } = await import('./train/sft.ts');
+      const sftMix = a.sftMix === undefined ? undefined : parseMix(String(a.sftMix));
+      if (sftMix === null) throw new Error(`self-evolve: --sft-mix must be source=weight pairs with weights ≥ 0, one > 0 (mawps=0.3,deepmind=0.5,*=0.2), got ${a.sftMix}`);
       const bootQuota = bootParsed === undefined || typeof bootParsed === 'object' ? bootParsed : { '*': bootParsed };
       if (a.sft0Steps === 0 && !a.policy) throw new Error('self-evolve: --sft0-steps 0 keeps policy-r0 as given: give --policy');
       if (!(Number.isInteger(a.pretrainSteps) && a.pretrainSteps > 0)) throw new Error(`self-evolve: --pretrain-steps must be a positive integer, got ${a.pretrainSteps}`);
@@ -275,6 +283,7 @@ const cli = yargs(hideBin(process.argv))
         ...(a.sft0Steps === undefined ? {} : { sft0Steps: a.sft0Steps, ...(a.sft0Steps === 0 ? { policies: 1 } : {}) }),
         ...(searchProblems === undefined ? {} : { searchProblems }),
         ...(bootQuota === undefined ? {} : { bootstrapLimit: bootQuota }),
+        ...(sftMix === undefined ? {} : { sftMix }),
         ...(a.devProblems === undefined ? {} : { devProblems: a.devProblems }),
         ...(a.devSet === undefined ? {} : { devSet: a.devSet }),
         ...(a.schemas ? { schemas: { round0: a.schemas, perRound: a.schemas } } : {}),

@@ -130,6 +130,16 @@ describe('bad input', () => {
     expect(fs.existsSync(out)).toBe(false);
   });
 
+  it('train-policy --mix and self-evolve --sft-mix that are not source=weight pairs fail with one line before anything is written', async () => {
+    const out = path.join(root, 'never-mix');
+    const [a, b] = await Promise.all([rstar(['train-policy', '--mix', 'mawps=-1', '--out', out]), rstar(['self-evolve', '--sft-mix', 'gsm8k', '--out', out])]);
+    expect(a.code).not.toBe(0);
+    expect(stderrLines(a)).toEqual([expect.stringMatching(/train-policy: --mix must be source=weight pairs .*, got mawps=-1/)]);
+    expect(b.code).not.toBe(0);
+    expect(stderrLines(b)).toEqual([expect.stringMatching(/self-evolve: --sft-mix must be source=weight pairs .*, got gsm8k/)]);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it('self-evolve --search-problems / --dev-problems that are not whole numbers fail with one line before anything is written', async () => {
     const out = path.join(root, 'never-n');
     const [a, b] = await Promise.all([rstar(['self-evolve', '--search-problems', '-5', '--out', out]), rstar(['self-evolve', '--dev-problems', '2.5', '--out', out])]);

@@ -447,8 +447,16 @@ describe('schema problems every round (preset.schemas)', () => {
   it('round K searches perRound schema problems beside the training problems, none near a dev problem; metrics count them and the solved ones', async () => {
     const out = path.join(root, 'schemas');
     fs.cpSync(base, out, { recursive: true });
-    const res = await finish(spawnRun(out, 1, { ...OVERRIDE, schemas: { round0: 3, perRound: 4 } }));
+    const sftMix = { mawps: 1, 'mawps-synth': 3 };
+    const res = await finish(spawnRun(out, 1, { ...OVERRIDE, schemas: { round0: 3, perRound: 4 }, sftMix }));
     expect(res.code, res.stderr).toBe(0);
+    // the round's SFT set went through the mix (shares: test/sft.test.ts); here its MCTS and bootstrap
+    // trajectories are all MAWPS-family ones without synth (a tiny policy keeps no schema problem), so
+    // mawps holds everything and every problem stays
+    const m = JSON.parse(fs.readFileSync(path.join(out, 'round-1', 'sft-mix.json'), 'utf8'));
+    expect(m.mix).toEqual(sftMix);
+    expect(Object.keys(m.charShare.after).sort()).toEqual(Object.keys(m.charShare.before).sort());
+    expect(m.trajectories.after).toBeGreaterThanOrEqual(m.trajectories.before);
     const dev = splitDev(loadDataset('mawps')).dev;
     // round 1 draws problems 3..6 of the run's stream (0..2 joined the training problems)
     const fresh = schemaBatch({ start: 3, count: 4, seed: SEED, dev });

@@ -14,7 +14,7 @@ import { loadPolicy, readCheckpointConfig } from '../src/model/checkpoint.ts';
 import { loadPolicyAny, promptNumbersAt } from '../src/model/load.ts';
 import { promptFor, serializeStep } from '../src/data/steps.ts';
 import {
-  batchAt, bucketBatches, capPerSource, devLoss, repeatMatching, disposeBatch, encodeExamples, makeBatch, readSFTFile, trainPolicy, type SFTExample,
+  batchAt, bucketBatches, capPerSource, devLoss, mixBySource, mixKey, parseMix, repeatMatching, disposeBatch, encodeExamples, makeBatch, readSFTFile, trainPolicy, type SFTExample,
 } from '../src/train/sft.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -340,6 +340,53 @@ describe('capPerSource', () => {
     expect(g).toHaveLength(6);
     expect(new Set(g.map((r) => r.problemId)).size).toBe(3);
     expect(capPerSource(rows, 'all', 1)).toEqual(rows);
+  });
+});
+
+describe('mixBySource', () => {
+  // GSM8K-like long trajectories dominate by size; the mix gives each family its share of characters
+  const row = (source: string, problemId: string, len: number, k = 0) => ({ source, problemId, question: 'q'.repeat(10), steps: ['s'.repeat(len - 10)], k });
+  const rows = [
+    ...Array.from({ length: 20 }, (_, i) => row('gsm8k', `g${i}`, 600)),
+    ...Array.from({ length: 30 }, (_, i) => [0, 1].map((k) => row('mawps', `m${i}`, 100, k))).flat(),
+    ...Array.from({ length: 30 }, (_, i) => row(`mawps-synth-${['rate', 'chain'][i % 2]}`, `s${i}`, 150)),
+  ];
+  const chars = (rs: typeof rows) => rs.reduce((a, r) => a + r.question.length + r.steps[0]!.length, 0);
+  const share = (rs: typeof rows, f: (s: string) => boolean) => chars(rs.filter((r) => f(r.source))) / chars(rs);
+  it('gives each key its share of the characters, the total kept, whole problems, a family prefix covering its sources', () => {
+    const m = mixBySource(rows, { gsm8k: 0.1, mawps: 0.6, 'mawps-synth': 0.3 }, 7);
+    expect(share(rows, (s) => s === 'gsm8k')).toBeGreaterThan(0.5);
+    expect(share(m, (s) => s === 'gsm8k')).toBeCloseTo(0.1, 1);
+    expect(share(m, (s) => s === 'mawps')).toBeCloseTo(0.6, 1);
+    expect(share(m, (s) => s.startsWith('mawps-synth'))).toBeCloseTo(0.3, 1);
+    expect(Math.abs(chars(m) - chars(rows)) / chars(rows)).toBeLessThan(0.05);
+    // MAWPS is upsampled: every problem at least once, each with both its trajectories, as often
+    const times = new Map<string, number>();
+    for (const r of m.filter((r) => r.source === 'mawps')) times.set(`${r.problemId}/${r.k}`, (times.get(`${r.problemId}/${r.k}`) ?? 0) + 1);
+    expect(times.size).toBe(60);
+    for (let i = 0; i < 30; i++) expect(times.get(`m${i}/0`)).toBe(times.get(`m${i}/1`));
+    // GSM8K downsampled to a seeded choice, not its first problems; the same for the same seed
+    const g = m.filter((r) => r.source === 'gsm8k').map((r) => r.problemId);
+    expect(g.length).toBeLessThan(20);
+    expect(g).not.toEqual(Array.from({ length: g.length }, (_, i) => `g${i}`));
+    expect(mixBySource(rows, { gsm8k: 0.1, mawps: 0.6, 'mawps-synth': 0.3 }, 7)).toEqual(m);
+    expect(mixBySource(rows, { gsm8k: 0.1, mawps: 0.6, 'mawps-synth': 0.3 }, 8)).not.toEqual(m);
+  });
+  it('weights are relative over the keys present; 0 drops a key; * covers the rest; an uncovered source is an error', () => {
+    // mawps covers mawps-synth-*; * and deepmind have no rows, so mawps is all
+    const m = mixBySource(rows, { gsm8k: 0, mawps: 1, '*': 1, deepmind: 5 }, 1);
+    expect(m.some((r) => r.source === 'gsm8k')).toBe(false);
+    expect(m.filter((r) => r.source.startsWith('mawps-synth'))).not.toHaveLength(0);
+    const star = mixBySource(rows, { gsm8k: 1, '*': 3 }, 1);
+    expect(share(star, (s) => s === 'gsm8k')).toBeCloseTo(0.25, 1);
+    expect(mixKey('mawps-synth-rate', { mawps: 1, 'mawps-synth': 1 })).toBe('mawps-synth');
+    expect(mixKey('mawpsx', { mawps: 1 })).toBeUndefined();
+    expect(() => mixBySource(rows, { mawps: 1 }, 1)).toThrow(/source gsm8k falls under no key/);
+    expect(() => mixBySource(rows, { mawps: 0, gsm8k: 0, '*': 0 }, 1)).toThrow(/weight 0/);
+  });
+  it('parseMix reads key=weight pairs and refuses the rest', () => {
+    expect(parseMix('mawps=0.3,mawps-synth=.2, deepmind=1, *=0')).toEqual({ mawps: 0.3, 'mawps-synth': 0.2, deepmind: 1, '*': 0 });
+    for (const bad of ['mawps', 'mawps=-1', 'mawps=x', 'mawps=1,mawps=2', 'mawps=0', '']) expect(parseMix(bad), bad).toBeNull();
   });
 });
 

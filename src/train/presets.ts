@@ -53,6 +53,9 @@ export interface Preset {
   /** Bootstrap trajectories kept in every round's SFT: each source's first N (0 = all), or per source
    *  a seeded choice of problems (`--bootstrap-per-source deepmind=6000,*=all`). */
   bootstrapLimit: number | Readonly<Record<string, number | 'all'>>;
+  /** Each source family's share of every round's SFT characters (mixBySource, `--sft-mix`); null =
+   *  each source's own size. */
+  sftMix: Readonly<Record<string, number>> | null;
   /** Cross-fitted PPM pairs (see crossFitPairs): SFT steps of each half-data policy and rollouts of
    *  its terminal-guided search over the other half; null = none. */
   crossFit: { sftSteps: number; rollouts: number } | null;
@@ -88,7 +91,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny' | 'deepmind', Preset> =
     datasets: ['mawps'], searchProblems: 'all', freshDraw: false, devSet: 'fixed', devProblems: 0, devPairs: true,
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
-    k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0,
+    k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, sftMix: null,
     crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
     policies: 2, schemas: null,
   },
@@ -102,7 +105,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny' | 'deepmind', Preset> =
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 200, sftSteps: 30, sftLr: 1e-3, ppmSteps: 15, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
-    testSearch: { rollouts: 8, k: 4, maxDepth: 6 }, bootstrapLimit: 300, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
+    testSearch: { rollouts: 8, k: 4, maxDepth: 6 }, bootstrapLimit: 300, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
     policies: 1, schemas: { round0: 0, perRound: 200 },
   },
   // DeepMind Mathematics alone: 50,370 training problems, so each round searches 1,000 it has not
@@ -113,7 +116,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny' | 'deepmind', Preset> =
     datasets: ['deepmind'], searchProblems: 1000, freshDraw: true, devSet: 'fixed', devProblems: 168, devPairs: true,
     model: { blockSize: 512, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 2000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 200, ppmLr: 1.5e-4, ppmBatchPairs: 4, batchTokens: 4096,
-    k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
+    k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
     policies: 1, schemas: null,
   },
   // for tests: seconds, not minutes
@@ -122,7 +125,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny' | 'deepmind', Preset> =
     model: { blockSize: 192, nLayer: 1, nHead: 2, nEmbd: 32 },
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
-    testSearch: { rollouts: 2, k: 2, maxDepth: 3 }, bootstrapLimit: 40, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
+    testSearch: { rollouts: 2, k: 2, maxDepth: 3 }, bootstrapLimit: 40, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
     policies: 1, schemas: null,
   },
 };

@@ -36,7 +36,7 @@ import type { SearchOptions } from '../search/mcts.ts';
 import { selectSFT } from '../search/extract.ts';
 import { fmtTime } from '../util/progress.ts';
 import { readJson, replaceDir, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
-import { capPerSource, trainPolicy, examplesFromTrajectories, type SFTExample, type TrainPolicyOptions } from './sft.ts';
+import { capPerSource, mixBySource, trainPolicy, examplesFromTrajectories, type SFTExample, type TrainPolicyOptions } from './sft.ts';
 import { trainPPM, splitPairs } from './ppm.ts';
 import { corruptionPairs } from './pairs.ts';
 import { PRESETS, type Preset, type RoundPlan } from './presets.ts';
@@ -235,7 +235,7 @@ async function trainRoundZero(run: Run): Promise<void> {
   if (!hasCheckpoint(at.policy(0))) {
     log(`round 0: SFT policy-r0 on ${bootTrain.length} bootstrap trajectories${o.policy ? ` (from ${o.policy})` : init ? ' (from the pretrained policy)' : ''}`);
     const t0 = Date.now();
-    const r = await trainPolicy(examplesFromTrajectories(bootTrain), bootDev, sftOptions(run, 0, 0, init));
+    const r = await trainPolicy(examplesFromTrajectories(mixed(run, bootTrain, 0)), bootDev, sftOptions(run, 0, 0, init));
     copyCheckpoint(r.bestDir, at.policy(0));
     addWall(r0, (Date.now() - t0) / 1000);
   }
@@ -245,7 +245,7 @@ async function trainRoundZero(run: Run): Promise<void> {
     log(`round 0: SFT policy-r0 member ${m} (seed ${sftOptions(run, 0, m).seed})`);
     const t0 = Date.now();
     // the prompt style of policy-r0: the members' prompts must be the ones MCTS builds for it
-    const r = await trainPolicy(examplesFromTrajectories(bootTrain), bootDev, { ...sftOptions(run, 0, m, init), promptNumbers: promptNumbersAt(at.policy(0)) });
+    const r = await trainPolicy(examplesFromTrajectories(mixed(run, bootTrain, 0)), bootDev, { ...sftOptions(run, 0, m, init), promptNumbers: promptNumbersAt(at.policy(0)) });
     copyCheckpoint(r.bestDir, dir);
     addWall(r0, (Date.now() - t0) / 1000);
   }
@@ -351,13 +351,29 @@ async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> 
   await writeTrajectories(sftFile, lines.flatMap((l) => l.sft));
 }
 
+/** Round k's SFT rows resampled to the preset's source mix (mixBySource), or as they are; each
+ *  source's share of the characters before and after goes to round-k/sft-mix.json. */
+function mixed(run: Run, rows: TrajectoryRow[], k: number): TrajectoryRow[] {
+  const mix = run.preset.sftMix;
+  if (!mix) return rows;
+  const out = mixBySource(rows, mix, run.o.seed + k);
+  const shares = (rs: TrajectoryRow[]) => {
+    const by: Record<string, number> = {};
+    for (const r of rs) by[r.source] = (by[r.source] ?? 0) + r.question.length + r.steps.reduce((a, t) => a + t.length, 0);
+    const total = Object.values(by).reduce((a, b) => a + b, 0);
+    return Object.fromEntries(Object.entries(by).sort().map(([src, c]) => [src, Number((c / total).toFixed(4))]));
+  };
+  writeJsonAtomic(path.join(run.at.round(k), 'sft-mix.json'), { mix, trajectories: { before: rows.length, after: out.length }, charShare: { before: shares(rows), after: shares(out) } });
+  return out;
+}
+
 /** SFT policy-rK (and each member) on MCTS top-2 per problem plus the bootstrap data (keeps the reference style). */
 async function sftStage(run: Run, k: number, sft: TrajectoryRow[]): Promise<void> {
-  const { at, log, bootTrain, bootDev } = run;
+  const { preset, at, log, bootTrain, bootDev } = run;
   for (const [m, to] of [at.policy(k), ...at.members(k)].entries()) {
     if (hasCheckpoint(to)) continue;
-    const trainSet = dedupe([...sft, ...bootTrain]);
-    log(`round ${k}: SFT policy-r${k}${m ? ` member ${m}` : ''} on ${trainSet.length} trajectories (${sft.length} from MCTS)`);
+    const trainSet = mixed(run, dedupe([...sft, ...bootTrain]), k);
+    log(`round ${k}: SFT policy-r${k}${m ? ` member ${m}` : ''} on ${trainSet.length} trajectories (${sft.length} from MCTS${preset.sftMix ? `; resampled to the mix ${JSON.stringify(preset.sftMix)}` : ''})`);
     const from = m === 0 ? at.policy(k - 1) : at.members(k - 1)[m - 1]!;
     const r = await trainPolicy(examplesFromTrajectories(trainSet), bootDev, sftOptions(run, k, m, from));
     // the final weights, not the lowest dev loss: dev loss is measured on the reference solutions,

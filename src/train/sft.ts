@@ -61,6 +61,67 @@ export function capPerSource<T extends Pick<TrajectoryRow, 'source' | 'problemId
   return rows.filter((r) => keep.has(`${r.source}\u0000${r.problemId}`));
 }
 
+/** SFT mixture weights by source family (`--mix mawps=0.3,mawps-synth=0.2,deepmind=0.45,gsm8k=0.05`). */
+export type SourceMix = Readonly<Record<string, number>>;
+
+/** The key of `mix` a source falls under: itself, else its longest family prefix (`mawps-synth` for
+ *  `mawps-synth-rate`, then `mawps`), else `*`; undefined when none. */
+export function mixKey(source: string, mix: SourceMix): string | undefined {
+  let best: string | undefined;
+  for (const k of Object.keys(mix)) if (k !== '*' && (source === k || source.startsWith(`${k}-`)) && (!best || k.length > best.length)) best = k;
+  return best ?? (Object.hasOwn(mix, '*') ? '*' : undefined);
+}
+
+/**
+ * The rows resampled so that each key of `mix` holds its weight's share of the characters (question
+ * and steps: the tokens' proxy; batches are token-budgeted, so this is each source's share of the
+ * gradient) while the total stays that of `rows`: per key a seeded order of its problems, cycled
+ * whole (a problem's trajectories together) until its share is filled. Weights are relative over the
+ * keys that have rows; 0 drops a key. Without it a source's share is its size: GSM8K's long
+ * trajectories took 44 % of the joint policy's batches and MAWPS/ASDiv-A 7 % (README).
+ */
+export function mixBySource<T extends Pick<TrajectoryRow, 'source' | 'problemId' | 'question' | 'steps'>>(rows: T[], mix: SourceMix, seed: number): T[] {
+  for (const [k, w] of Object.entries(mix)) if (!(Number.isFinite(w) && w >= 0)) throw new Error(`mix: the weight of ${k} must be a number ≥ 0, got ${w}`);
+  const size = (r: T) => r.question.length + r.steps.reduce((a, s) => a + s.length, 0);
+  const byKey = new Map<string, Map<string, T[]>>();
+  let total = 0;
+  for (const r of rows) {
+    const k = mixKey(r.source, mix);
+    if (k === undefined) throw new Error(`mix: source ${r.source} falls under no key of ${JSON.stringify(mix)} (name it, a family prefix of it, or *)`);
+    if (!byKey.has(k)) byKey.set(k, new Map());
+    const problems = byKey.get(k)!;
+    if (!problems.has(r.problemId)) problems.set(r.problemId, []);
+    problems.get(r.problemId)!.push(r);
+    total += size(r);
+  }
+  const wsum = [...byKey.keys()].reduce((a, k) => a + mix[k]!, 0);
+  if (!(wsum > 0)) throw new Error(`mix: every source present has weight 0 (${JSON.stringify(mix)})`);
+  const out: T[] = [];
+  for (const [k, problems] of byKey) {
+    const target = (mix[k]! / wsum) * total;
+    const ids = [...problems.keys()].sort((a, b) => hash32(a, seed) - hash32(b, seed) || (a < b ? -1 : 1));
+    let got = 0;
+    for (let i = 0; got < target; i = (i + 1) % ids.length) {
+      for (const r of problems.get(ids[i]!)!) {
+        out.push(r);
+        got += size(r);
+      }
+    }
+  }
+  return out;
+}
+
+/** `--mix` text: key=weight pairs (weights ≥ 0, relative); null when malformed. */
+export function parseMix(text: string): SourceMix | null {
+  const rec: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const m = /^\s*([\w*-]+)\s*=\s*(\d+(?:\.\d*)?|\.\d+)\s*$/.exec(part);
+    if (!m || Object.hasOwn(rec, m[1]!)) return null;
+    rec[m[1]!] = Number(m[2]);
+  }
+  return Object.values(rec).some((w) => w > 0) ? rec : null;
+}
+
 /**
  * Examples whose problem id has a path segment named in `times` (`measurement__conversion`, as in
  * `dmtrain/train-easy/measurement__conversion/12`) repeated that many times in all: more of the modules

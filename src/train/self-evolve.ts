@@ -180,7 +180,9 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
     : await bootstrapSplits({ dir: at.round(0), datasets: preset.datasets, quiet: o.quiet, extraTrain: synthetic, grouped: preset.devSet === 'grouped' });
   const bootTrain = bootstrapKept(boot.train, preset.bootstrapLimit, o.seed);
   return {
-    o, preset, at, log, searchSetOf, dev, allDev, devD, bootTrain, bootDev: examplesFromTrajectories(boot.dev),
+    // SFT dev loss is a diagnostic (rounds keep their last weights): 400 problems a source measure it, where
+    // DeepMind's and GSM8K's whole dev bootstraps (4,724 trajectories) made it most of a round's SFT time
+    o, preset, at, log, searchSetOf, dev, allDev, devD, bootTrain, bootDev: examplesFromTrajectories(capPerSource(boot.dev, SFT_DEV_PER_SOURCE, o.seed)),
     testSearch: preset.testSearch,
   };
 }
@@ -350,6 +352,9 @@ async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> 
   writeJsonAtomic(path.join(dir, 'search-summary.json'), { searched: lines.length, solved, generatedTokens: lines.reduce((a, l) => a + (l.generatedTokens ?? 0), 0), ...(synthesis ? { synthesis } : {}) });
   await writeTrajectories(sftFile, lines.flatMap((l) => l.sft));
 }
+
+/** Dev trajectories per source an SFT's dev loss runs on (a seeded choice of problems). */
+export const SFT_DEV_PER_SOURCE = 400;
 
 /** Round k's SFT rows resampled to the preset's source mix (mixBySource), or as they are; each
  *  source's share of the characters before and after goes to round-k/sft-mix.json. */

@@ -5,7 +5,7 @@ import { DataError, datasetSplit, loadDataset, loadProblems, splitDev, type Prob
 import { donorSentences, synthesizeDistractors, withDistractor } from './synth/distractors.ts';
 import { schemaProblem } from './synth/schemas.ts';
 import { dropSimilar, evaluableDev, groupedSplit } from './groups.ts';
-import { hash32 } from '../util/rng.ts';
+import { seededOrder } from '../util/rng.ts';
 
 /**
  * Training problems (plus their distractor variants for a seeded share `distractors` of the word
@@ -164,7 +164,7 @@ export function parseSearchQuota(text: string): SearchQuota | null {
  * of its source has been). n = 0 takes none.
  */
 export function searchDraw(problems: readonly Problem[], quota: SearchQuota, { k, seed, freshDraw }: { k: number; seed: number; freshDraw: boolean }): Problem[] {
-  const ordered = (ps: readonly Problem[]) => [...ps].sort((a, b) => hash32(a.id, seed) - hash32(b.id, seed) || (a.id < b.id ? -1 : 1));
+  const ordered = (ps: readonly Problem[]) => seededOrder(ps, (p) => p.id, seed);
   const take = (order: Problem[], n: number | 'all'): Problem[] => {
     if (n === 'all') return order;
     if (!n || !freshDraw) return order.slice(0, n);

@@ -36,7 +36,7 @@ import type { SearchOptions } from '../search/mcts.ts';
 import { selectSFT } from '../search/extract.ts';
 import { fmtTime } from '../util/progress.ts';
 import { readJson, replaceDir, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
-import { capPerSource, mixBySource, trainPolicy, examplesFromTrajectories, type SFTExample, type TrainPolicyOptions } from './sft.ts';
+import { capPerSource, charShareBySource, mixBySource, trainPolicy, examplesFromTrajectories, type SFTExample, type TrainPolicyOptions } from './sft.ts';
 import { trainPPM, splitPairs } from './ppm.ts';
 import { corruptionPairs } from './pairs.ts';
 import { PRESETS, type Preset, type RoundPlan } from './presets.ts';
@@ -234,10 +234,13 @@ async function trainRoundZero(run: Run): Promise<void> {
     await saveCheckpoint(at.policy(0), p.lm, { kind: 'policy', tokenizerFile: p.tokenizerFile, tokenizerSha256: p.tokenizer.sha256, promptNumbers: p.promptNumbers, meta: { round: 0, from: o.policy } });
     p.lm.dispose();
   }
+  // the round-0 SFT set, mixed once for policy-r0 and its members (only when one is trained)
+  let examples0: SFTExample[] | undefined;
+  const bootExamples = () => (examples0 ??= examplesFromTrajectories(mixed(run, bootTrain, 0)));
   if (!hasCheckpoint(at.policy(0))) {
     log(`round 0: SFT policy-r0 on ${bootTrain.length} bootstrap trajectories${o.policy ? ` (from ${o.policy})` : init ? ' (from the pretrained policy)' : ''}`);
     const t0 = Date.now();
-    const r = await trainPolicy(examplesFromTrajectories(mixed(run, bootTrain, 0)), bootDev, sftOptions(run, 0, 0, init));
+    const r = await trainPolicy(bootExamples(), bootDev, sftOptions(run, 0, 0, init));
     copyCheckpoint(r.bestDir, at.policy(0));
     addWall(r0, (Date.now() - t0) / 1000);
   }
@@ -247,7 +250,7 @@ async function trainRoundZero(run: Run): Promise<void> {
     log(`round 0: SFT policy-r0 member ${m} (seed ${sftOptions(run, 0, m).seed})`);
     const t0 = Date.now();
     // the prompt style of policy-r0: the members' prompts must be the ones MCTS builds for it
-    const r = await trainPolicy(examplesFromTrajectories(mixed(run, bootTrain, 0)), bootDev, { ...sftOptions(run, 0, m, init), promptNumbers: promptNumbersAt(at.policy(0)) });
+    const r = await trainPolicy(bootExamples(), bootDev, { ...sftOptions(run, 0, m, init), promptNumbers: promptNumbersAt(at.policy(0)) });
     copyCheckpoint(r.bestDir, dir);
     addWall(r0, (Date.now() - t0) / 1000);
   }
@@ -362,22 +365,16 @@ function mixed(run: Run, rows: TrajectoryRow[], k: number): TrajectoryRow[] {
   const mix = run.preset.sftMix;
   if (!mix) return rows;
   const out = mixBySource(rows, mix, run.o.seed + k);
-  const shares = (rs: TrajectoryRow[]) => {
-    const by: Record<string, number> = {};
-    for (const r of rs) by[r.source] = (by[r.source] ?? 0) + r.question.length + r.steps.reduce((a, t) => a + t.length, 0);
-    const total = Object.values(by).reduce((a, b) => a + b, 0);
-    return Object.fromEntries(Object.entries(by).sort().map(([src, c]) => [src, Number((c / total).toFixed(4))]));
-  };
-  writeJsonAtomic(path.join(run.at.round(k), 'sft-mix.json'), { mix, trajectories: { before: rows.length, after: out.length }, charShare: { before: shares(rows), after: shares(out) } });
+  writeJsonAtomic(path.join(run.at.round(k), 'sft-mix.json'), { mix, trajectories: { before: rows.length, after: out.length }, charShare: { before: charShareBySource(rows), after: charShareBySource(out) } });
   return out;
 }
 
 /** SFT policy-rK (and each member) on MCTS top-2 per problem plus the bootstrap data (keeps the reference style). */
 async function sftStage(run: Run, k: number, sft: TrajectoryRow[]): Promise<void> {
   const { preset, at, log, bootTrain, bootDev } = run;
-  for (const [m, to] of [at.policy(k), ...at.members(k)].entries()) {
-    if (hasCheckpoint(to)) continue;
-    const trainSet = mixed(run, dedupe([...sft, ...bootTrain]), k);
+  const todo = [...[at.policy(k), ...at.members(k)].entries()].filter(([, to]) => !hasCheckpoint(to));
+  const trainSet = todo.length ? mixed(run, dedupe([...sft, ...bootTrain]), k) : [];
+  for (const [m, to] of todo) {
     log(`round ${k}: SFT policy-r${k}${m ? ` member ${m}` : ''} on ${trainSet.length} trajectories (${sft.length} from MCTS${preset.sftMix ? `; resampled to the mix ${JSON.stringify(preset.sftMix)}` : ''})`);
     const from = m === 0 ? at.policy(k - 1) : at.members(k - 1)[m - 1]!;
     const r = await trainPolicy(examplesFromTrajectories(trainSet), bootDev, sftOptions(run, k, m, from));

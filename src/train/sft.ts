@@ -12,7 +12,7 @@ import { saveCheckpoint, assignWeights } from '../model/checkpoint.ts';
 import { loadPolicyAny, loadTokenizer, type TokenizerLike } from '../model/load.ts';
 import { MARK, promptFor, PROMPT_NUMBERS_NEW, type PromptNumbers } from '../data/steps.ts';
 import { readTrajectories, type TrajectoryRow } from '../data/arrow.ts';
-import { hash32, mulberry32, shuffle } from '../util/rng.ts';
+import { hash32, mulberry32, seededOrder, shuffle } from '../util/rng.ts';
 import { runLoop, type LoopResult } from './loop.ts';
 
 /** One SFT example: question + solution text (serialized steps, markers included). */
@@ -54,11 +54,21 @@ export function capPerSource<T extends Pick<TrajectoryRow, 'source' | 'problemId
   const keep = new Set<string>();
   for (const src of new Set(rows.map((r) => r.source))) {
     const n = limit(src);
-    const ids = [...new Set(rows.filter((r) => r.source === src).map((r) => r.problemId))];
-    ids.sort((a, b) => hash32(a, seed) - hash32(b, seed) || (a < b ? -1 : 1));
+    const ids = seededOrder([...new Set(rows.filter((r) => r.source === src).map((r) => r.problemId))], (x) => x, seed);
     for (const id of n === 'all' ? ids : ids.slice(0, n)) keep.add(`${src}\u0000${id}`);
   }
   return rows.filter((r) => keep.has(`${r.source}\u0000${r.problemId}`));
+}
+
+/** A trajectory's characters (question and steps): the tokens' proxy the mix is measured in. */
+export const trajectoryChars = (r: Pick<TrajectoryRow, 'question' | 'steps'>): number => r.question.length + r.steps.reduce((a, s) => a + s.length, 0);
+
+/** Each source's share of the rows' characters, by source name. */
+export function charShareBySource(rows: readonly Pick<TrajectoryRow, 'source' | 'question' | 'steps'>[]): Record<string, number> {
+  const by: Record<string, number> = {};
+  for (const r of rows) by[r.source] = (by[r.source] ?? 0) + trajectoryChars(r);
+  const total = Object.values(by).reduce((a, b) => a + b, 0);
+  return Object.fromEntries(Object.entries(by).sort().map(([src, c]) => [src, Number((c / total).toFixed(4))]));
 }
 
 /** SFT mixture weights by source family (`--mix mawps=0.3,mawps-synth=0.2,deepmind=0.45,gsm8k=0.05`). */
@@ -82,7 +92,6 @@ export function mixKey(source: string, mix: SourceMix): string | undefined {
  */
 export function mixBySource<T extends Pick<TrajectoryRow, 'source' | 'problemId' | 'question' | 'steps'>>(rows: T[], mix: SourceMix, seed: number): T[] {
   for (const [k, w] of Object.entries(mix)) if (!(Number.isFinite(w) && w >= 0)) throw new Error(`mix: the weight of ${k} must be a number ≥ 0, got ${w}`);
-  const size = (r: T) => r.question.length + r.steps.reduce((a, s) => a + s.length, 0);
   const byKey = new Map<string, Map<string, T[]>>();
   let total = 0;
   for (const r of rows) {
@@ -92,19 +101,19 @@ export function mixBySource<T extends Pick<TrajectoryRow, 'source' | 'problemId'
     const problems = byKey.get(k)!;
     if (!problems.has(r.problemId)) problems.set(r.problemId, []);
     problems.get(r.problemId)!.push(r);
-    total += size(r);
+    total += trajectoryChars(r);
   }
   const wsum = [...byKey.keys()].reduce((a, k) => a + mix[k]!, 0);
   if (!(wsum > 0)) throw new Error(`mix: every source present has weight 0 (${JSON.stringify(mix)})`);
   const out: T[] = [];
   for (const [k, problems] of byKey) {
     const target = (mix[k]! / wsum) * total;
-    const ids = [...problems.keys()].sort((a, b) => hash32(a, seed) - hash32(b, seed) || (a < b ? -1 : 1));
+    const ids = seededOrder([...problems.keys()], (x) => x, seed);
     let got = 0;
     for (let i = 0; got < target; i = (i + 1) % ids.length) {
       for (const r of problems.get(ids[i]!)!) {
         out.push(r);
-        got += size(r);
+        got += trajectoryChars(r);
       }
     }
   }

@@ -33,3 +33,8 @@ export function hash32(s: string, seed = 0): number {
   h ^= h >>> 13;
   return h >>> 0;
 }
+
+/** xs in a seeded order by their ids' hash (ties by id), the same whichever order they come in. */
+export function seededOrder<T>(xs: readonly T[], id: (x: T) => string, seed: number): T[] {
+  return [...xs].sort((a, b) => hash32(id(a), seed) - hash32(id(b), seed) || (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+}

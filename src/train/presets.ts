@@ -77,6 +77,9 @@ export interface Preset {
    *  only by their answers (fresh ones each round with freshDraw); MCTS keeps those it solves (their
    *  trajectories reach SFT). None is near a dev problem. null = none. */
   schemas: { round0: number; perRound: number } | null;
+  /** The trained models round 0 starts from when no --policy / --ppm is given (policy-r0 = policy
+   *  unchanged with sft0Steps 0; PPM-r1 continues ppm); null = a new GPT. */
+  start: { policy: string; ppm: string } | null;
 }
 
 const ROUNDS: RoundPlan[] = [
@@ -86,14 +89,41 @@ const ROUNDS: RoundPlan[] = [
   { rollouts: 16, mode: 'ppm', extraRollouts: 128 },
 ];
 
-export const PRESETS: Record<'default' | 'demo' | 'tiny' | 'deepmind', Preset> = {
+// The default run's search every round: the paper's 8 rollouts of round 1 in all four, and no extra
+// trees in round 4, so that four all-source rounds fit in 2 h on 2 cores (README).
+const ROUNDS_ALL: RoundPlan[] = [
+  { rollouts: 8, mode: 'terminal' },
+  { rollouts: 8, mode: 'terminal' },
+  { rollouts: 8, mode: 'ppm' },
+  { rollouts: 8, mode: 'ppm' },
+];
+
+export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind', Preset> = {
+  // The main job: one policy for MAWPS/ASDiv-A, GSM8K, DeepMind Mathematics and schema problems, on
+  // the grouped dev split. It starts from checkpoints/joint-mix (an all-source policy and its PPM,
+  // trained by the commands in README "The SFT mix"): from scratch, two cores need more than the
+  // 2 h budget before MCTS has a policy worth searching with. Each round searches fresh problems of
+  // every source and 120 new schema problems; SFT keeps the source mix the joint-mix policy was
+  // trained with (GSM8K's long trajectories would otherwise fill 44 % of the batches).
   default: {
+    datasets: ['mawps', 'gsm8k', 'deepmind'], searchProblems: { mawps: 120, gsm8k: 40, deepmind: 120, '*': 0 }, freshDraw: true,
+    devSet: 'grouped', devProblems: 40, devPairs: false,
+    model: { blockSize: 512, nLayer: 4, nHead: 4, nEmbd: 128 },
+    sft0Steps: 0, sftSteps: 200, sftLr: 1e-3, ppmSteps: 200, ppmLr: 1.5e-4, ppmBatchPairs: 4, batchTokens: 4096,
+    k: 8, maxDepth: 8, rounds: ROUNDS_ALL, testSearch: {}, bootstrapLimit: { deepmind: 6000, '*': 'all' },
+    sftMix: { mawps: 0.27, 'mawps-synth': 0.25, deepmind: 0.43, gsm8k: 0.05 },
+    crossFit: null, distractors: 0, pretrain: null, ppmAverage: true, policies: 1,
+    schemas: { round0: 3000, perRound: 120 },
+    start: { policy: 'checkpoints/joint-mix/policy', ppm: 'checkpoints/joint-mix/ppm' },
+  },
+  // MAWPS/ASDiv-A alone from a new GPT (the default until the twenty-third session: 85 min here)
+  mawps: {
     datasets: ['mawps'], searchProblems: 'all', freshDraw: false, devSet: 'fixed', devProblems: 0, devPairs: true,
     model: { blockSize: 256, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, sftMix: null,
     crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
-    policies: 2, schemas: null,
+    policies: 2, schemas: null, start: null,
   },
   // `npm run demo` starts it from the shipped policy and PPM (--policy, --ppm, --sft0-steps 0): from
   // scratch, 10 minutes on 2 cores leave a policy too weak for the PPM to help (README). It searches
@@ -106,7 +136,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny' | 'deepmind', Preset> =
     sft0Steps: 200, sftSteps: 30, sftLr: 1e-3, ppmSteps: 15, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
     testSearch: { rollouts: 8, k: 4, maxDepth: 6 }, bootstrapLimit: 300, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, schemas: { round0: 0, perRound: 200 },
+    policies: 1, schemas: { round0: 0, perRound: 200 }, start: null,
   },
   // DeepMind Mathematics alone: 50,370 training problems, so each round searches 1,000 it has not
   // searched before; dev = 3 interpolation problems of each of the 56 modules and 168 extrapolation
@@ -117,7 +147,7 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny' | 'deepmind', Preset> =
     model: { blockSize: 512, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 2000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 200, ppmLr: 1.5e-4, ppmBatchPairs: 4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, schemas: null,
+    policies: 1, schemas: null, start: null,
   },
   // for tests: seconds, not minutes
   tiny: {
@@ -126,6 +156,6 @@ export const PRESETS: Record<'default' | 'demo' | 'tiny' | 'deepmind', Preset> =
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
     testSearch: { rollouts: 2, k: 2, maxDepth: 3 }, bootstrapLimit: 40, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, schemas: null,
+    policies: 1, schemas: null, start: null,
   },
 };

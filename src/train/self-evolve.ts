@@ -121,8 +121,10 @@ interface Run {
 
 const hasCheckpoint = (dir: string) => fs.existsSync(path.join(dir, 'config.json'));
 
-export async function selfEvolve(o: SelfEvolveOptions): Promise<{ table: string; rows: RoundMetrics[] }> {
-  const preset = { ...PRESETS[o.preset], ...o.override };
+export async function selfEvolve(given: SelfEvolveOptions): Promise<{ table: string; rows: RoundMetrics[] }> {
+  const preset = { ...PRESETS[given.preset], ...given.override };
+  // the preset's starting models unless the caller gave a policy (its own PPM, or none, goes with it)
+  const o = !given.policy && preset.start ? { ...given, policy: preset.start.policy, ppm: given.ppm ?? preset.start.ppm } : given;
   fixRunConfig(o);
   const run = await prepareRun(o, preset);
   await trainRoundZero(run);

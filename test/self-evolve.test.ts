@@ -443,6 +443,32 @@ describe('--sft0-steps 0 --policy P', () => {
   }, 120_000);
 });
 
+describe('preset.start: the models a run starts from when no --policy is given', () => {
+  const runZero = (out: string, extra: string) => finish(spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+      import { setupBackend } from ${JSON.stringify(path.join(REPO, 'src/model/backends/backend.ts'))};
+      import { selfEvolve } from ${JSON.stringify(SELF_EVOLVE)};
+      await setupBackend('wasm');
+      await selfEvolve({ out: ${JSON.stringify(out)}, rounds: 0, preset: 'tiny', seed: ${SEED}, backend: 'wasm', workers: 1, quiet: true, ${extra} });`],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RSTAR_QUIET: '1' } }));
+
+  it('policy-r0 is the preset\'s policy and PPM-r1 continues its PPM; a given --policy replaces both', async () => {
+    const given = path.join(base, 'round-0', 'policy');
+    const start = { policy: given, ppm: path.join(base, 'no-such-ppm') };
+    const out = path.join(root, 'start');
+    const res = await runZero(out, `override: { sft0Steps: 0, start: ${JSON.stringify(start)} }`);
+    expect(res.code, res.stderr).toBe(0);
+    expect(readTensorFile(path.join(out, 'round-0', 'policy'), 'weights')).toEqual(readTensorFile(given, 'weights'));
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8'))).toMatchObject({ policy: given, ppm: start.ppm });
+    // the caller's policy wins, and the preset's PPM (of another backbone) does not come with it
+    const out2 = path.join(root, 'start-given');
+    const res2 = await runZero(out2, `policy: ${JSON.stringify(given)}, override: { sft0Steps: 0, start: ${JSON.stringify({ ...start, policy: '/nowhere' })} }`);
+    expect(res2.code, res2.stderr).toBe(0);
+    const cfg = JSON.parse(fs.readFileSync(path.join(out2, 'run.json'), 'utf8'));
+    expect(cfg.policy).toBe(given);
+    expect(cfg.ppm).toBeUndefined();
+  }, 120_000);
+});
+
 describe('schema problems every round (preset.schemas)', () => {
   it('round K searches perRound schema problems beside the training problems, none near a dev problem; metrics count them and the solved ones', async () => {
     const out = path.join(root, 'schemas');

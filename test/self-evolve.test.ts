@@ -163,6 +163,37 @@ describe('self-evolve', () => {
   }, 240_000);
 });
 
+describe('search shards', () => {
+  it('exit with the process that started them, however it dies', async () => {
+    const dir = path.join(root, 'orphans');
+    const problems = loadDataset('mawps').slice(0, 400).map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
+    const job = { kind: 'search', policy: path.join(base, 'round-0', 'policy'), members: [], round: 1, seed: 1, search: { rollouts: 4, k: 2, maxDepth: 3, mode: 'terminal' } };
+    const script = `
+      import { runSharded } from ${JSON.stringify(path.join(REPO, 'src/train/shards.ts'))};
+      await runSharded({ dir: ${JSON.stringify(dir)}, job: ${JSON.stringify(job)}, problems: ${JSON.stringify(problems)}, workers: 1, label: 'x', backend: 'wasm', quiet: true });`;
+    const parent = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RSTAR_QUIET: '1' } });
+    const done = finish(parent);
+    const shard = path.join(dir, 'shard-0.jsonl');
+    const t0 = Date.now();
+    while (!lines(shard).length && Date.now() - t0 < 60_000 && parent.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    expect(lines(shard).length, (await Promise.race([done, Promise.resolve({ stderr: '' })])).stderr).toBeGreaterThanOrEqual(1);
+    // the parent alone, as the OOM killer would: a shard left running appends to the file a rerun resumes
+    parent.kill('SIGKILL');
+    await done;
+    const alive = () => fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+      try {
+        return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+    const tk = Date.now();
+    while (alive().length && Date.now() - tk < 10_000) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toEqual([]);
+    expect(lines(shard).length).toBeLessThan(problems.length);
+  }, 120_000);
+});
+
 describe('PPM-rK = weight average of the PPMs trained in rounds 1..K', () => {
   it('round 2\'s PPM is the mean of PPM-r1 and PPM-r2 as trained; a lost average is made again on resume, nothing retrained', async () => {
     const out = path.join(root, 'average');

@@ -8,5 +8,9 @@ if (!job) {
   console.error('usage: shard-main.ts JOB.json [BACKEND]');
   process.exit(2);
 }
+// started by runSharded: exit with it (a SIGKILLed run would otherwise leave shards appending to
+// the files its rerun resumes); unref so that the channel does not keep a finished shard alive
+process.on('disconnect', () => process.exit(1));
+process.channel?.unref();
 await setupBackend(backend as BackendName);
 await runSearchShard(job);

@@ -241,7 +241,8 @@ export async function runSharded(run: ShardedRun): Promise<string[]> {
     if (!mine.length) continue;
     children.push(new Promise((resolve, reject) => {
       const c = spawn(process.execPath, ['--import', 'tsx', SHARD_MAIN, jobFile, backend], {
-        stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, RSTAR_QUIET: '1' },
+        // the IPC channel closes when this process dies, however it dies: the shard then exits too
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, RSTAR_QUIET: '1' },
       });
       c.on('exit', (code, sig) => (code === 0 ? resolve() : reject(new Error(`${label}: shard ${w} exited with ${code ?? sig} (job ${jobFile})`))));
       c.on('error', reject);

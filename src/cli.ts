@@ -23,11 +23,11 @@ async function backend(name: BackendName): Promise<void> {
   }
 }
 
-/** The shipped models of a dataset: checkpoints/<dataset family>/ where one was trained for it
- *  (checkpoints/deepmind), else checkpoints/. Policies: policy and its ensemble's policy-m1, … */
-function shipped(dataset = 'mawps'): { policy: string; ppm: string } {
-  const family = path.join('checkpoints', dataset.split('-')[0]!);
-  const dir = fs.existsSync(path.join(family, 'policy', 'config.json')) ? family : 'checkpoints';
+/** The shipped models: one policy (and its ensemble's policy-m1, … when one shipped) and one PPM in
+ *  checkpoints/, for every source (the default self-evolve run's; the specialists in
+ *  checkpoints/mawps/ and checkpoints/deepmind/ are chosen with --policy / --ppm). */
+function shipped(): { policy: string; ppm: string } {
+  const dir = 'checkpoints';
   const members = fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => /^policy-m\d+$/.test(d)).sort().map((d) => path.join(dir, d)) : [];
   return { policy: [path.join(dir, 'policy'), ...members].join(','), ppm: path.join(dir, 'ppm') };
 }
@@ -195,9 +195,9 @@ const cli = yargs(hideBin(process.argv))
       withBackend(y)
         .option('data', { type: 'string', describe: 'JSONL with question + answer (default: a dataset\'s dev split)' })
         .option('dataset', { choices: ['mawps', 'gsm8k', 'deepmind', 'math', 'deepmind-interpolate', 'deepmind-extrapolate', 'deepmind-sample'] as const, default: 'mawps' as const, describe: 'dev split used when --data is not given (deepmind: the interpolate + extrapolate test regimes)' })
-        .option('dev', { choices: ['fixed', 'unseen', 'grouped'] as const, default: 'fixed' as const, describe: "dev problems of --dataset: the fixed split; those with no similar training problem (unseen); a split that keeps near-duplicates together (grouped)" })
+        .option('dev', { choices: ['fixed', 'unseen', 'grouped'] as const, default: 'grouped' as const, describe: "dev problems of --dataset: the fixed split; those with no similar training problem (unseen); a split that keeps near-duplicates together (grouped)" })
         .option('mode', { choices: ['greedy', 'maj', 'best-of-n', 'mcts'] as const, default: 'greedy' as const })
-        .option('policy', { type: 'string', describe: 'policy checkpoint(s), comma-separated: the first alone writes greedy / sampled solutions, all propose MCTS steps (default: the shipped models of --dataset: checkpoints/deepmind/ for DeepMind when present, else checkpoints/)' })
+        .option('policy', { type: 'string', describe: 'policy checkpoint(s), comma-separated: the first alone writes greedy / sampled solutions, all propose MCTS steps (default: the shipped checkpoints/policy, the one policy for every source)' })
         .option('ppm', { type: 'string', describe: 'PPM checkpoint (default: the one shipped beside --policy\'s default)' })
         .option('n', { type: 'number', default: EVAL.n, describe: 'samples for maj / best-of-n' })
         .option('runs', { type: 'number', default: EVAL.runs, describe: 'independent MCTS runs voting (mcts)' })
@@ -216,7 +216,7 @@ const cli = yargs(hideBin(process.argv))
       if (a.data) (await import('./data/datasets.ts')).loadProblems(a.data);
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const models = shipped(a.dataset);
+      const models = shipped();
       const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, mode: a.mode, policy: a.policy ?? models.policy, ppm: a.ppm ?? models.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, copyBias: a.copyBias });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
@@ -275,7 +275,8 @@ const cli = yargs(hideBin(process.argv))
       const sftMix = a.sftMix === undefined ? undefined : parseMix(String(a.sftMix));
       if (sftMix === null) throw new Error(`self-evolve: --sft-mix must be source=weight pairs with weights ≥ 0, one > 0 (mawps=0.3,deepmind=0.5,*=0.2), got ${a.sftMix}`);
       const bootQuota = bootParsed === undefined || typeof bootParsed === 'object' ? bootParsed : { '*': bootParsed };
-      if (a.sft0Steps === 0 && !a.policy) throw new Error('self-evolve: --sft0-steps 0 keeps policy-r0 as given: give --policy');
+      const { PRESETS } = await import('./train/presets.ts');
+      if (a.sft0Steps === 0 && !a.policy && !PRESETS[a.preset].start) throw new Error('self-evolve: --sft0-steps 0 keeps policy-r0 as given: give --policy');
       if (!(Number.isInteger(a.pretrainSteps) && a.pretrainSteps > 0)) throw new Error(`self-evolve: --pretrain-steps must be a positive integer, got ${a.pretrainSteps}`);
       const override = {
         ...(a.distractors === undefined ? {} : { distractors: a.distractors }),

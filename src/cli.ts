@@ -31,7 +31,7 @@ function shipped(): { policy: string; ppm: string } {
   const members = fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => /^policy-m\d+$/.test(d)).sort().map((d) => path.join(dir, d)) : [];
   return { policy: [path.join(dir, 'policy'), ...members].join(','), ppm: path.join(dir, 'ppm') };
 }
-const SHIPPED_POLICIES = shipped().policy;
+const SHIPPED = shipped();
 
 /** Bad input: one line, non-zero exit. */
 function fail(msg: string): never {
@@ -176,8 +176,8 @@ const cli = yargs(hideBin(process.argv))
     (y) =>
       withBackend(y)
         .positional('question', { type: 'string', demandOption: true })
-        .option('policy', { type: 'string', default: SHIPPED_POLICIES, describe: 'policy checkpoint or hf:<folder>; several comma-separated propose MCTS steps together (default: the shipped ensemble)' })
-        .option('ppm', { type: 'string', default: 'checkpoints/ppm' })
+        .option('policy', { type: 'string', default: SHIPPED.policy, describe: 'policy checkpoint or hf:<folder>; several comma-separated propose MCTS steps together (default: the shipped ensemble)' })
+        .option('ppm', { type: 'string', default: SHIPPED.ppm })
         .option('rollouts', { type: 'number', default: SEARCH.rollouts })
         .option('k', { type: 'number', default: SEARCH.k })
         .option('max-depth', { type: 'number', default: SEARCH.maxDepth, describe: 'most steps in a trajectory' })
@@ -216,8 +216,7 @@ const cli = yargs(hideBin(process.argv))
       if (a.data) (await import('./data/datasets.ts')).loadProblems(a.data);
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const models = shipped();
-      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, mode: a.mode, policy: a.policy ?? models.policy, ppm: a.ppm ?? models.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, copyBias: a.copyBias });
+      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, mode: a.mode, policy: a.policy ?? SHIPPED.policy, ppm: a.ppm ?? SHIPPED.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, copyBias: a.copyBias });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
       // where MCTS + PPM stands: answers never written vs written but not picked

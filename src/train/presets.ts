@@ -125,9 +125,9 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
     policies: 2, schemas: null, start: null,
   },
-  // `npm run demo` starts it from the shipped policy and PPM (--policy, --ppm, --sft0-steps 0): from
+  // `npm run demo` starts it from the MAWPS-only models in checkpoints/mawps/ (--policy, --ppm, --sft0-steps 0): from
   // scratch, 10 minutes on 2 cores leave a policy too weak for the PPM to help (README). It searches
-  // 200 schema problems known only by their answers, the same every round, of which the shipped
+  // 200 schema problems known only by their answers, the same every round, of which the MAWPS-only
   // policy's MCTS solves 40 %: the MAWPS/ASDiv-A training problems it already solves (97 %) leave
   // coverage no room to rise. 300 bootstrap trajectories keep the reference style beside MCTS's.
   demo: {

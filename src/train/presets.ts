@@ -78,8 +78,12 @@ export interface Preset {
    *  trajectories reach SFT). None is near a dev problem. null = none. */
   schemas: { round0: number; perRound: number } | null;
   /** The trained models round 0 starts from when no --policy / --ppm is given (policy-r0 = policy
-   *  unchanged with sft0Steps 0; PPM-r1 continues ppm); null = a new GPT. */
-  start: { policy: string; ppm: string } | null;
+   *  unchanged with sft0Steps 0; PPM-r1 continues ppm when given, else every PPM-rK starts from
+   *  policy-rK's backbone); null = a new GPT. */
+  start: { policy: string; ppm?: string } | null;
+  /** Step-pair files from earlier runs (e.g. the starting policy's trees) that join every round's PPM
+   *  training beside the run's own MCTS pairs; pairs of dev problems are dropped. [] = none. */
+  seedPairs: string[];
 }
 
 const ROUNDS: RoundPlan[] = [
@@ -100,21 +104,23 @@ const ROUNDS_ALL: RoundPlan[] = [
 
 export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind', Preset> = {
   // The main job: one policy for MAWPS/ASDiv-A, GSM8K, DeepMind Mathematics and schema problems, on
-  // the grouped dev split. It starts from checkpoints/joint-mix (an all-source policy and its PPM,
-  // trained by the commands in README "The SFT mix"): from scratch, two cores need more than the
-  // 2 h budget before MCTS has a policy worth searching with. Each round searches fresh problems of
-  // every source and 120 new schema problems; SFT keeps the source mix the joint-mix policy was
-  // trained with (GSM8K's long trajectories would otherwise fill 44 % of the batches).
+  // the grouped dev split. It starts from checkpoints/joint-mix's policy (trained by the commands in
+  // README "The SFT mix"): from scratch, two cores need more than the 2 h budget before MCTS has a
+  // policy worth searching with. Each round searches fresh problems of every source (word problems
+  // first: they are where the PPM is short of pairs) and 120 new schema problems; SFT keeps the
+  // source mix the joint-mix policy was trained with (GSM8K's long trajectories would otherwise fill
+  // 44 % of the batches). PPM-rK is a new head on policy-rK's backbone, trained on the run's pairs and
+  // joint-mix's: a PPM continued from an older backbone fell behind the policy (README).
   default: {
-    datasets: ['mawps', 'gsm8k', 'deepmind'], searchProblems: { mawps: 120, gsm8k: 40, deepmind: 120, '*': 0 }, freshDraw: true,
+    datasets: ['mawps', 'gsm8k', 'deepmind'], searchProblems: { mawps: 160, gsm8k: 40, deepmind: 80, '*': 0 }, freshDraw: true,
     devSet: 'grouped', devProblems: 40, devPairs: false,
     model: { blockSize: 512, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 0, sftSteps: 200, sftLr: 1e-3, ppmSteps: 200, ppmLr: 1.5e-4, ppmBatchPairs: 4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS_ALL, testSearch: {}, bootstrapLimit: { deepmind: 6000, '*': 'all' },
     sftMix: { mawps: 0.27, 'mawps-synth': 0.25, deepmind: 0.43, gsm8k: 0.05 },
-    crossFit: null, distractors: 0, pretrain: null, ppmAverage: true, policies: 1,
+    crossFit: null, distractors: 0, pretrain: null, ppmAverage: false, policies: 1,
     schemas: { round0: 3000, perRound: 120 },
-    start: { policy: 'checkpoints/joint-mix/policy', ppm: 'checkpoints/joint-mix/ppm' },
+    start: { policy: 'checkpoints/joint-mix/policy' }, seedPairs: ['checkpoints/joint-mix/pairs-r1.arrow'],
   },
   // MAWPS/ASDiv-A alone from a new GPT (the default until the twenty-third session: 85 min here)
   mawps: {
@@ -123,7 +129,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, sftMix: null,
     crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
-    policies: 2, schemas: null, start: null,
+    policies: 2, schemas: null, start: null, seedPairs: [],
   },
   // `npm run demo` starts it from the MAWPS-only models in checkpoints/mawps/ (--policy, --ppm, --sft0-steps 0): from
   // scratch, 10 minutes on 2 cores leave a policy too weak for the PPM to help (README). It searches
@@ -136,7 +142,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sft0Steps: 200, sftSteps: 30, sftLr: 1e-3, ppmSteps: 15, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
     testSearch: { rollouts: 8, k: 4, maxDepth: 6 }, bootstrapLimit: 300, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, schemas: { round0: 0, perRound: 200 }, start: null,
+    policies: 1, schemas: { round0: 0, perRound: 200 }, start: null, seedPairs: [],
   },
   // DeepMind Mathematics alone: 50,370 training problems, so each round searches 1,000 it has not
   // searched before; dev = 3 interpolation problems of each of the 56 modules and 168 extrapolation
@@ -147,7 +153,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     model: { blockSize: 512, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 2000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 200, ppmLr: 1.5e-4, ppmBatchPairs: 4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, schemas: null, start: null,
+    policies: 1, schemas: null, start: null, seedPairs: [],
   },
   // for tests: seconds, not minutes
   tiny: {
@@ -156,6 +162,6 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
     testSearch: { rollouts: 2, k: 2, maxDepth: 3 }, bootstrapLimit: 40, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, schemas: null, start: null,
+    policies: 1, schemas: null, start: null, seedPairs: [],
   },
 };

@@ -128,10 +128,10 @@ export async function selfEvolve(given: SelfEvolveOptions): Promise<{ table: str
   fixRunConfig(o);
   const run = await prepareRun(o, preset);
   await trainRoundZero(run);
-  const crossPairs = await crossFitStage(run);
+  const priorPairs = [...await crossFitStage(run), ...seedPairs(run)];
   const rows: RoundMetrics[] = [];
   for (let k = 1; k <= o.rounds; k++) {
-    const { metrics, fresh } = await runRound(run, k, crossPairs);
+    const { metrics, fresh } = await runRound(run, k, priorPairs);
     rows.push(metrics);
     if (fresh) run.log(roundsTable(rows));
     // the page shows every finished round: one finished by an earlier process needs no page of its own
@@ -258,6 +258,17 @@ async function trainRoundZero(run: Run): Promise<void> {
   }
 }
 
+/** The preset's pairs from earlier runs, for every round's PPM; never a dev problem's. */
+function seedPairs(run: Run): PairRow[] {
+  const dev = new Set(run.allDev.map((p) => baseProblemId(p.id)));
+  return run.preset.seedPairs.flatMap((file) => {
+    const all = readPairs(file);
+    const kept = all.filter((p) => !dev.has(baseProblemId(p.problemId)));
+    run.log(`${file}: ${kept.length} earlier pairs join every round's PPM training${kept.length < all.length ? ` (${all.length - kept.length} of dev problems dropped)` : ''}`);
+    return kept;
+  });
+}
+
 /** Cross-fitted pairs for every round's PPM (part of round 0's wall time). */
 async function crossFitStage(run: Run): Promise<PairRow[]> {
   const { o, preset, at } = run;
@@ -276,7 +287,7 @@ async function crossFitStage(run: Run): Promise<PairRow[]> {
 
 /** Round k: MCTS with the previous round's models → SFT policy-rK → PPM-rK → dev evaluation.
  *  fresh: false when an earlier process finished the round (its metrics.json is read back). */
-async function runRound(run: Run, k: number, crossPairs: PairRow[]): Promise<{ metrics: RoundMetrics; fresh: boolean }> {
+async function runRound(run: Run, k: number, priorPairs: PairRow[]): Promise<{ metrics: RoundMetrics; fresh: boolean }> {
   const { preset, at } = run;
   const dir = at.round(k);
   const metricsFile = path.join(dir, 'metrics.json');
@@ -298,7 +309,7 @@ async function runRound(run: Run, k: number, crossPairs: PairRow[]): Promise<{ m
   const pairs = readPairs(path.join(dir, 'pairs.arrow'));
   await sftStage(run, k, sft);
   stamp('sft');
-  await ppmStage(run, k, sft, crossPairs);
+  await ppmStage(run, k, sft, priorPairs);
   stamp('ppm');
   const ev = await devStage(run, k);
   const m: RoundMetrics = {
@@ -392,19 +403,19 @@ async function sftStage(run: Run, k: number, sft: TrajectoryRow[]): Promise<void
  * mixed in 1:1 they pulled held-out MCTS accuracy down (README: 66 % vs 69 % without). Held-out
  * accuracy is measured on MCTS pairs of held-out problems only; no problem is on both sides.
  */
-async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], crossPairs: PairRow[]): Promise<void> {
+async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], priorPairs: PairRow[]): Promise<void> {
   const { o, preset, at, log, bootTrain } = run;
   const dir = at.round(k);
   if (hasCheckpoint(at.ppm(k))) return;
   const trainedTo = preset.ppmAverage ? at.ppmTrained(k) : at.ppm(k);
   // pairs of every round so far: a small PPM is data-starved, and older pairs stay valid preferences
-  const allPairs = dedupePairs([...crossPairs, ...Array.from({ length: k }, (_, j) => readPairs(path.join(at.round(j + 1), 'pairs.arrow'))).flat()]);
+  const allPairs = dedupePairs([...priorPairs, ...Array.from({ length: k }, (_, j) => readPairs(path.join(at.round(j + 1), 'pairs.arrow'))).flat()]);
   const { train: mctsTrain, dev: held } = splitPairs(allPairs);
   if (!hasCheckpoint(trainedTo)) {
     const heldIds = new Set(held.map((p) => p.problemId));
     const extra = corruptionPairs(dedupe([...sft, ...bootTrain]).filter((t) => !heldIds.has(t.problemId)), { seed: o.seed + k, round: k, numbers: promptNumbersAt(at.policy(k)) });
     const train = [...mctsTrain, ...extra.slice(0, Math.max(0, 200 - mctsTrain.length))];
-    log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}${crossPairs.length ? ' and cross-fitted trees' : ''}), ${held.length} held-out MCTS pairs`);
+    log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}${priorPairs.length ? ' and earlier or cross-fitted trees' : ''}), ${held.length} held-out MCTS pairs`);
     const init = o.ppm ? (k === 1 ? o.ppm : at.trainedPPM(k - 1)) : at.policy(k);
     const r = await trainPPM(train, held, { init, out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, batchPairs: preset.ppmBatchPairs, lr: preset.ppmLr, evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });
     // the final weights: with the likelihood input the PPM starts at the policy's own ranking, and

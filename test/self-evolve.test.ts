@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../src/model/backends/backend.ts';
 import { readTensorFile } from '../src/model/checkpoint.ts';
 import { loadDataset, splitDev } from '../src/data/datasets.ts';
-import { readPairs, readTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
+import { dedupePairs, readPairs, readTrajectories, writePairs, type TrajectoryRow } from '../src/data/arrow.ts';
 import { bootstrapSplits } from '../src/data/bootstrap/index.ts';
 import { loadProblemsFor, schemaBatch, splitOf } from '../src/data/problems.ts';
 import { dropSimilar } from '../src/data/groups.ts';
@@ -233,14 +233,22 @@ describe('PPM-rK = weight average of the PPMs trained in rounds 1..K', () => {
     expect(fs.existsSync(r(2, 'ppm-average'))).toBe(false);
   }, 240_000);
 
-  it('ppmAverage false: PPM-rK is what round K trained, no ppm-trained folder', async () => {
+  it('ppmAverage false: PPM-rK is what round K trained, no ppm-trained folder; seedPairs join its training, dev problems\' dropped', async () => {
     const out = path.join(root, 'no-average');
     fs.cpSync(base, out, { recursive: true });
-    const res = await finish(spawnRun(out, 1, { ...OVERRIDE, ppmAverage: false }));
+    // earlier pairs: 30 of the committed ones, and one more whose problem is a dev problem
+    const earlier = readPairs(path.join(REPO, 'checkpoints/pairs-default.arrow')).slice(0, 30);
+    const devId = splitDev(loadDataset('mawps')).dev[0]!.id;
+    const seedFile = path.join(root, 'seed-pairs.arrow');
+    await writePairs(seedFile, [...earlier, { ...earlier[0]!, problemId: devId, prefix: `${earlier[0]!.prefix}// dev\n` }]);
+    const res = await finish(spawnRun(out, 1, { ...OVERRIDE, ppmAverage: false, seedPairs: [seedFile] }));
     expect(res.code, res.stderr).toBe(0);
     expect(fs.existsSync(path.join(out, 'round-1', 'ppm', 'config.json'))).toBe(true);
     expect(fs.existsSync(path.join(out, 'round-1', 'ppm-trained'))).toBe(false);
     expect(JSON.parse(fs.readFileSync(path.join(out, 'round-1', 'ppm', 'config.json'), 'utf8')).meta.averageOf).toBeUndefined();
+    const own = readPairs(path.join(out, 'round-1', 'pairs.arrow'));
+    const s = JSON.parse(fs.readFileSync(path.join(out, 'round-1', 'ppm-summary.json'), 'utf8'));
+    expect(s.mctsTrainPairs + s.heldOutMctsPairs).toBe(dedupePairs([...earlier, ...own]).length);
   }, 120_000);
 });
 

@@ -21,6 +21,8 @@ export const SEARCH = {
   maxBatch: 64,
   /** Drop candidates whose operation comment the code contradicts. */
   checkComments: true,
+  /** Drop candidates that undo an earlier step or cancel a name against itself (steps.ts undoesEarlierStep). */
+  checkUndo: true,
   /** Most tokens of one step; the context bounds it further (a step may fill what the prefix leaves).
    *  DeepMind steps that copy an expression run to 470 tokens (p99 268), and longer inputs make longer
    *  steps: 320 dropped every candidate for 9-number sorts (extrapolation), so only the context bounds them. */

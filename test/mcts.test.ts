@@ -202,6 +202,7 @@ describe('terminal-guided MCTS', () => {
       unparseable: 0,
       duplicates: 0,
       contradictions: 0,
+      undone: 0,
       sandboxFailures: 0,
       deadEnds: 0,
       depthLimited: 0,
@@ -281,6 +282,26 @@ describe('terminal-guided MCTS', () => {
     expect(on.runs).toBe(3);
     const off = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 1, maxDepth: 1, promptNumbers: 'names', checkComments: false });
     expect(off.stats).toMatchObject({ candidates: 4, contradictions: 0, terminals: 4, correct: 1 });
+  });
+
+  it('drops a candidate that undoes an earlier step before the sandbox (checkUndo), keeps it when off', async () => {
+    const script = {
+      '': [step('Multiply n0 by n1.', 'const r1 = n0 * n1;')],
+      'const r1 = n0 * n1;': [
+        step('Divide r1 by n0.', 'const answer = r1 / n0;\nprint(answer);'), // n1 again
+        step('Subtract n2 from r1.', 'const answer = r1 - n2;\nprint(answer);'),
+        step('Subtract r1 from r1.', 'const answer = r1 - r1;\nprint(answer);'), // always 0
+      ],
+    };
+    const Q = { id: 'p3', question: '3 boxes of 8, ate 5?', answer: '19' };
+    const on = new FakeSandbox();
+    const a = await runMCTS(Q, deps(new ScriptedPolicy(script), { sandbox: on }), { rollouts: 2, maxDepth: 2, promptNumbers: 'names' });
+    const kids = (t: typeof a.tree) => t.nodes[t.nodes[0]!.children[0]!]!.children.map((id) => t.nodes[id]!.step!.code.split('\n')[0]);
+    expect(kids(a.tree)).toEqual(['const answer = r1 - n2;']);
+    expect(a.stats).toMatchObject({ candidates: 4, undone: 2 });
+    const off = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 2, maxDepth: 2, promptNumbers: 'names', checkUndo: false });
+    expect(kids(off.tree)).toHaveLength(3);
+    expect(off.stats).toMatchObject({ undone: 0 });
   });
 
   it('a non-terminal step at maxDepth scores −1; a terminal there is graded normally', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MARK, commentContradictsCode, isTerminal, maskNumbers, numberPrelude, questionBags, questionBaseNumerals, parseSolution, parseStep, programOf, promptFor, questionNumbers,
+  MARK, commentContradictsCode, undoesEarlierStep, isTerminal, maskNumbers, numberPrelude, questionBags, questionBaseNumerals, parseSolution, parseStep, programOf, promptFor, questionNumbers,
   serializeSolution, serializeStep, serializeTrajectory, tagQuestion, type Step,
 } from '../src/data/steps.ts';
 import { convertProblem } from '../src/data/bootstrap/index.ts';
@@ -181,5 +181,46 @@ describe('commentContradictsCode', () => {
       expect(judged).toBeGreaterThan(100);
     }
     expect(swapped).toBeGreaterThan(50);
+  });
+});
+
+describe('undoesEarlierStep', () => {
+  it('fires on a step that inverts an ancestor\'s operation with one of its operands, or cancels a name with itself', () => {
+    const u = (ancestors: string[], code: string) => undoesEarlierStep(ancestors, code);
+    expect(u(['const r1 = n0 * n1;'], 'const answer = r1 / n0;\nprint(answer);')).toBe(true);
+    expect(u(['const r1 = n0 * n1;'], 'const answer = r1 / n1;')).toBe(true);
+    expect(u(['const r1 = n0 * n1;'], 'const answer = r1 / n2;')).toBe(false);
+    expect(u(['const r1 = n0 + n1;'], 'const r2 = r1 - n1;')).toBe(true);
+    expect(u(['const r1 = n0 + n1;'], 'const r2 = n1 - r1;')).toBe(false); // −n0: a new value
+    expect(u(['const r1 = n0 - n1;'], 'const r2 = r1 + n1;')).toBe(true);
+    expect(u(['const r1 = n0 - n1;'], 'const r2 = n1 + r1;')).toBe(true);
+    expect(u(['const r1 = n0 - n1;'], 'const r2 = r1 + n0;')).toBe(false);
+    expect(u(['const r1 = n0 - n1;'], 'const r2 = n0 - r1;')).toBe(true); // n1 again
+    expect(u(['const r1 = n0 / n1;'], 'const r2 = r1 * n1;')).toBe(true);
+    expect(u(['const r1 = n0 / n1;'], 'const r2 = n0 / r1;')).toBe(true);
+    expect(u(['const r1 = n0 / n1;'], 'const r2 = r1 * n0;')).toBe(false);
+    expect(u([], 'const r1 = n0 - n0;')).toBe(true);
+    expect(u([], 'const r1 = n0 / n0;')).toBe(true);
+    expect(u([], 'const r1 = n0 * n0;')).toBe(false); // a square is new
+    expect(u(['const r1 = n0 * n1;', 'const r2 = r1 + n2;'], 'const answer = r2 - n2;')).toBe(true); // any ancestor
+    expect(u(['const r1 = n0 * n1;\nconst r2 = r1 + 1;'], 'const r3 = r2 - 1;')).toBe(true); // any line of one
+    expect(u(['const r1 = n0 * n1;'], 'const answer = ev("r1 / n0");')).toBe(false); // outside the grammar
+  });
+  it('fires on few bootstrap trajectories: a reference equation rarely takes a detour (MAWPS/ASDiv-A 20 of 3,138, GSM8K 149 of 7,247, DeepMind none)', () => {
+    for (const [name, most] of [['mawps', 0.01], ['gsm8k', 0.03], ['deepmind', 0]] as const) {
+      let judged = 0;
+      let fired = 0;
+      const lines = name === 'deepmind' ? interleaveModules(loadDataset(name)).slice(0, 8 * 56) : loadDataset(name).slice(0, 1000);
+      for (const p of lines) {
+        const codes: string[] = [];
+        for (const s of convertProblem(p) ?? []) {
+          if (undoesEarlierStep(codes, s.code)) fired++;
+          codes.push(s.code);
+          judged++;
+        }
+      }
+      expect(judged).toBeGreaterThan(100);
+      expect(fired / judged, name).toBeLessThanOrEqual(most);
+    }
   });
 });

@@ -281,7 +281,7 @@ export function opPhrase(op: BinOp, l: string, r: string): string {
 
 const OPERAND = String.raw`([A-Za-z_$][\w$]*|\d+(?:\.\d+)?)`;
 const PHRASE = new RegExp(String.raw`^(Add|Subtract|Multiply|Divide) ${OPERAND} (and|from|by) ${OPERAND}\.$`);
-const BINARY = new RegExp(String.raw`^const [A-Za-z_$][\w$]* = ${OPERAND} ([-+*/]) ${OPERAND};$`);
+const BINARY = new RegExp(String.raw`^const ([A-Za-z_$][\w$]*) = ${OPERAND} ([-+*/]) ${OPERAND};$`);
 
 /**
  * True when the step's comment is one line, an operation phrase of the bootstrap grammar, and its
@@ -296,8 +296,42 @@ export function commentContradictsCode(step: Step): boolean {
   if (!PHRASE.test(phrase)) return false;
   const c = BINARY.exec(step.code.split('\n')[0]!.trim());
   if (!c) return true;
-  const [, x = '', sym, y = ''] = c;
+  const [, , x = '', sym, y = ''] = c;
   const op = sym as BinOp;
   if (opPhrase(op, x, y) === phrase) return false;
   return !((op === '+' || op === '*') && opPhrase(op, y, x) === phrase);
+}
+
+// A step that undoes an earlier one (`const r1 = n0 * n1;` then `r1 / n0`) or cancels a name against
+// itself (`n0 - n0`, `r1 / r1`) only recomputes a value the trajectory already has, so a solution never
+// needs it; a small policy writes such detours, and the PPM has scored them above the right answer
+// (`3 pizzas for $8 each`: 8 · 3 / 3 = 8 ranked first). Judged on `const x = a op b;` lines only.
+
+/** True when `code`'s first line undoes an ancestor's `const r = a op b;` (r − a, r − b after +;
+ *  r / a, r / b after ·; r + b after −; r · b after /; a − r after r = a − b; a / r after r = a / b) or
+ *  subtracts or divides a name by itself. */
+export function undoesEarlierStep(ancestors: readonly string[], code: string): boolean {
+  const c = BINARY.exec(code.split('\n')[0]!.trim());
+  if (!c) return false;
+  const [, , x = '', op, y = ''] = c;
+  if ((op === '-' || op === '/') && x === y) return true;
+  const defs = new Map<string, { a: string; op: string; b: string }>();
+  for (const line of ancestors.flatMap((a) => a.split('\n'))) {
+    const d = BINARY.exec(line.trim());
+    if (d) defs.set(d[1]!, { a: d[2]!, op: d[3]!, b: d[4]! });
+  }
+  const dx = defs.get(x);
+  const dy = defs.get(y);
+  switch (op) {
+    case '-': // (a + b) − a; a − (a − b)
+      return (dx?.op === '+' && (y === dx.a || y === dx.b)) || (dy?.op === '-' && dy.a === x);
+    case '/': // (a · b) / a; a / (a / b)
+      return (dx?.op === '*' && (y === dx.a || y === dx.b)) || (dy?.op === '/' && dy.a === x);
+    case '+': // (a − b) + b, either order
+      return (dx?.op === '-' && dx.b === y) || (dy?.op === '-' && dy.b === x);
+    case '*': // (a / b) · b, either order
+      return (dx?.op === '/' && dx.b === y) || (dy?.op === '/' && dy.b === x);
+    default:
+      return false;
+  }
 }

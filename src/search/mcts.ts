@@ -27,7 +27,7 @@
 // Throughput: searchMany runs up to `concurrency` trees at once (each tree's rollouts sequential); their
 // model calls are batched by batching.ts.
 
-import { commentContradictsCode, isPromptNumbers, isTerminal, parseStep, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
+import { commentContradictsCode, undoesEarlierStep, isPromptNumbers, isTerminal, parseStep, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
 import { hash32 } from '../util/rng.ts';
 import { BatchCoordinator, type ProposeRequest, type StepProposer, type StepScorer } from './batching.ts';
 import { SEARCH } from '../config.ts';
@@ -70,6 +70,8 @@ export interface SearchOptions {
   promptNumbers: PromptNumbers;
   /** Drop candidates whose operation comment the code contradicts (steps.ts commentContradictsCode). */
   checkComments: boolean;
+  /** Drop candidates that undo an earlier step (steps.ts undoesEarlierStep). */
+  checkUndo: boolean;
 }
 
 export const DEFAULT_SEARCH: Omit<SearchOptions, 'promptNumbers'> = SEARCH;
@@ -164,6 +166,8 @@ export interface SearchStats {
   duplicates: number;
   /** Candidates dropped because their code contradicts their comment (checkComments). */
   contradictions: number;
+  /** Candidates dropped because they undo an earlier step (checkUndo). */
+  undone: number;
   sandboxFailures: number;
   deadEnds: number;
   depthLimited: number;
@@ -304,6 +308,7 @@ class TreeSearch {
     unparseable: 0,
     duplicates: 0,
     contradictions: 0,
+    undone: 0,
     sandboxFailures: 0,
     deadEnds: 0,
     depthLimited: 0,
@@ -351,6 +356,7 @@ class TreeSearch {
     const [raw = []] = await this.proposer.propose([{ prefix, k: opts.k, seed }]);
     stats.candidates += raw.length;
 
+    const codes = path.map((x) => x.step!.code);
     const seen = new Set<string>();
     const steps: Step[] = [];
     for (const text of raw) {
@@ -369,10 +375,13 @@ class TreeSearch {
         stats.contradictions += 1;
         continue;
       }
+      if (opts.checkUndo && undoesEarlierStep(codes, step.code)) {
+        stats.undone += 1;
+        continue;
+      }
       steps.push(step);
     }
 
-    const codes = path.map((x) => x.step!.code);
     // the question's numbers are defined first (numberPrelude), then the ancestors, then the candidate
     const batch = steps.map((s) => programOf(this.tree.question, [...codes, s.code]));
     const results =

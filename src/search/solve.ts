@@ -95,6 +95,8 @@ export interface RunEvalOptions {
   temperature?: number;
   /** MCTS: drop steps whose code contradicts their comment (default true, mcts.ts checkComments). */
   checkComments?: boolean;
+  /** MCTS: drop steps that undo an earlier step (default true, mcts.ts checkUndo). */
+  checkUndo?: boolean;
   /** Logit bonus for continuing a copy of the question (default SEARCH.copyBias; 0 = off). */
   copyBias?: number;
 }
@@ -113,7 +115,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
       mode: o.mode, n: o.n, runs: o.runs, seed: o.seed, quiet: o.quiet,
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
       ...(o.copyBias !== undefined ? { copyBias: o.copyBias } : {}),
-      search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments }).filter(([, v]) => v !== undefined)),
+      search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments, checkUndo: o.checkUndo }).filter(([, v]) => v !== undefined)),
     });
     if (o.out) await writeEvalRows(o.out, s.rows);
     const b = breakdown(problems, s.rows);

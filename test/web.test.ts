@@ -238,9 +238,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the solve page in Chromium', () => {
     expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^done in/);
     const answer = await page.$eval('#answer', (e) => ({ text: e.textContent, answer: (e as HTMLElement).dataset.answer, ms: Number((e as HTMLElement).dataset.ms) }));
     expect(answer.answer).toBe('504');
-    expect(answer.text).toMatch(/^Answer: 504 {3}\(Q 0\.645, 1 rollout, /); // what `rstar solve` prints for it (README)
+    expect(answer.text).toMatch(/^Answer: 504 {3}\(Q 0\.756, 1 rollout, /); // what `rstar solve` prints for it (README)
     expect(await page.$eval('#given', (e) => e.textContent)).toBe('Given: n0 = 56, n1 = 9');
-    expect(await page.$$eval('#steps li', (li) => li.map((x) => x.textContent))).toEqual(['Step 1  (PPM 0.645)// Multiply n0 by n1.\nconst answer = n0 * n1;\nprint(answer);→ 504']);
+    expect(await page.$$eval('#steps li', (li) => li.map((x) => x.textContent))).toEqual(['Step 1  (PPM 0.756)// Multiply n0 by n1.\nconst answer = n0 * n1;\nprint(answer);→ 504']);
     const tree = await page.$$eval('#tree g.node', (gs) => gs.map((g) => ({ cls: g.getAttribute('class'), label: g.querySelector('text')?.textContent })));
     expect(tree.length).toBeGreaterThanOrEqual(2);
     expect(tree[0]).toEqual({ cls: 'node root', label: 'question' });

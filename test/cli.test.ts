@@ -41,7 +41,7 @@ const COMMANDS: Record<string, string[]> = {
   'train-policy': ['--out', '--data', '--dev-data', '--init', '--steps', '--batch-tokens', '--lr', '--eval-every', '--layers', '--width', '--heads', '--context', '--dropout', '--workers', '--resume', '--backend', '--seed'],
   'train-ppm': ['--out', '--init', '--pairs', '--steps', '--batch-pairs', '--lr', '--eval-every', '--resume', '--backend', '--seed'],
   solve: ['question', '--policy', '--ppm', '--rollouts', '-k', '--max-depth', '--backend', '--seed'],
-  eval: ['--data', '--dataset', '--dev', '--mode', '--policy', '--ppm', '-n', '--runs', '--rollouts', '-k', '--max-depth', '--limit', '--check-comments', '--out', '--json', '--backend', '--seed'],
+  eval: ['--data', '--dataset', '--dev', '--mode', '--policy', '--ppm', '-n', '--runs', '--rollouts', '-k', '--max-depth', '--limit', '--check-comments', '--out', '--trees', '--json', '--backend', '--seed'],
   'self-evolve': ['--rounds', '--out', '--preset', '--workers', '--ship', '--schemas', '--search-problems', '--dev-problems', '--data', '--dev', '--policy', '--queue', '--backend', '--seed'],
   worker: ['--queue'],
   serve: ['--port', '--host', '--checkpoints'],

@@ -223,3 +223,28 @@ describe('mcnemarExact', () => {
     expect(mcnemarExact(16, 40)).toBeLessThan(mcnemarExact(20, 36));
   });
 });
+
+describe('runEval --trees', () => {
+  it('writes one tree per problem, in order, whose best-Q terminal is the answer given', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { setupBackend } = await import('../src/model/backends/backend.ts');
+    const { runEval } = await import('../src/search/solve.ts');
+    const { bestTerminal } = await import('../src/search/mcts.ts');
+    await setupBackend('cpu');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-trees-'));
+    const data = path.join(dir, 'p.jsonl');
+    fs.writeFileSync(data, ['{"question": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7"}', '{"question": "Ann had 9 pens and gave away 2. How many pens are left?", "answer": "7"}'].join('\n') + '\n');
+    const root = path.resolve(import.meta.dirname, '..');
+    const trees = path.join(dir, 'trees.jsonl');
+    const s = await runEval({ data, mode: 'mcts', policy: path.join(root, 'checkpoints/policy'), ppm: path.join(root, 'checkpoints/ppm'), n: 1, runs: 1, rollouts: 2, k: 2, maxDepth: 3, seed: 1, quiet: true, trees });
+    const lines = fs.readFileSync(trees, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((t) => t.problemId)).toEqual(s.rows.map((r) => r.problemId));
+    lines.forEach((t, i) => {
+      expect(t.nodes[0].parent).toBe(-1);
+      expect(bestTerminal(t)?.answer ?? '').toBe(s.rows[i]!.predicted);
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+});

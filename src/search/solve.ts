@@ -5,6 +5,7 @@ import { checkPromptNumbers, loadPolicies, loadPPM } from '../model/load.ts';
 import { loadProblems } from '../data/datasets.ts';
 import { devOf, type DevSet } from '../data/problems.ts';
 import { writeEvalRows } from '../data/arrow.ts';
+import { writeFileAtomic } from '../util/fsx.ts';
 import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
 import { SandboxPool } from '../sandbox/sandbox.ts';
@@ -99,6 +100,8 @@ export interface RunEvalOptions {
   checkUndo?: boolean;
   /** Logit bonus for continuing a copy of the question (default SEARCH.copyBias; 0 = off). */
   copyBias?: number;
+  /** mcts: write every searched tree here, one JSON line per problem and run (for offline analysis). */
+  trees?: string;
 }
 
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
@@ -115,9 +118,11 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
       mode: o.mode, n: o.n, runs: o.runs, seed: o.seed, quiet: o.quiet,
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
       ...(o.copyBias !== undefined ? { copyBias: o.copyBias } : {}),
+      ...(o.trees ? { keepTrees: true } : {}),
       search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments, checkUndo: o.checkUndo }).filter(([, v]) => v !== undefined)),
     });
     if (o.out) await writeEvalRows(o.out, s.rows);
+    if (o.trees && s.searchTrees) writeFileAtomic(o.trees, s.searchTrees.flat().map((t) => JSON.stringify(t) + '\n').join(''));
     const b = breakdown(problems, s.rows);
     if (b) s.breakdown = b;
     return s;

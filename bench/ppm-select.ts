@@ -1,0 +1,100 @@
+// The final choice over saved test-time trees (`rstar eval --mode mcts --trees T.jsonl --out E.arrow`):
+// how many problems each answer-selection rule gets right on the same trees, and how many each PPM
+// gets right when it rescores every terminal (prefix + step, as the search scored it) and the
+// highest score answers. Separates "the PPM picks badly" from "the search never wrote it", and
+// measures a PPM's choice without searching again (the trees' own Q is the search-time PPM's).
+//   node --import tsx bench/ppm-select.ts --trees T.jsonl --eval E.arrow [--ppm a/ppm,b/ppm,...]
+// (trees of bench/train-trees.ts carry their answers: no --eval)
+// Every line: right / problems, then the discordant counts against the trees' own best-Q choice and
+// McNemar's exact p; with two or more PPMs also their score ensemble and first-vs-each pairs.
+import fs from 'node:fs';
+import { setupBackend } from '../src/model/backends/backend.ts';
+import { loadPPM } from '../src/model/load.ts';
+import { readEvalRows } from '../src/data/arrow.ts';
+import { answerKey, gradeAnswer } from '../src/data/grade.ts';
+import { prefixOf, type MCTSNode, type SearchTree } from '../src/search/mcts.ts';
+import { PPMScorer } from '../src/search/policy.ts';
+import { mcnemarExact } from '../src/search/evaluate.ts';
+import { SandboxPool } from '../src/sandbox/sandbox.ts';
+
+function flag(name: string, def = ''): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : def;
+}
+const treesFile = flag('trees');
+const evalFile = flag('eval');
+if (!treesFile) {
+  console.error('usage: bench/ppm-select.ts --trees T.jsonl [--eval E.arrow] [--ppm a,b,...]');
+  process.exit(2);
+}
+const trees: SearchTree[] = fs.readFileSync(treesFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+// test-time trees know no answer: the eval's rows give it; trees of bench/train-trees.ts carry their own
+const gold = new Map(evalFile ? readEvalRows(evalFile).map((r) => [r.problemId, r.gold]) : trees.map((t) => [t.problemId, t.gold ?? '']));
+const terms: MCTSNode[][] = trees.map((t) => t.nodes.filter((n) => n.terminal && n.answer !== null && n.n > 0));
+const right = (i: number, a: string | null) => a !== null && gradeAnswer(a, gold.get(trees[i]!.problemId) ?? '');
+
+/** The answer of the highest-weight terminal, or of the answer with the highest summed weight. */
+function choose(i: number, w: (n: MCTSNode, j: number) => number, vote = false): string | null {
+  const ts = terms[i]!;
+  if (!ts.length) return null;
+  if (!vote) return ts.reduce((b, n, j) => (w(n, j) > w(b.n, b.j) ? { n, j } : b), { n: ts[0]!, j: 0 }).n.answer;
+  const sums = new Map<string, { a: string; s: number }>();
+  ts.forEach((n, j) => {
+    const e = sums.get(answerKey(n.answer!)) ?? { a: n.answer!, s: 0 };
+    e.s += w(n, j);
+    sums.set(answerKey(n.answer!), e);
+  });
+  return [...sums.values()].reduce((b, e) => (e.s > b.s ? e : b)).a;
+}
+/** The PPM scores of a terminal's non-terminal ancestors (their priors) then its own Q. */
+function pathScores(t: SearchTree, n: MCTSNode): number[] {
+  const out = [n.q];
+  for (let p = t.nodes[n.parent]; p && p.parent >= 0; p = t.nodes[p.parent]) out.unshift(p.prior ?? p.q);
+  return out;
+}
+
+const results: [string, boolean[]][] = [];
+const rule = (name: string, f: (i: number) => string | null) => results.push([name, trees.map((_, i) => right(i, f(i)))]);
+rule("trees' own best Q", (i) => choose(i, (n) => n.q));
+rule('Q-weighted vote', (i) => choose(i, (n) => (n.q + 1) / 2, true));
+rule('majority vote', (i) => choose(i, () => 1, true));
+rule('lowest step score on the path', (i) => choose(i, (n) => Math.min(...pathScores(trees[i]!, n))));
+rule('mean step score on the path', (i) => choose(i, (n) => { const s = pathScores(trees[i]!, n); return s.reduce((a, b) => a + b, 0) / s.length; }));
+
+const ppms = flag('ppm').split(',').filter(Boolean);
+const scores: number[][][] = [];
+if (ppms.length) {
+  await setupBackend('wasm');
+  const sandbox = new SandboxPool({ workers: 1 });
+  try {
+    for (const dir of ppms) {
+      const p = await loadPPM(dir);
+      const scorer = new PPMScorer(p.ppm, p.tokenizer, sandbox);
+      const s: number[][] = [];
+      for (let i = 0; i < trees.length; i++) {
+        const t = trees[i]!;
+        const texts = terms[i]!.map((n) => prefixOf(t, n.parent) + n.text);
+        s.push(texts.length ? await scorer.score(texts, texts.map(() => t.question)) : []);
+      }
+      scores.push(s);
+      rule(`PPM ${dir}`, (i) => choose(i, (_, j) => s[i]![j]!));
+      p.ppm.dispose();
+    }
+  } finally {
+    await sandbox.close();
+  }
+  if (scores.length > 1) rule(`score ensemble of the ${scores.length} PPMs`, (i) => choose(i, (_, j) => scores.reduce((a, s) => a + s[i]![j]!, 0)));
+}
+
+const paired = (a: boolean[], b: boolean[]) => {
+  const x = a.filter((v, i) => v && !b[i]).length;
+  const y = b.filter((v, i) => v && !a[i]).length;
+  return `${x} / ${y}, p ${mcnemarExact(x, y).toPrecision(2)}`;
+};
+const base = results[0]![1];
+// halves (even / odd positions): choosing among PPMs on one half and reading the other's figure keeps
+// the choice from grading itself
+const half = (r: boolean[], h: number) => `${r.filter((v, i) => v && i % 2 === h).length}/${r.filter((_, i) => i % 2 === h).length}`;
+for (const [name, r] of results) console.log(`${name}: ${r.filter(Boolean).length}/${r.length} (even ${half(r, 0)}, odd ${half(r, 1)}; vs own best Q ${paired(r, base)})`);
+const firstPPM = results.findIndex(([n]) => n.startsWith('PPM '));
+if (firstPPM >= 0) for (const [name, r] of results.slice(firstPPM + 1)) console.log(`${results[firstPPM]![0]} vs ${name}: ${paired(results[firstPPM]![1], r)}`);

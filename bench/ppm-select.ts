@@ -3,13 +3,16 @@
 // gets right when it rescores every terminal (prefix + step, as the search scored it) and the
 // highest score answers. Separates "the PPM picks badly" from "the search never wrote it", and
 // measures a PPM's choice without searching again (the trees' own Q is the search-time PPM's).
-//   node --import tsx bench/ppm-select.ts --trees T.jsonl --eval E.arrow [--ppm a/ppm,b/ppm,...]
+//   node --import tsx bench/ppm-select.ts --trees T.jsonl --eval E.arrow [--ppm a/ppm,b/ppm,...] [--policy P]
+// --policy: also the policy's log-likelihood of each terminal's whole path (sum, and mean per token).
 // (trees of bench/train-trees.ts carry their answers: no --eval)
 // Every line: right / problems, then the discordant counts against the trees' own best-Q choice and
 // McNemar's exact p; with two or more PPMs also their score ensemble and first-vs-each pairs.
 import fs from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend } from '../src/model/backends/backend.ts';
-import { loadPPM } from '../src/model/load.ts';
+import { loadPolicies, loadPPM } from '../src/model/load.ts';
+import { tokenLogProbs } from '../src/model/lm.ts';
 import { readEvalRows } from '../src/data/arrow.ts';
 import { answerKey, gradeAnswer } from '../src/data/grade.ts';
 import { prefixOf, type MCTSNode, type SearchTree } from '../src/search/mcts.ts';
@@ -62,9 +65,23 @@ rule('lowest step score on the path', (i) => choose(i, (n) => Math.min(...pathSc
 rule('mean step score on the path', (i) => choose(i, (n) => { const s = pathScores(trees[i]!, n); return s.reduce((a, b) => a + b, 0) / s.length; }));
 
 const ppms = flag('ppm').split(',').filter(Boolean);
+const policy = flag('policy');
 const scores: number[][][] = [];
+if (ppms.length || policy) await setupBackend('wasm');
+if (policy) {
+  const { pol } = await loadPolicies(policy);
+  const lik = trees.map((t, i) => terms[i]!.map((n) => {
+    const ids = pol.tokenizer.encode(prefixOf(t, n.parent) + n.text);
+    const from = pol.tokenizer.encode(t.prompt).length - 1;
+    const lp = tf.tidy(() => tokenLogProbs(pol.lm.logits(tf.tensor2d([ids.slice(0, -1)], [1, ids.length - 1], 'int32')), tf.tensor2d([ids.slice(1)], [1, ids.length - 1], 'int32')).dataSync());
+    const sum = Array.from(lp.slice(from)).reduce((a, b) => a + b, 0);
+    return { sum, mean: sum / Math.max(1, lp.length - from) };
+  }));
+  rule(`policy: path log-likelihood, sum`, (i) => choose(i, (_, j) => lik[i]![j]!.sum));
+  rule(`policy: path log-likelihood, mean per token`, (i) => choose(i, (_, j) => lik[i]![j]!.mean));
+  pol.lm.dispose();
+}
 if (ppms.length) {
-  await setupBackend('wasm');
   const sandbox = new SandboxPool({ workers: 1 });
   try {
     for (const dir of ppms) {

@@ -14,10 +14,10 @@ import { setupBackend } from '../src/model/backends/backend.ts';
 import { loadPolicies, loadPPM } from '../src/model/load.ts';
 import { tokenLogProbs } from '../src/model/lm.ts';
 import { readEvalRows } from '../src/data/arrow.ts';
-import { answerKey, gradeAnswer } from '../src/data/grade.ts';
+import { gradeAnswer } from '../src/data/grade.ts';
 import { prefixOf, type MCTSNode, type SearchTree } from '../src/search/mcts.ts';
 import { PPMScorer } from '../src/search/policy.ts';
-import { mcnemarExact } from '../src/search/evaluate.ts';
+import { mcnemarExact, vote } from '../src/search/evaluate.ts';
 import { SandboxPool } from '../src/sandbox/sandbox.ts';
 
 function flag(name: string, def = ''): string {
@@ -36,18 +36,12 @@ const gold = new Map(evalFile ? readEvalRows(evalFile).map((r) => [r.problemId, 
 const terms: MCTSNode[][] = trees.map((t) => t.nodes.filter((n) => n.terminal && n.answer !== null && n.n > 0));
 const right = (i: number, a: string | null) => a !== null && gradeAnswer(a, gold.get(trees[i]!.problemId) ?? '');
 
-/** The answer of the highest-weight terminal, or of the answer with the highest summed weight. */
-function choose(i: number, w: (n: MCTSNode, j: number) => number, vote = false): string | null {
+/** The answer of the highest-weight terminal, or (voting) of the answer with the highest summed weight. */
+function choose(i: number, w: (n: MCTSNode, j: number) => number, voting = false): string | null {
   const ts = terms[i]!;
   if (!ts.length) return null;
-  if (!vote) return ts.reduce((b, n, j) => (w(n, j) > w(b.n, b.j) ? { n, j } : b), { n: ts[0]!, j: 0 }).n.answer;
-  const sums = new Map<string, { a: string; s: number }>();
-  ts.forEach((n, j) => {
-    const e = sums.get(answerKey(n.answer!)) ?? { a: n.answer!, s: 0 };
-    e.s += w(n, j);
-    sums.set(answerKey(n.answer!), e);
-  });
-  return [...sums.values()].reduce((b, e) => (e.s > b.s ? e : b)).a;
+  if (voting) return vote(ts.map((n) => n.answer), ts.map(w)).answer;
+  return ts.reduce((b, n, j) => (w(n, j) > w(b.n, b.j) ? { n, j } : b), { n: ts[0]!, j: 0 }).n.answer;
 }
 /** The PPM scores of a terminal's non-terminal ancestors (their priors) then its own Q. */
 function pathScores(t: SearchTree, n: MCTSNode): number[] {

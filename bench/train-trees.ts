@@ -21,6 +21,7 @@ import { SandboxPool } from '../src/sandbox/sandbox.ts';
 import { prefixOf, searchMany, type SearchTree } from '../src/search/mcts.ts';
 import { buildPairs } from '../src/search/extract.ts';
 import { policyProposer, PPMScorer } from '../src/search/policy.ts';
+import { treeMix } from '../src/search/evaluate.ts';
 import { Progress } from '../src/util/progress.ts';
 import { SEARCH } from '../src/config.ts';
 
@@ -41,9 +42,9 @@ const round = 5;
 /** A right terminal's path vs a wrong one's, as prefix = the prompt and the steps as one "step". */
 function trajectoryPairs(t: SearchTree, most: number, rand: () => number): PairRow[] {
   const terms = t.nodes.filter((n) => n.terminal && n.answer !== null && n.n > 0 && n.correct !== null);
-  const path = (id: number) => prefixOf(t, t.nodes[id]!.parent).slice(t.prompt.length) + t.nodes[id]!.text;
+  const steps = (id: number) => prefixOf(t, t.nodes[id]!.parent).slice(t.prompt.length) + t.nodes[id]!.text;
   const combos = terms.filter((n) => n.correct).flatMap((p) => terms.filter((n) => !n.correct).map((q) => [p.id, q.id] as const));
-  return shuffle(combos, rand).slice(0, most).map(([p, q]) => ({ problemId: t.problemId, question: t.question, prefix: t.prompt, positive: path(p), negative: path(q), qPos: 1, qNeg: -1, round }));
+  return shuffle(combos, rand).slice(0, most).map(([p, q]) => ({ problemId: t.problemId, question: t.question, prefix: t.prompt, positive: steps(p), negative: steps(q), qPos: 1, qNeg: -1, round }));
 }
 
 await setupBackend('wasm');
@@ -73,5 +74,5 @@ const trajectory = trees.flatMap((t) => trajectoryPairs(t, perTree, rand));
 fs.writeFileSync(path.join(out, 'trees.jsonl'), trees.map((t) => JSON.stringify(t) + '\n').join(''));
 await writePairs(path.join(out, 'pairs-sibling.arrow'), sibling);
 await writePairs(path.join(out, 'pairs-trajectory.arrow'), trajectory);
-const mixed = trees.filter((t) => { const c = t.nodes.filter((n) => n.terminal && n.correct !== null).map((n) => n.correct); return c.includes(true) && c.includes(false); }).length;
+const mixed = trees.filter((t) => ['mixedPicked', 'mixedMissed'].includes(treeMix(t, t.gold ?? ''))).length;
 console.log(`${trees.length} trees (${mixed} with right and wrong terminals): ${sibling.length} sibling pairs, ${trajectory.length} trajectory pairs → ${out}`);

@@ -171,6 +171,19 @@ const cli = yargs(hideBin(process.argv))
     },
   )
   .command(
+    'average <checkpoints..>',
+    'weight-average checkpoints of one kind and architecture fine-tuned from one ancestor (e.g. PPMs trained with several seeds) into one',
+    (y) =>
+      y.positional('checkpoints', { type: 'string', array: true, demandOption: true, describe: 'checkpoint folders' })
+        .option('out', { type: 'string', demandOption: true }),
+    async (a) => {
+      const dirs = (a.checkpoints as string[]).flatMap((c) => listOf(c, []));
+      const { averageCheckpoints } = await import('./model/checkpoint.ts');
+      averageCheckpoints(dirs, a.out);
+      console.log(`wrote ${a.out}: the weight average of ${dirs.length} checkpoints`);
+    },
+  )
+  .command(
     'solve <question>',
     'solve one question with PPM-guided MCTS; prints each step, its output and PPM score',
     (y) =>
@@ -247,6 +260,8 @@ const cli = yargs(hideBin(process.argv))
         .option('bootstrap-per-source', { type: 'string', describe: "bootstrap trajectories every round's SFT keeps, per source: a seeded choice of problems, N for every source or e.g. deepmind=6000,*=all (default: the preset's)" })
         .option('sft-mix', { type: 'string', describe: "each source family's share of every round's SFT characters (≈ tokens), relative weights, e.g. mawps=0.3,mawps-synth=0.2,deepmind=0.45,gsm8k=0.05 (default: the preset's; none: each source's own size)" })
         .option('dev-problems', { type: 'number', describe: "dev problems per source each round evaluates, the first N (default: the preset's; 0: all)" })
+        .option('ppm-seeds', { type: 'number', describe: "PPM-rK = the weight average of this many PPMs trained with different seeds (default: the preset's; 1: one PPM)" })
+        .option('r0-member', { type: 'boolean', describe: "policy-r0, unchanged, proposes beside policy-rK in every search from round 1 and ships as an ensemble member (default: the preset's; --no-r0-member: not)" })
         .option('dev-set', { choices: ['fixed', 'unseen', 'grouped'] as const, describe: "word-problem datasets' dev: the fixed split, its part with no similar training problem, or a grouped split (the run then trains on its other part); default: the preset's" })
         .option('data', { type: 'string', describe: 'your training problems: JSONL file(s), comma-separated, with question + answer (default: the preset\'s datasets)' })
         .option('dev', { type: 'string', describe: 'your dev problems (JSONL); default with --data: a fixed 10 % of it' })
@@ -268,6 +283,7 @@ const cli = yargs(hideBin(process.argv))
       if (datasets && (!datasets.length || unknownSets.length)) throw new Error(`self-evolve: --datasets expects datasets from ${Object.keys(DATASETS).join(', ')}, got ${JSON.stringify(a.datasets)}`);
       if (a.sft0Steps !== undefined && !(Number.isInteger(a.sft0Steps) && a.sft0Steps >= 0)) throw new Error(`self-evolve: --sft0-steps must be a whole number ≥ 0, got ${a.sft0Steps}`);
       if (a.devProblems !== undefined && !(Number.isInteger(a.devProblems) && a.devProblems >= 0)) throw new Error(`self-evolve: --dev-problems must be a whole number ≥ 0, got ${a.devProblems}`);
+      if (a.ppmSeeds !== undefined && !(Number.isInteger(a.ppmSeeds) && a.ppmSeeds >= 1)) throw new Error(`self-evolve: --ppm-seeds must be a whole number ≥ 1, got ${a.ppmSeeds}`);
       const searchProblems = a.searchProblems === undefined ? undefined : parseSearchQuota(String(a.searchProblems));
       if (searchProblems === null) throw new Error(`self-evolve: --search-problems must be a whole number ≥ 0, all, or source=N pairs (deepmind=300,*=all), got ${a.searchProblems}`);
       const bootParsed = a.bootstrapPerSource === undefined ? undefined : parseSearchQuota(String(a.bootstrapPerSource));
@@ -287,6 +303,8 @@ const cli = yargs(hideBin(process.argv))
         ...(bootQuota === undefined ? {} : { bootstrapLimit: bootQuota }),
         ...(sftMix === undefined ? {} : { sftMix }),
         ...(a.devProblems === undefined ? {} : { devProblems: a.devProblems }),
+        ...(a.ppmSeeds === undefined ? {} : { ppmSeeds: a.ppmSeeds }),
+        ...(a.r0Member === undefined ? {} : { r0Member: a.r0Member }),
         ...(a.devSet === undefined ? {} : { devSet: a.devSet }),
         ...(a.schemas ? { schemas: { round0: a.schemas, perRound: a.schemas } } : {}),
         ...(pretrain ? { pretrain: { datasets: pretrain, steps: a.pretrainSteps } } : {}),

@@ -42,7 +42,8 @@ const COMMANDS: Record<string, string[]> = {
   'train-ppm': ['--out', '--init', '--pairs', '--steps', '--batch-pairs', '--lr', '--eval-every', '--resume', '--backend', '--seed'],
   solve: ['question', '--policy', '--ppm', '--rollouts', '-k', '--max-depth', '--backend', '--seed'],
   eval: ['--data', '--dataset', '--dev', '--mode', '--policy', '--ppm', '-n', '--runs', '--rollouts', '-k', '--max-depth', '--limit', '--check-comments', '--out', '--trees', '--json', '--backend', '--seed'],
-  'self-evolve': ['--rounds', '--out', '--preset', '--workers', '--ship', '--schemas', '--search-problems', '--dev-problems', '--data', '--dev', '--policy', '--queue', '--backend', '--seed'],
+  'self-evolve': ['--rounds', '--out', '--preset', '--workers', '--ship', '--schemas', '--search-problems', '--dev-problems', '--ppm-seeds', '--r0-member', '--data', '--dev', '--policy', '--queue', '--backend', '--seed'],
+  average: ['checkpoints', '--out'],
   worker: ['--queue'],
   serve: ['--port', '--host', '--checkpoints'],
   report: ['run', '--out', '--dev-trees', '--train-trees'],
@@ -66,6 +67,21 @@ describe('rstar --help', () => {
       for (const o of opts) expect(r.stdout, `${c} --help should list ${o}`).toMatch(new RegExp(`(^|\\s)${o}(\\s|$)`, 'm'));
       expect(r.stderr, c).toBe('');
     });
+  });
+});
+
+describe('rstar average', () => {
+  it('writes the weight average: two copies of a checkpoint average to its own weights; mixed kinds fail with one line, nothing written', async () => {
+    const out = path.join(root, 'avg');
+    const r = await rstar(['average', 'checkpoints/ppm', 'checkpoints/ppm', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'weights.bin')).equals(fs.readFileSync(path.join(REPO, 'checkpoints/ppm/weights.bin')))).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).meta.averageOf).toEqual(['checkpoints/ppm', 'checkpoints/ppm']);
+    const bad = path.join(root, 'avg-bad');
+    const r2 = await rstar(['average', 'checkpoints/ppm', 'checkpoints/policy', '--out', bad]);
+    expect(r2.code).not.toBe(0);
+    expect(stderrLines(r2)).toEqual(['rstar: checkpoints/policy/config.json: kind policy, expected ppm (as checkpoints/ppm)']);
+    expect(fs.existsSync(bad)).toBe(false);
   });
 });
 

@@ -41,12 +41,12 @@ let base: string;
 
 
 
-function spawnRun(out: string, rounds = 1, override: Partial<Preset> = OVERRIDE): ChildProcess {
+function spawnRun(out: string, rounds = 1, override: Partial<Preset> = OVERRIDE, ship?: string): ChildProcess {
   const script = `
     import { setupBackend } from ${JSON.stringify(path.join(REPO, 'src/model/backends/backend.ts'))};
     import { selfEvolve } from ${JSON.stringify(SELF_EVOLVE)};
     await setupBackend('wasm');
-    const r = await selfEvolve({ out: ${JSON.stringify(out)}, rounds: ${rounds}, preset: 'tiny', seed: ${SEED}, backend: 'wasm', workers: 1, quiet: true, override: ${JSON.stringify(override)} });
+    const r = await selfEvolve({ out: ${JSON.stringify(out)}, rounds: ${rounds}, preset: 'tiny', seed: ${SEED}, backend: 'wasm', workers: 1, quiet: true, override: ${JSON.stringify(override)}${ship ? `, ship: ${JSON.stringify(ship)}` : ''} });
     console.log(r.table);`;
   // its own process group: the search shards it spawns are killed with it
   return spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -286,6 +286,42 @@ describe('policies trained side by side (preset.policies)', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(fs.statSync(r(1, 'policy/weights.bin')).mtimeMs).toBe(policyAt);
     expect(fs.readFileSync(r(1, 'policy-m1/weights.bin')).equals(m1)).toBe(true);
+  }, 240_000);
+});
+
+describe('policy-r0 as a member, PPM seeds averaged (preset.r0Member, preset.ppmSeeds)', () => {
+  it('round 2 searches with policy-r1 and policy-r0; PPM-rK is the mean of its seeds\' PPMs; ship copies policy-r0 as policy-m1 and drops stale members', async () => {
+    const out = path.join(root, 'r0-member');
+    fs.cpSync(base, out, { recursive: true });
+    const ship = path.join(root, 'r0-member-ship');
+    fs.mkdirSync(path.join(ship, 'policy-m2'), { recursive: true });
+    const override: Partial<Preset> = { ...OVERRIDE, ppmAverage: false, r0Member: true, ppmSeeds: 2, rounds: [{ rollouts: 2, mode: 'terminal' }, { rollouts: 2, mode: 'terminal' }] };
+    const res = await finish(spawnRun(out, 2, override, ship));
+    expect(res.code, res.stderr).toBe(0);
+    const r = (k: number, f: string) => path.join(out, `round-${k}`, f);
+    const json = (f: string) => JSON.parse(fs.readFileSync(f, 'utf8'));
+    // round 1 searches with policy-r0 alone (it is the policy); round 2 with policy-r1 and policy-r0
+    expect(json(r(1, 'search/shard-0.job.json')).members).toEqual([]);
+    expect(json(r(2, 'search/shard-0.job.json')).members).toEqual([r(0, 'policy')]);
+    expect(json(r(2, 'eval-mcts/shard-0.job.json')).members).toEqual([r(0, 'policy')]);
+    // no member is trained: round 2 has one SFT
+    expect(fs.existsSync(r(2, 'policy-m1'))).toBe(false);
+    // PPM-r2: two trainings with their own seeds, and ppm/ their weight average
+    const seeds = [SEED + 2, SEED + 2 + 1000];
+    expect(json(r(2, 'ppm/config.json')).meta.seeds).toEqual(seeds);
+    const w = [r(2, 'ppm-train/last'), r(2, 'ppm-train-1/last')].map((d) => readTensorFile(d, 'weights'));
+    const avg = readTensorFile(r(2, 'ppm'), 'weights');
+    const name = [...avg.keys()].find((n) => n.includes('head'))!;
+    const [a, b] = w.map((t) => t.get(name)!.data);
+    expect(Array.from(a!)).not.toEqual(Array.from(b!));
+    avg.get(name)!.data.forEach((x, i) => expect(x).toBeCloseTo((a![i]! + b![i]!) / 2, 6));
+    const s = json(r(2, 'ppm-summary.json'));
+    expect(s.seedAverage.seeds).toEqual(seeds);
+    expect(s.finalAccuracy).toBe(s.seedAverage.averageAccuracy);
+    // shipped: policy-r2, policy-r0 as member 1, no stale member 2
+    expect(fs.readFileSync(path.join(ship, 'policy/weights.bin')).equals(fs.readFileSync(r(2, 'policy/weights.bin')))).toBe(true);
+    expect(fs.readFileSync(path.join(ship, 'policy-m1/weights.bin')).equals(fs.readFileSync(r(0, 'policy/weights.bin')))).toBe(true);
+    expect(fs.existsSync(path.join(ship, 'policy-m2'))).toBe(false);
   }, 240_000);
 });
 

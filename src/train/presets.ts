@@ -72,6 +72,14 @@ export interface Preset {
   /** Policies trained side by side (different seeds, the same data each round); MCTS expansions split
    *  their k candidates among them (EnsembleProposer). 1 = one policy. */
   policies: number;
+  /** policy-r0 proposes beside policy-rK (and the trained members) in every search and MCTS
+   *  evaluation from round 1 on, unchanged, and ships as the last member: the start's mistakes differ
+   *  from the fine-tuned policy's, so the trees hold more distinct answers (README). */
+  r0Member: boolean;
+  /** PPM-rK is the weight average of this many PPMs trained on the round's pairs with different seeds
+   *  (1: one PPM). The seed alone moved MCTS + PPM by 18 of 314 problems; an average does not
+   *  depend on one draw (README). */
+  ppmSeeds: number;
   /** Schema problems (data/synth/schemas.ts): `round0` join the training problems (bootstrapped from
    *  their equations, searched every round), and every round adds `perRound` more to its search, known
    *  only by their answers (fresh ones each round with freshDraw); MCTS keeps those it solves (their
@@ -118,7 +126,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sft0Steps: 0, sftSteps: 200, sftLr: 1e-3, ppmSteps: 200, ppmLr: 1.5e-4, ppmBatchPairs: 4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS_ALL, testSearch: {}, bootstrapLimit: { deepmind: 6000, '*': 'all' },
     sftMix: { mawps: 0.27, 'mawps-synth': 0.25, deepmind: 0.43, gsm8k: 0.05 },
-    crossFit: null, distractors: 0, pretrain: null, ppmAverage: false, policies: 1,
+    crossFit: null, distractors: 0, pretrain: null, ppmAverage: false, policies: 1, r0Member: true, ppmSeeds: 4,
     schemas: { round0: 3000, perRound: 120 },
     start: { policy: 'checkpoints/joint-mix/policy' }, seedPairs: ['checkpoints/joint-mix/pairs-r1.arrow'],
   },
@@ -129,7 +137,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, sftMix: null,
     crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
-    policies: 2, schemas: null, start: null, seedPairs: [],
+    policies: 2, r0Member: false, ppmSeeds: 1, schemas: null, start: null, seedPairs: [],
   },
   // `npm run demo` starts it from the MAWPS-only models in checkpoints/mawps/ (--policy, --ppm, --sft0-steps 0): from
   // scratch, 10 minutes on 2 cores leave a policy too weak for the PPM to help (README). It searches
@@ -142,7 +150,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sft0Steps: 200, sftSteps: 30, sftLr: 1e-3, ppmSteps: 15, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
     testSearch: { rollouts: 8, k: 4, maxDepth: 6 }, bootstrapLimit: 300, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, schemas: { round0: 0, perRound: 200 }, start: null, seedPairs: [],
+    policies: 1, r0Member: false, ppmSeeds: 1, schemas: { round0: 0, perRound: 200 }, start: null, seedPairs: [],
   },
   // DeepMind Mathematics alone: 50,370 training problems, so each round searches 1,000 it has not
   // searched before; dev = 3 interpolation problems of each of the 56 modules and 168 extrapolation
@@ -153,7 +161,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     model: { blockSize: 512, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 2000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 200, ppmLr: 1.5e-4, ppmBatchPairs: 4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, schemas: null, start: null, seedPairs: [],
+    policies: 1, r0Member: false, ppmSeeds: 1, schemas: null, start: null, seedPairs: [],
   },
   // for tests: seconds, not minutes
   tiny: {
@@ -162,6 +170,6 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
     testSearch: { rollouts: 2, k: 2, maxDepth: 3 }, bootstrapLimit: 40, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, schemas: null, start: null, seedPairs: [],
+    policies: 1, r0Member: false, ppmSeeds: 1, schemas: null, start: null, seedPairs: [],
   },
 };

@@ -74,7 +74,7 @@ export interface SelfEvolveOptions {
 
 /** Where a run keeps each round's models. */
 class Layout {
-  constructor(readonly out: string, private readonly policies: number) {}
+  constructor(readonly out: string, private readonly policies: number, private readonly r0Member = false) {}
   round(k: number): string {
     return path.join(this.out, `round-${k}`);
   }
@@ -82,8 +82,12 @@ class Layout {
     return path.join(this.round(k), 'policy');
   }
   /** The other policies of the ensemble (preset.policies), trained beside policy-rK with their own seeds. */
-  members(k: number): string[] {
+  trainedMembers(k: number): string[] {
     return Array.from({ length: this.policies - 1 }, (_, j) => path.join(this.round(k), `policy-m${j + 1}`));
+  }
+  /** Every policy proposing with policy-rK: the trained members, then policy-r0 as it is (preset.r0Member). */
+  members(k: number): string[] {
+    return [...this.trainedMembers(k), ...(this.r0Member && k >= 1 ? [this.policy(0)] : [])];
   }
   /** PPM-rK as searched and evaluated with: as trained, or the average (preset.ppmAverage). */
   ppm(k: number): string {
@@ -175,7 +179,7 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
   const devIds = new Set(dev.map((p) => p.id));
   // the robustness distractor training is meant to buy: measured when the preset trains with distractors
   const devD = preset.distractors ? allDevD.filter((p) => devIds.has(baseProblemId(p.id))) : [];
-  const at = new Layout(o.out, preset.policies ?? 1);
+  const at = new Layout(o.out, preset.policies ?? 1, preset.r0Member ?? false);
   // --data: the user's lines bootstrap where they carry a reference solution a converter reads
   const boot = o.data
     ? await bootstrapSplits({ dir: at.round(0), datasets: [], quiet: o.quiet, extraTrain: allTrain, extraDev: allDev })
@@ -246,7 +250,7 @@ async function trainRoundZero(run: Run): Promise<void> {
     copyCheckpoint(r.bestDir, at.policy(0));
     addWall(r0, (Date.now() - t0) / 1000);
   }
-  for (const dir of at.members(0)) {
+  for (const dir of at.trainedMembers(0)) {
     if (hasCheckpoint(dir)) continue;
     const m = memberOf(dir);
     log(`round 0: SFT policy-r0 member ${m} (seed ${sftOptions(run, 0, m).seed})`);
@@ -385,11 +389,11 @@ function mixed(run: Run, rows: TrajectoryRow[], k: number): TrajectoryRow[] {
 /** SFT policy-rK (and each member) on MCTS top-2 per problem plus the bootstrap data (keeps the reference style). */
 async function sftStage(run: Run, k: number, sft: TrajectoryRow[]): Promise<void> {
   const { preset, at, log, bootTrain, bootDev } = run;
-  const todo = [...[at.policy(k), ...at.members(k)].entries()].filter(([, to]) => !hasCheckpoint(to));
+  const todo = [...[at.policy(k), ...at.trainedMembers(k)].entries()].filter(([, to]) => !hasCheckpoint(to));
   const trainSet = todo.length ? mixed(run, dedupe([...sft, ...bootTrain]), k) : [];
   for (const [m, to] of todo) {
     log(`round ${k}: SFT policy-r${k}${m ? ` member ${m}` : ''} on ${trainSet.length} trajectories (${sft.length} from MCTS${preset.sftMix ? `; resampled to the mix ${JSON.stringify(preset.sftMix)}` : ''})`);
-    const from = m === 0 ? at.policy(k - 1) : at.members(k - 1)[m - 1]!;
+    const from = m === 0 ? at.policy(k - 1) : at.trainedMembers(k - 1)[m - 1]!;
     const r = await trainPolicy(examplesFromTrajectories(trainSet), bootDev, sftOptions(run, k, m, from));
     // the final weights, not the lowest dev loss: dev loss is measured on the reference solutions,
     // which self-generated data moves away from, so "best" would keep returning the initial policy
@@ -417,12 +421,28 @@ async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], priorPairs: P
     const train = [...mctsTrain, ...extra.slice(0, Math.max(0, 200 - mctsTrain.length))];
     log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}${priorPairs.length ? ' and earlier or cross-fitted trees' : ''}), ${held.length} held-out MCTS pairs`);
     const init = o.ppm ? (k === 1 ? o.ppm : at.trainedPPM(k - 1)) : at.policy(k);
-    const r = await trainPPM(train, held, { init, out: path.join(dir, 'ppm-train'), steps: preset.ppmSteps, batchPairs: preset.ppmBatchPairs, lr: preset.ppmLr, evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed: o.seed + k, resume: true, quiet: o.quiet, meta: { round: k } });
+    // one training per seed (seed s in ppm-train-s, each resumable), then their weight average
+    const seeds = Array.from({ length: Math.max(1, preset.ppmSeeds ?? 1) }, (_, s) => o.seed + k + 1000 * s);
+    const runs = [];
+    for (const [s, seed] of seeds.entries()) {
+      if (seeds.length > 1) log(`round ${k}: PPM-r${k} seed ${s + 1} of ${seeds.length} (${seed})`);
+      runs.push(await trainPPM(train, held, { init, out: path.join(dir, s ? `ppm-train-${s}` : 'ppm-train'), steps: preset.ppmSteps, batchPairs: preset.ppmBatchPairs, lr: preset.ppmLr, evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed, resume: true, quiet: o.quiet, meta: { round: k } }));
+    }
     // the final weights: with the likelihood input the PPM starts at the policy's own ranking, and
     // training lowers the held-out pair loss (better-scaled Q) while accuracy moves within noise;
     // picking the best accuracy would mostly pick step 0
-    copyCheckpoint(path.join(path.dirname(r.bestDir), 'last'), trainedTo);
-    writeJsonAtomic(path.join(dir, 'ppm-summary.json'), { trainPairs: train.length, mctsTrainPairs: mctsTrain.length, heldOutMctsPairs: held.length, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, finalAccuracy: r.lastMetric });
+    const lasts = runs.map((r) => path.join(path.dirname(r.bestDir), 'last'));
+    let seedAverage: { seeds: number[]; finalAccuracies: number[]; averageAccuracy: number } | undefined;
+    if (lasts.length === 1) copyCheckpoint(lasts[0]!, trainedTo);
+    else {
+      const staged = path.join(dir, 'ppm-seed-average');
+      averageCheckpoints(lasts, staged, { round: k, seeds });
+      seedAverage = { seeds, finalAccuracies: runs.map((r) => r.lastMetric), averageAccuracy: await ppmPairAccuracy(staged, held) };
+      replaceDir(staged, trainedTo);
+      log(`round ${k}: PPM-r${k} = weight average of ${seeds.length} seeds' PPMs: held-out pair accuracy ${fmtPct(seedAverage.averageAccuracy)} (each: ${seedAverage.finalAccuracies.map(fmtPct).join(', ')})`);
+    }
+    const r = runs[0]!;
+    writeJsonAtomic(path.join(dir, 'ppm-summary.json'), { trainPairs: train.length, mctsTrainPairs: mctsTrain.length, heldOutMctsPairs: held.length, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, finalAccuracy: seedAverage?.averageAccuracy ?? r.lastMetric, ...(seedAverage ? { seedAverage } : {}) });
   }
   if (preset.ppmAverage) {
     // PPM training is noisy: the same pairs and another seed moved test-time MCTS + PPM by up to
@@ -502,7 +522,11 @@ function devLabel(dev: Problem[], set: Preset['devSet']): string {
 function ship(run: Run, last: number, to: string): void {
   const { o, at } = run;
   copyCheckpoint(at.policy(last), path.join(to, 'policy'));
-  for (const m of at.members(last)) copyCheckpoint(m, path.join(to, path.basename(m)));
+  // numbered in proposing order (policy-r0, when a member, ships as the last one); an earlier ship's
+  // extra members would otherwise join the shipped ensemble
+  const members = at.members(last);
+  members.forEach((m, j) => copyCheckpoint(m, path.join(to, `policy-m${j + 1}`)));
+  for (const d of fs.readdirSync(to)) if (/^policy-m\d+$/.test(d) && Number(d.slice('policy-m'.length)) > members.length) fs.rmSync(path.join(to, d), { recursive: true });
   copyCheckpoint(at.ppm(last), path.join(to, 'ppm'));
   fs.copyFileSync(path.join(o.out, 'rounds.md'), path.join(to, 'rounds.md'));
 }

@@ -79,7 +79,7 @@ describe('browser-side building blocks', () => {
   it('lists the checkpoint folders by kind, the shipped ensemble first; a missing folder is one line', () => {
     expect(checkpointIndex(path.join(ROOT, 'checkpoints/mawps'))).toEqual({ policies: ['policy', 'policy-m1'], ppms: ['ppm'], ensemble: ['policy', 'policy-m1'] });
     // the shipped folder: one policy; the specialists' subfolders hold no config.json of their own
-    expect(checkpointIndex(path.join(ROOT, 'checkpoints'))).toEqual({ policies: ['policy'], ppms: ['ppm'], ensemble: ['policy'] });
+    expect(checkpointIndex(path.join(ROOT, 'checkpoints'))).toEqual({ policies: ['policy', 'policy-m1'], ppms: ['ppm'], ensemble: ['policy', 'policy-m1'] });
     expect(() => checkpointIndex('/nonexistent/ck')).toThrow('/nonexistent/ck: no checkpoints folder (expected policy/ and ppm/ folders with config.json)');
   });
 });
@@ -151,7 +151,7 @@ describe('rstar serve', () => {
       expect([r.status, r.type], wasm).toEqual([200, 'application/wasm']);
       expect(r.body.subarray(0, 4).toString('latin1'), wasm).toBe('\0asm');
     }
-    expect(JSON.parse((await rawGet('/checkpoints/index.json')).body.toString())).toEqual({ policies: ['policy'], ppms: ['ppm'], ensemble: ['policy'] });
+    expect(JSON.parse((await rawGet('/checkpoints/index.json')).body.toString())).toEqual({ policies: ['policy', 'policy-m1'], ppms: ['ppm'], ensemble: ['policy', 'policy-m1'] });
     const bin = await rawGet('/checkpoints/ppm/weights.bin');
     expect(bin.status).toBe(200);
     expect(bin.body.equals(fs.readFileSync(path.join(ROOT, 'checkpoints/ppm/weights.bin')))).toBe(true);
@@ -238,9 +238,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the solve page in Chromium', () => {
     expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^done in/);
     const answer = await page.$eval('#answer', (e) => ({ text: e.textContent, answer: (e as HTMLElement).dataset.answer, ms: Number((e as HTMLElement).dataset.ms) }));
     expect(answer.answer).toBe('504');
-    expect(answer.text).toMatch(/^Answer: 504 {3}\(Q 0\.756, 1 rollout, /); // what `rstar solve` prints for it (README)
+    expect(answer.text).toMatch(/^Answer: 504 {3}\(Q 0\.564, 1 rollout, /); // what `rstar solve` prints for it (README)
     expect(await page.$eval('#given', (e) => e.textContent)).toBe('Given: n0 = 56, n1 = 9');
-    expect(await page.$$eval('#steps li', (li) => li.map((x) => x.textContent))).toEqual(['Step 1  (PPM 0.756)// Multiply n0 by n1.\nconst answer = n0 * n1;\nprint(answer);→ 504']);
+    expect(await page.$$eval('#steps li', (li) => li.map((x) => x.textContent))).toEqual(['Step 1  (PPM 0.564)// Multiply n0 by n1.\nconst answer = n0 * n1;\nprint(answer);→ 504']);
     const tree = await page.$$eval('#tree g.node', (gs) => gs.map((g) => ({ cls: g.getAttribute('class'), label: g.querySelector('text')?.textContent })));
     expect(tree.length).toBeGreaterThanOrEqual(2);
     expect(tree[0]).toEqual({ cls: 'node root', label: 'question' });

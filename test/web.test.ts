@@ -78,7 +78,7 @@ describe('browser-side building blocks', () => {
 
   it('lists the checkpoint folders by kind, the shipped ensemble first; a missing folder is one line', () => {
     expect(checkpointIndex(path.join(ROOT, 'checkpoints/mawps'))).toEqual({ policies: ['policy', 'policy-m1'], ppms: ['ppm'], ensemble: ['policy', 'policy-m1'] });
-    // the shipped folder: one policy; the specialists' subfolders hold no config.json of their own
+    // the shipped folder: the policy and its ensemble member; the specialists' subfolders hold no config.json of their own
     expect(checkpointIndex(path.join(ROOT, 'checkpoints'))).toEqual({ policies: ['policy', 'policy-m1'], ppms: ['ppm'], ensemble: ['policy', 'policy-m1'] });
     expect(() => checkpointIndex('/nonexistent/ck')).toThrow('/nonexistent/ck: no checkpoints folder (expected policy/ and ppm/ folders with config.json)');
   });

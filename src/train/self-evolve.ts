@@ -436,8 +436,7 @@ async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], priorPairs: P
     if (lasts.length === 1) copyCheckpoint(lasts[0]!, trainedTo);
     else {
       const staged = path.join(dir, 'ppm-seed-average');
-      averageCheckpoints(lasts, staged, { round: k, seeds });
-      seedAverage = { seeds, finalAccuracies: runs.map((r) => r.lastMetric), averageAccuracy: await ppmPairAccuracy(staged, held) };
+      seedAverage = { seeds, finalAccuracies: runs.map((r) => r.lastMetric), averageAccuracy: await averagePPMs(lasts, staged, held, { round: k, seeds }) };
       replaceDir(staged, trainedTo);
       log(`round ${k}: PPM-r${k} = weight average of ${seeds.length} seeds' PPMs: held-out pair accuracy ${fmtPct(seedAverage.averageAccuracy)} (each: ${seedAverage.finalAccuracies.map(fmtPct).join(', ')})`);
     }
@@ -450,15 +449,20 @@ async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], priorPairs: P
     // average of every round's PPM (all descend from policy-r0) scores like their ensemble at one
     // model's cost; older rounds' preferences stay valid.
     const members = Array.from({ length: k }, (_, j) => at.trainedPPM(j + 1));
-    // staged beside ppm/ and renamed last: a run killed before that averages again on resume
     const staged = path.join(dir, 'ppm-average');
-    averageCheckpoints(members, staged, { round: k });
-    const acc = await ppmPairAccuracy(staged, held);
+    const acc = await averagePPMs(members, staged, held, { round: k });
     const s = readJson<{ finalAccuracy: number }>(path.join(dir, 'ppm-summary.json'));
     writeJsonAtomic(path.join(dir, 'ppm-summary.json'), { ...s, averageOf: members.length, averageAccuracy: acc });
     replaceDir(staged, at.ppm(k));
     log(`round ${k}: PPM-r${k} = weight average of the PPMs of rounds 1-${k}: held-out pair accuracy ${fmtPct(acc)} (as trained ${fmtPct(s.finalAccuracy)})`);
   }
+}
+
+/** The weight average of `dirs`, written to `staged` (the caller renames it into place last, so a run
+ *  killed before that averages again on resume); returns its held-out pair accuracy. */
+async function averagePPMs(dirs: string[], staged: string, held: PairRow[], meta: Record<string, unknown>): Promise<number> {
+  averageCheckpoints(dirs, staged, meta);
+  return ppmPairAccuracy(staged, held);
 }
 
 /** Dev accuracy of round k's models: greedy (the first policy alone) and MCTS + PPM, with the test-time search. */
@@ -526,7 +530,7 @@ function ship(run: Run, last: number, to: string): void {
   // extra members would otherwise join the shipped ensemble
   const members = at.members(last);
   members.forEach((m, j) => copyCheckpoint(m, path.join(to, `policy-m${j + 1}`)));
-  for (const d of fs.readdirSync(to)) if (/^policy-m\d+$/.test(d) && Number(d.slice('policy-m'.length)) > members.length) fs.rmSync(path.join(to, d), { recursive: true });
+  for (const d of fs.readdirSync(to)) if (/^policy-m\d+$/.test(d) && memberOf(d) > members.length) fs.rmSync(path.join(to, d), { recursive: true });
   copyCheckpoint(at.ppm(last), path.join(to, 'ppm'));
   fs.copyFileSync(path.join(o.out, 'rounds.md'), path.join(to, 'rounds.md'));
 }

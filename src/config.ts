@@ -30,6 +30,11 @@ export const SEARCH = {
   /** Logit bonus for tokens that continue a string literal or comment as a copy of the question
    *  (search/copy-bias.ts); every decode of the policy, System 1 included. 0 = off. */
   copyBias: 8,
+  /** A decode of the policy, System 1 included, ends unfinished once its last tokens are one block of
+   *  at least loopMinTokens written this many times running (generate.ts; a one-line comment is ~9
+   *  tokens). 0 = off. */
+  loopRepeats: 3,
+  loopMinTokens: 8,
 };
 
 /** Test-time modes besides MCTS (src/search/evaluate.ts). */

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend } from '../src/model/backends/backend.ts';
 import { GPT, type GPTConfig } from '../src/model/gpt.ts';
-import { generate, mulberry32, sampleK, sampleMany, sampleToken } from '../src/model/generate.ts';
+import { endsInLoop, generate, mulberry32, sampleK, sampleMany, sampleToken } from '../src/model/generate.ts';
 
 const TINY: GPTConfig = { vocabSize: 37, blockSize: 64, nLayer: 2, nHead: 2, nEmbd: 32, seed: 21 };
 let model: GPT;
@@ -152,6 +152,35 @@ describe('generate', () => {
     expect(res.tokens[2]).toEqual(free.tokens[2]);
     expect(seen.filter((s) => s.startsWith('3:')).map((s) => s.split(':')[1])).toEqual(['1', '1', '1']);
     expect(seen.filter((s) => s.startsWith('0:')).map((s) => s.split(':')[2])).toEqual(['0', '1', '2']);
+  });
+});
+
+describe('loops', () => {
+  it('endsInLoop: the tail is one block of at least minTokens written repeats times', () => {
+    const block = [4, 9, 2, 7, 1, 3, 8, 5];
+    expect(endsInLoop([6, ...block, ...block, ...block], 3, 8)).toBe(true);
+    expect(endsInLoop([6, ...block, ...block], 3, 8)).toBe(false);
+    expect(endsInLoop([6, ...block, ...block, ...block.slice(0, 7), 0], 3, 8)).toBe(false);
+    // a shorter period counts through its multiples: [1, 2] six times is [1, 2, 1, 2] three times
+    expect(endsInLoop(Array.from({ length: 12 }, (_, i) => 1 + (i % 2)), 3, 4)).toBe(true);
+    expect(endsInLoop(Array.from({ length: 10 }, (_, i) => 1 + (i % 2)), 3, 4)).toBe(false);
+    expect(endsInLoop(Array.from({ length: 30 }, () => 0), 3, 8)).toBe(true);
+    expect(endsInLoop([], 3, 8)).toBe(false);
+  });
+
+  it('a row caught in a loop ends unfinished; the others decode on', async () => {
+    // the hook writes row 0 a sequence without a period and row 1 a 4-token block again and again
+    const hook = (row: number, _p: number, tokens: readonly number[], logits: Float32Array, off: number) => {
+      const t = tokens.length;
+      logits[off + (row === 0 ? (t * t + 3 * t) % 31 : 5 + (t % 4))] = 1e9;
+    };
+    const r = await sampleMany(model, [P1], 2, { maxNewTokens: 30, temperature: 0, logitsHook: hook, loop: { repeats: 3, minTokens: 4 } });
+    expect(r.tokens[1]).toEqual([5, 6, 7, 8, 5, 6, 7, 8, 5, 6, 7, 8]);
+    expect(r.stopped[1]).toBe(false);
+    const free = await sampleMany(model, [P1], 2, { maxNewTokens: 30, temperature: 0, logitsHook: hook });
+    expect(r.tokens[0]).toEqual(free.tokens[0]);
+    expect(r.tokens[0]).toHaveLength(30);
+    expect(free.tokens[1]).toHaveLength(30);
   });
 });
 

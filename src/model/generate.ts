@@ -28,6 +28,10 @@ export interface GenerateOptions {
   seeds?: number[];
   /** Adjusts a row's next-token logits in place before it samples (search/copy-bias.ts). */
   logitsHook?: LogitsHook;
+  /** A row ends unfinished (stopped: false) once its output ends in one block of at least
+   *  `minTokens` tokens written `repeats` times running: a decode caught in a loop would otherwise
+   *  hold its whole batch until the context runs out. */
+  loop?: { repeats: number; minTokens: number };
 }
 
 /** Called once per live row and step with the row, its prompt's index, the row's tokens so far and
@@ -128,11 +132,24 @@ export async function sampleK(lm: CausalLM, prompt: number[], k: number, opts: G
   return sampleMany(lm, [prompt], k, opts);
 }
 
+/** Whether `seq` ends in one block of L ≥ minTokens tokens written `repeats` times running, i.e. its
+ *  last repeats·L tokens have period L. */
+export function endsInLoop(seq: readonly number[], repeats: number, minTokens: number): boolean {
+  const n = seq.length;
+  for (let L = Math.max(1, minTokens); L * repeats <= n; L++) {
+    let i = 1;
+    while (i <= L * (repeats - 1) && seq[n - i] === seq[n - i - L]) i++;
+    if (i > L * (repeats - 1)) return true;
+  }
+  return false;
+}
+
 /** Prefill the prompts, expand to the rows in `of` (row → prompt index) and decode. */
 async function decode(lm: CausalLM, prompts: number[][], of: number[], opts: GenerateOptions): Promise<GenerateResult> {
   const temperature = opts.temperature ?? 1;
   const topP = opts.topP ?? 1;
   const stops = (opts.stop ?? []).filter((s) => s.length > 0);
+  const loop = opts.loop && opts.loop.repeats > 1 ? opts.loop : undefined;
   const V = lm.vocabSize;
   const N = of.length;
   const out: GenerateResult = { tokens: of.map(() => []), stopped: of.map(() => false) };
@@ -190,7 +207,7 @@ async function decode(lm: CausalLM, prompts: number[][], of: number[], opts: Gen
         const tok = sampleToken(logits, i * V, V, temperature, topP, rngs[r]!);
         seq.push(tok);
         if (tok === opts.eosId || stops.some((s) => endsWith(seq, s))) out.stopped[r] = true;
-        if (out.stopped[r] || seq.length >= budget[r]!) live[i] = -1;
+        if (out.stopped[r] || seq.length >= budget[r]! || (loop && endsInLoop(seq, loop.repeats, loop.minTokens))) live[i] = -1;
         else alive++;
       });
       if (alive === 0) break;

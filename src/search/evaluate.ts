@@ -13,7 +13,7 @@ import { answerKey, gradeAnswer } from '../data/grade.ts';
 import type { SandboxPool } from '../sandbox/sandbox.ts';
 import type { EvalRow } from '../data/arrow.ts';
 import { bestTerminal, pathTo, searchMany, type SearchOptions, type SearchTree } from './mcts.ts';
-import { policyProposer, PPMScorer, stopSequences } from './policy.ts';
+import { loopOption, policyProposer, PPMScorer, stopSequences } from './policy.ts';
 import { copyBiasHook } from './copy-bias.ts';
 import { Progress } from '../util/progress.ts';
 import { EVAL, SEARCH } from '../config.ts';
@@ -107,9 +107,11 @@ export interface EvalOptions {
   keepTrees?: boolean;
   /** Logit bonus for continuing a copy of the question, every mode (copy-bias.ts); 0 = off. */
   copyBias: number;
+  /** End a decode caught in a loop after this many repeats, every mode (generate.ts loop); 0 = off. */
+  loopRepeats: number;
 }
 
-export const DEFAULT_EVAL: EvalOptions = { ...EVAL, mode: 'greedy', seed: 0, search: {}, quiet: false, copyBias: SEARCH.copyBias };
+export const DEFAULT_EVAL: EvalOptions = { ...EVAL, mode: 'greedy', seed: 0, search: {}, quiet: false, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats };
 
 /** Wilson score interval: well-behaved at small n and near 0 / 1. */
 export function wilson(correct: number, n: number, z = 1.96): [number, number] {
@@ -150,14 +152,14 @@ export async function executeSolution(sandbox: SandboxPool, question: string, te
 }
 
 /** Sample (or greedily decode) whole solutions for many questions at once. */
-export async function writeSolutions(d: EvalDeps, questions: string[], k: number, o: { temperature: number; maxTokens: number; seed: number; copyBias: number }): Promise<string[][]> {
+export async function writeSolutions(d: EvalDeps, questions: string[], k: number, o: { temperature: number; maxTokens: number; seed: number; copyBias: number; loopRepeats: number }): Promise<string[][]> {
   const texts = questions.map((q) => promptFor(q, d.promptNumbers));
   const prompts = texts.map((t) => d.tok.encode(t));
   const endSol = stopSequences(d.tok)[1]!;
   // generate.ts bounds each row by what its own prompt leaves of the context, so no question's
   // budget depends on the others in its batch
   const logitsHook = copyBiasHook(d.tok, texts.map(promptQuestion), o.copyBias);
-  const opts = { maxNewTokens: o.maxTokens, temperature: o.temperature, topP: 1, stop: [endSol], seed: o.seed, logitsHook };
+  const opts = { maxNewTokens: o.maxTokens, temperature: o.temperature, topP: 1, stop: [endSol], seed: o.seed, logitsHook, loop: loopOption(o.loopRepeats) };
   const res = k === 1 && o.temperature === 0 ? await generate(d.lm, prompts, opts) : await sampleMany(d.lm, prompts, k, opts);
   return questions.map((_, p) => Array.from({ length: k }, (_, j) => d.tok.decode(res.tokens[p * k + j]!)));
 }
@@ -254,7 +256,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
   };
 
   if (o.mode === 'mcts') {
-    const proposer = policyProposer([d.lm, ...(d.members ?? [])], d.tok, { temperature: o.temperature, seed: o.seed, copyBias: o.copyBias });
+    const proposer = policyProposer([d.lm, ...(d.members ?? [])], d.tok, { temperature: o.temperature, seed: o.seed, copyBias: o.copyBias, loopRepeats: o.loopRepeats });
     const scorer = new PPMScorer(d.ppm!.ppm, d.ppm!.tok, d.sandbox);
     const perRun: (string | null)[][] = problems.map(() => []);
     const perRunVote: (string | null)[][] = problems.map(() => []);
@@ -289,7 +291,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
     const per = Math.max(1, Math.floor(o.batch / k));
     for (let i = 0; i < problems.length; i += per) {
       const chunk = problems.slice(i, i + per);
-      const texts = await writeSolutions(d, chunk.map((p) => p.question), k, { temperature, maxTokens: o.maxTokens, seed: o.seed + i, copyBias: o.copyBias });
+      const texts = await writeSolutions(d, chunk.map((p) => p.question), k, { temperature, maxTokens: o.maxTokens, seed: o.seed + i, copyBias: o.copyBias, loopRepeats: o.loopRepeats });
       for (let j = 0; j < chunk.length; j++) {
         const p = chunk[j]!;
         const sols = await Promise.all(texts[j]!.map((t) => executeSolution(d.sandbox, p.question, t)));

@@ -20,9 +20,14 @@ export interface ProposerOptions {
   seed: number;
   /** Logit bonus for continuing a copy of the question (copy-bias.ts); 0 = off. */
   copyBias: number;
+  /** End a candidate caught in a loop after this many repeats (generate.ts loop); 0 = off. */
+  loopRepeats: number;
 }
 
-export const DEFAULT_PROPOSER: ProposerOptions = { temperature: 0.8, topP: 0.95, maxStepTokens: SEARCH.maxStepTokens, seed: 0, copyBias: SEARCH.copyBias };
+export const DEFAULT_PROPOSER: ProposerOptions = { temperature: 0.8, topP: 0.95, maxStepTokens: SEARCH.maxStepTokens, seed: 0, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats };
+
+/** generate.ts's loop option for a number of repeats (0: none). */
+export const loopOption = (repeats: number) => (repeats > 1 ? { repeats, minTokens: SEARCH.loopMinTokens } : undefined);
 
 /** Token sequences that end a step (markers are single tokens in our tokenizer, several in others). */
 export function stopSequences(tok: TokenizerLike): number[][] {
@@ -73,6 +78,7 @@ export class PolicyProposer implements StepProposer {
         seed,
         seeds: seeded ? group.map((g) => reqs[g.i]!.seed! >>> 0) : undefined,
         logitsHook: copyBiasHook(this.tok, group.map((g) => promptQuestion(reqs[g.i]!.prefix)), this.o.copyBias),
+        loop: loopOption(this.o.loopRepeats),
       });
       group.forEach((g, p) => {
         for (let j = 0; j < k; j++) {

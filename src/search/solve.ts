@@ -100,6 +100,8 @@ export interface RunEvalOptions {
   checkUndo?: boolean;
   /** Logit bonus for continuing a copy of the question (default SEARCH.copyBias; 0 = off). */
   copyBias?: number;
+  /** End a decode caught in a loop after this many repeats (default SEARCH.loopRepeats; 0 = off). */
+  loopRepeats?: number;
   /** mcts: write every searched tree here, one JSON line per problem and run (for offline analysis). */
   trees?: string;
 }
@@ -118,6 +120,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
       mode: o.mode, n: o.n, runs: o.runs, seed: o.seed, quiet: o.quiet,
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
       ...(o.copyBias !== undefined ? { copyBias: o.copyBias } : {}),
+      ...(o.loopRepeats !== undefined ? { loopRepeats: o.loopRepeats } : {}),
       ...(o.trees ? { keepTrees: true } : {}),
       search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments, checkUndo: o.checkUndo }).filter(([, v]) => v !== undefined)),
     });

@@ -432,16 +432,17 @@ async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], priorPairs: P
     // training lowers the held-out pair loss (better-scaled Q) while accuracy moves within noise;
     // picking the best accuracy would mostly pick step 0
     const lasts = runs.map((r) => path.join(path.dirname(r.bestDir), 'last'));
+    // staged, summarised, then renamed into place: the PPM's folder existing means its summary does
+    const staged = path.join(dir, 'ppm-staged');
     let seedAverage: { seeds: number[]; finalAccuracies: number[]; averageAccuracy: number } | undefined;
-    if (lasts.length === 1) copyCheckpoint(lasts[0]!, trainedTo);
+    if (lasts.length === 1) copyCheckpoint(lasts[0]!, staged);
     else {
-      const staged = path.join(dir, 'ppm-seed-average');
       seedAverage = { seeds, finalAccuracies: runs.map((r) => r.lastMetric), averageAccuracy: await averagePPMs(lasts, staged, held, { round: k, seeds }) };
-      replaceDir(staged, trainedTo);
       log(`round ${k}: PPM-r${k} = weight average of ${seeds.length} seeds' PPMs: held-out pair accuracy ${fmtPct(seedAverage.averageAccuracy)} (each: ${seedAverage.finalAccuracies.map(fmtPct).join(', ')})`);
     }
     const r = runs[0]!;
     writeJsonAtomic(path.join(dir, 'ppm-summary.json'), { trainPairs: train.length, mctsTrainPairs: mctsTrain.length, heldOutMctsPairs: held.length, firstAccuracy: r.firstMetric, bestAccuracy: r.bestMetric, bestStep: r.bestStep, finalAccuracy: seedAverage?.averageAccuracy ?? r.lastMetric, ...(seedAverage ? { seedAverage } : {}) });
+    replaceDir(staged, trainedTo);
   }
   if (preset.ppmAverage) {
     // PPM training is noisy: the same pairs and another seed moved test-time MCTS + PPM by up to

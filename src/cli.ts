@@ -209,6 +209,7 @@ const cli = yargs(hideBin(process.argv))
         .option('data', { type: 'string', describe: 'JSONL with question + answer (default: a dataset\'s dev split)' })
         .option('dataset', { choices: ['mawps', 'gsm8k', 'deepmind', 'math', 'deepmind-interpolate', 'deepmind-extrapolate', 'deepmind-sample'] as const, default: 'mawps' as const, describe: 'dev split used when --data is not given (deepmind: the interpolate + extrapolate test regimes)' })
         .option('dev', { choices: ['fixed', 'unseen', 'grouped'] as const, default: 'grouped' as const, describe: "dev problems of --dataset: the fixed split; those with no similar training problem (unseen); a split that keeps near-duplicates together (grouped)" })
+        .option('distractor', { type: 'boolean', default: false, describe: 'word-problem dev: each problem with one irrelevant sentence of a training problem added (those with no fitting donor left out)' })
         .option('mode', { choices: ['greedy', 'maj', 'best-of-n', 'mcts'] as const, default: 'greedy' as const })
         .option('policy', { type: 'string', describe: 'policy checkpoint(s), comma-separated: the first alone writes greedy / sampled solutions, all propose MCTS steps (default: the shipped checkpoints/policy, the one policy for every source)' })
         .option('ppm', { type: 'string', describe: 'PPM checkpoint (default: the one shipped beside --policy\'s default)' })
@@ -232,7 +233,7 @@ const cli = yargs(hideBin(process.argv))
       if (a.data) (await import('./data/datasets.ts')).loadProblems(a.data);
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, mode: a.mode, policy: a.policy ?? SHIPPED.policy, ppm: a.ppm ?? SHIPPED.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, checkUndo: a.checkUndo, copyBias: a.copyBias, loopRepeats: a.loopRepeats, trees: a.trees });
+      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, distractor: a.distractor, mode: a.mode, policy: a.policy ?? SHIPPED.policy, ppm: a.ppm ?? SHIPPED.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, checkUndo: a.checkUndo, copyBias: a.copyBias, loopRepeats: a.loopRepeats, trees: a.trees });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
       // where MCTS + PPM stands: answers never written vs written but not picked

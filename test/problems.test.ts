@@ -6,8 +6,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDataset, type Problem } from '../src/data/datasets.ts';
 import { groupedSplit } from '../src/data/groups.ts';
-import { devOf, loadProblemsFor, parseSearchQuota, searchDraw, splitOf } from '../src/data/problems.ts';
+import { devOf, devWithDistractors, loadProblemsFor, parseSearchQuota, searchDraw, splitOf } from '../src/data/problems.ts';
 import { runBootstrap } from '../src/data/bootstrap/index.ts';
+import { sentencesOf } from '../src/data/text.ts';
 
 describe('a run on the grouped split', () => {
   it('trains on the grouped training part and reports on its dev part; DeepMind keeps its test regimes', () => {
@@ -23,6 +24,26 @@ describe('a run on the grouped split', () => {
     expect(r.train.some((p) => devIds.has(p.id))).toBe(false);
     expect(r.dev.filter((p) => p.source.startsWith('deepmind'))).toEqual(devOf('deepmind'));
     expect(splitOf('deepmind', true)).toEqual(splitOf('deepmind'));
+  });
+
+  it('a dev set with distractors: each grouped dev problem with one sentence of a training problem added', () => {
+    const dev = devOf('mawps', 'grouped');
+    const d = devWithDistractors('mawps', 'grouped', 1235);
+    const byId = new Map(dev.map((p) => [p.id, p]));
+    const train = splitOf('mawps', true).train;
+    expect(d.length).toBeGreaterThan(dev.length / 2);
+    for (const p of d) {
+      const base = byId.get(p.id.replace(/-d$/, ''))!;
+      expect(base).toBeDefined();
+      expect(p.answer).toBe(base.answer);
+      // one sentence more, and it is a training problem's, never another dev problem's
+      const had = new Set(sentencesOf(base.question));
+      const added = sentencesOf(p.question).filter((s) => !had.has(s));
+      expect(added).toHaveLength(1);
+      expect(train.some((t) => t.question.includes(added[0]!))).toBe(true);
+    }
+    expect(devWithDistractors('mawps', 'grouped', 1235)).toEqual(d);
+    expect(() => devWithDistractors('deepmind', 'grouped', 1)).toThrow(/not a word-problem dataset/);
   });
 
   it('bootstraps only the grouped training part', async () => {

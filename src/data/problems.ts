@@ -61,6 +61,17 @@ export function devOf(dataset: string, set: DevSet = 'fixed'): Problem[] {
   return interleaveModules(splitOf(dataset, set === 'grouped').dev);
 }
 
+/**
+ * A word-problem dataset's dev problems, each with one irrelevant sentence from a training problem
+ * added (distractors.ts; those with no fitting donor are left out): what a policy that uses every
+ * number, in order, fails.
+ */
+export function devWithDistractors(dataset: string, set: DevSet, seed: number): Problem[] {
+  if (dataset.startsWith('deepmind')) throw new Error(`distractors: ${dataset} is not a word-problem dataset`);
+  const donors = donorSentences(splitOf(dataset, set === 'grouped').train);
+  return devOf(dataset, set).flatMap((p) => withDistractor(p, donors, seed) ?? []);
+}
+
 const groupedCache = new Map<string, { train: Problem[]; dev: Problem[] }>();
 
 /**

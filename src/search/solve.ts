@@ -3,7 +3,7 @@ import { breakdown } from './breakdown.ts';
 import fs from 'node:fs';
 import { checkPromptNumbers, loadPolicies, loadPPM } from '../model/load.ts';
 import { loadProblems } from '../data/datasets.ts';
-import { devOf, type DevSet } from '../data/problems.ts';
+import { devOf, devWithDistractors, type DevSet } from '../data/problems.ts';
 import { writeEvalRows } from '../data/arrow.ts';
 import { writeFileAtomic } from '../util/fsx.ts';
 import { gradeAnswer } from '../data/grade.ts';
@@ -78,6 +78,8 @@ export interface RunEvalOptions {
   dataset?: string;
   /** Which dev problems of `dataset` (default 'fixed'). */
   dev?: DevSet;
+  /** Each dev problem with one irrelevant sentence added (problems.ts devWithDistractors). */
+  distractor?: boolean;
   mode: EvalMode;
   policy: string;
   ppm: string;
@@ -107,7 +109,8 @@ export interface RunEvalOptions {
 }
 
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
-  let problems = o.data ? loadProblems(o.data) : devOf(o.dataset ?? 'mawps', o.dev);
+  if (o.distractor && o.data) throw new Error('eval: --distractor varies a dataset\'s dev problems; --data is your own');
+  let problems = o.data ? loadProblems(o.data) : o.distractor ? devWithDistractors(o.dataset ?? 'mawps', o.dev ?? 'fixed', o.seed + 1) : devOf(o.dataset ?? 'mawps', o.dev);
   if (o.limit !== undefined) problems = problems.slice(0, o.limit);
   const { pol, members } = await loadPolicies(o.policy, o.tokenizer);
   const needPPM = o.mode === 'best-of-n' || o.mode === 'mcts';

@@ -80,6 +80,7 @@ const cli = yargs(hideBin(process.argv))
         .option('datasets', { type: 'string', default: 'mawps,gsm8k,deepmind' })
         .option('split', { choices: ['fixed', 'grouped'] as const, default: 'fixed' as const, describe: "without --data: word-problem datasets' fixed dev split, or the grouped one" })
         .option('schemas', { type: 'number', default: 0, describe: 'without --data: also this many schema problems (data/synth/schemas.ts, none near a dev problem), bootstrapped like the datasets' })
+        .option('distractors', { type: 'number', default: 0, describe: "without --data: this share of the word-problem training problems also with an irrelevant sentence added (self-evolve's --distractors)" })
         .option('per-source', { type: 'string', describe: 'at most N training trajectories per source, a seeded choice of problems: N or deepmind=15000,*=all (default: all)' })
         .option('repeat', { type: 'string', describe: 'training examples whose id has this path segment, N times in all: measurement__conversion=4,numbers__base_conversion=2' })
         .option('mix', { type: 'string', describe: "each source family's share of the training characters (≈ tokens), relative weights: mawps=0.3,mawps-synth=0.2,deepmind=0.45,gsm8k=0.05 (a family prefix covers its sources; * the rest; default: each source's own size)" })
@@ -99,7 +100,7 @@ const cli = yargs(hideBin(process.argv))
     async (a) => {
       const { trainPolicy, readSFTFile, examplesFromTrajectories, capPerSource, repeatMatching, mixBySource, parseMix } = await import('./train/sft.ts');
       const { bootstrapSplits } = await import('./data/bootstrap/index.ts');
-      const { devOf, parseSearchQuota, schemaBatch } = await import('./data/problems.ts');
+      const { loadProblemsFor, parseSearchQuota } = await import('./data/problems.ts');
       const cap = a.perSource === undefined ? 'all' : parseSearchQuota(String(a.perSource));
       if (cap === null) throw new Error(`train-policy: --per-source must be a whole number ≥ 0, all, or source=N pairs (deepmind=15000,*=all), got ${a.perSource}`);
       if (!(Number.isInteger(a.schemas) && a.schemas >= 0)) throw new Error(`train-policy: --schemas must be a whole number ≥ 0, got ${a.schemas}`);
@@ -109,15 +110,17 @@ const cli = yargs(hideBin(process.argv))
       }
       const mix = a.mix === undefined ? undefined : parseMix(String(a.mix));
       if (mix === null) throw new Error(`train-policy: --mix must be source=weight pairs with weights ≥ 0, one > 0 (mawps=0.3,deepmind=0.5,*=0.2), got ${a.mix}`);
-      if (a.data && (a.schemas || a.perSource !== undefined || a.split !== 'fixed' || mix)) throw new Error('train-policy: --schemas, --per-source, --mix and --split choose the bootstrap data; --data is already chosen');
+      if (!(a.distractors >= 0 && a.distractors <= 1)) throw new Error(`train-policy: --distractors must be in [0, 1], got ${a.distractors}`);
+      if (a.data && (a.schemas || a.distractors || a.perSource !== undefined || a.split !== 'fixed' || mix)) throw new Error('train-policy: --schemas, --distractors, --per-source, --mix and --split choose the bootstrap data; --data is already chosen');
       let train, dev;
       if (a.data) {
         train = await readSFTFile(a.data);
         dev = a.devData ? await readSFTFile(a.devData) : [];
       } else {
         const datasets = listOf(a.datasets, []);
-        const words = datasets.filter((d) => !d.startsWith('deepmind')).flatMap((d) => devOf(d, a.split));
-        const extraTrain = schemaBatch({ start: 0, count: a.schemas, seed: a.seed, dev: words });
+        // the same problems a self-evolve run on these datasets adds (problems.ts loadProblemsFor)
+        const { synthetic } = loadProblemsFor({ datasets, distractors: a.distractors, seed: a.seed, schemas: a.schemas, devSet: a.split });
+        const extraTrain = synthetic;
         const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets, grouped: a.split === 'grouped', extraTrain });
         const capped = capPerSource(b.train, cap, a.seed);
         train = examplesFromTrajectories(mix ? mixBySource(capped, mix, a.seed) : capped);

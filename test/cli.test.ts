@@ -138,12 +138,14 @@ describe('bad input', () => {
     expect(stderrLines(none)).toEqual([expect.stringMatching(/command/)]);
   });
 
-  it('self-evolve --distractors outside [0, 1] fails with one line before anything is written', async () => {
+  it('self-evolve and train-policy --distractors outside [0, 1] fail with one line before anything is written', async () => {
     const out = path.join(root, 'never');
-    const r = await rstar(['self-evolve', '--distractors', '2', '--out', out]);
-    expect(r.code).not.toBe(0);
-    expect(stderrLines(r)).toEqual([expect.stringMatching(/--distractors must be in \[0, 1\], got 2/)]);
-    expect(fs.existsSync(out)).toBe(false);
+    for (const cmd of ['self-evolve', 'train-policy']) {
+      const r = await rstar([cmd, '--distractors', '2', '--out', out]);
+      expect(r.code).not.toBe(0);
+      expect(stderrLines(r)).toEqual([expect.stringMatching(new RegExp(`${cmd}: --distractors must be in \\[0, 1\\], got 2`))]);
+      expect(fs.existsSync(out)).toBe(false);
+    }
   });
 
   it('train-policy --mix and self-evolve --sft-mix that are not source=weight pairs fail with one line before anything is written', async () => {

@@ -120,8 +120,7 @@ const cli = yargs(hideBin(process.argv))
         const datasets = listOf(a.datasets, []);
         // the same problems a self-evolve run on these datasets adds (problems.ts loadProblemsFor)
         const { synthetic } = loadProblemsFor({ datasets, distractors: a.distractors, seed: a.seed, schemas: a.schemas, devSet: a.split });
-        const extraTrain = synthetic;
-        const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets, grouped: a.split === 'grouped', extraTrain });
+        const b = await bootstrapSplits({ dir: path.join(a.out, 'bootstrap'), datasets, grouped: a.split === 'grouped', extraTrain: synthetic });
         const capped = capPerSource(b.train, cap, a.seed);
         train = examplesFromTrajectories(mix ? mixBySource(capped, mix, a.seed) : capped);
         dev = examplesFromTrajectories(b.dev);
@@ -234,6 +233,7 @@ const cli = yargs(hideBin(process.argv))
     async (a) => {
       // bad input fails first, with its one error line and nothing before it
       if (a.data) (await import('./data/datasets.ts')).loadProblems(a.data);
+      if (a.data && a.distractor) throw new Error('eval: --distractor varies a dataset\'s dev problems; --data is your own');
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
       const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, distractor: a.distractor, mode: a.mode, policy: a.policy ?? SHIPPED.policy, ppm: a.ppm ?? SHIPPED.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, checkUndo: a.checkUndo, copyBias: a.copyBias, loopRepeats: a.loopRepeats, trees: a.trees });

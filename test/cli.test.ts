@@ -106,6 +106,14 @@ describe('bad input', () => {
     expect(stderrLines(r)).toEqual([expect.stringContaining(`${f}:3: expected a "answer" field`)]);
   });
 
+  it('eval --distractor with --data: one line (it varies a dataset\'s dev problems, not a file)', async () => {
+    const f = path.join(root, 'own.jsonl');
+    fs.writeFileSync(f, '{"question": "What is 2 + 2?", "answer": "4"}\n');
+    const r = await rstar(['eval', '--data', f, '--distractor', '--backend', 'cpu']);
+    expect(r.code).not.toBe(0);
+    expect(stderrLines(r)).toEqual([expect.stringMatching(/--distractor varies a dataset's dev problems/)]);
+  });
+
   it('train-policy --data with a bad line: one line naming file:line', async () => {
     const f = path.join(root, 'sft.jsonl');
     fs.writeFileSync(f, ['{"question": "q", "steps": ["print(1);\\n<end_of_solution>\\n"]}', '{"question": "q2", "steps": 5}'].join('\n'));

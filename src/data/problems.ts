@@ -39,7 +39,10 @@ export function loadProblemsFor({ datasets, distractors = 0, seed = 1234, files,
     ...(distractors > 0 ? synthesizeDistractors(train.filter(words), distractors, seed, donors) : []),
     ...schemaBatch({ start: 0, count: schemas, seed, dev: dev.filter(words) }),
   ];
-  const devDistractor = dev.filter(words).flatMap((p) => withDistractor(p, donors, seed + 1) ?? []);
+  // a dataset's dev with distractors is eval --distractor's (donors: that dataset's own training problems)
+  const devDistractor = own
+    ? own.dev.filter(words).flatMap((p) => withDistractor(p, donors, seed + 1) ?? [])
+    : datasets.filter((d) => !d.startsWith('deepmind')).flatMap((d) => devWithDistractors(d, devSet, seed + 1));
   return { train: [...train, ...synthetic], synthetic, dev, devDistractor };
 }
 
@@ -70,6 +73,17 @@ export function devWithDistractors(dataset: string, set: DevSet, seed: number): 
   if (dataset.startsWith('deepmind')) throw new Error(`distractors: ${dataset} is not a word-problem dataset`);
   const donors = donorSentences(splitOf(dataset, set === 'grouped').train);
   return devOf(dataset, set).flatMap((p) => withDistractor(p, donors, seed) ?? []);
+}
+
+/**
+ * The problems `eval` scores: your own file, or a dataset's dev problems (with `distractor`, their
+ * distractor version, donors drawn with seed + 1), the first `limit` of them. Bad input throws its
+ * one line before any model loads.
+ */
+export function evalProblems(o: { data?: string; dataset?: string; dev?: DevSet; distractor?: boolean; seed: number; limit?: number }): Problem[] {
+  if (o.distractor && o.data) throw new Error('eval: --distractor varies a dataset\'s dev problems; --data is your own');
+  const problems = o.data ? loadProblems(o.data) : o.distractor ? devWithDistractors(o.dataset ?? 'mawps', o.dev ?? 'fixed', o.seed + 1) : devOf(o.dataset ?? 'mawps', o.dev);
+  return o.limit === undefined ? problems : problems.slice(0, o.limit);
 }
 
 const groupedCache = new Map<string, { train: Problem[]; dev: Problem[] }>();

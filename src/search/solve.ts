@@ -2,8 +2,7 @@
 import { breakdown } from './breakdown.ts';
 import fs from 'node:fs';
 import { checkPromptNumbers, loadPolicies, loadPPM } from '../model/load.ts';
-import { loadProblems } from '../data/datasets.ts';
-import { devOf, devWithDistractors, type DevSet } from '../data/problems.ts';
+import { evalProblems, type DevSet } from '../data/problems.ts';
 import { writeEvalRows } from '../data/arrow.ts';
 import { writeFileAtomic } from '../util/fsx.ts';
 import { gradeAnswer } from '../data/grade.ts';
@@ -109,9 +108,7 @@ export interface RunEvalOptions {
 }
 
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
-  if (o.distractor && o.data) throw new Error('eval: --distractor varies a dataset\'s dev problems; --data is your own');
-  let problems = o.data ? loadProblems(o.data) : o.distractor ? devWithDistractors(o.dataset ?? 'mawps', o.dev ?? 'fixed', o.seed + 1) : devOf(o.dataset ?? 'mawps', o.dev);
-  if (o.limit !== undefined) problems = problems.slice(0, o.limit);
+  const problems = evalProblems(o);
   const { pol, members } = await loadPolicies(o.policy, o.tokenizer);
   const needPPM = o.mode === 'best-of-n' || o.mode === 'mcts';
   if (needPPM && !fs.existsSync(o.ppm)) throw new Error(`${o.ppm}: no PPM checkpoint (eval --mode ${o.mode} needs --ppm)`);

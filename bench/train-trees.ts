@@ -7,13 +7,16 @@
 // For measuring PPMs on the final choice (bench/ppm-select.ts), not part of the loop.
 //   node --import tsx bench/train-trees.ts --dataset mawps --start 0 --count 400 --out DIR [--seed 77]
 //     [--policy checkpoints/policy --ppm checkpoints/ppm] [--per-tree 6]
-//   (--dataset schema: fresh schema problems, none within similarity 0.5 of a grouped dev problem)
+//   (--dataset schema: fresh schema problems, none within similarity 0.5 of a grouped dev problem;
+//    --dataset mawps-distractor: grouped training problems with one irrelevant sentence added, as a run
+//    trains on them with seed 1234, distractors.ts)
 // Writes DIR/trees.jsonl, DIR/pairs-sibling.arrow, DIR/pairs-trajectory.arrow.
 import fs from 'node:fs';
 import path from 'node:path';
 import { setupBackend } from '../src/model/backends/backend.ts';
 import { loadPolicies, loadPPM } from '../src/model/load.ts';
 import { devOf, schemaBatch, splitOf } from '../src/data/problems.ts';
+import { synthesizeDistractors } from '../src/data/synth/distractors.ts';
 import { writePairs, type PairRow } from '../src/data/arrow.ts';
 import { gradeAnswer } from '../src/data/grade.ts';
 import { mulberry32, seededOrder, shuffle } from '../src/util/rng.ts';
@@ -50,7 +53,9 @@ function trajectoryPairs(t: SearchTree, most: number, rand: () => number): PairR
 await setupBackend('wasm');
 const problems = dataset === 'schema'
   ? schemaBatch({ start: 100_000 + start, count, seed, dev: devOf('mawps', 'grouped') })
-  : seededOrder(splitOf(dataset, true).train, (p) => p.id, seed).slice(start, start + count);
+  : seededOrder(dataset.endsWith('-distractor')
+    ? synthesizeDistractors(splitOf(dataset.slice(0, -'-distractor'.length), true).train, 1, 1234)
+    : splitOf(dataset, true).train, (p) => p.id, seed).slice(start, start + count);
 const { pol, members } = await loadPolicies(policy);
 const ppm = await loadPPM(ppmDir);
 const sandbox = new SandboxPool({ workers: 1 });

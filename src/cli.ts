@@ -231,8 +231,8 @@ const cli = yargs(hideBin(process.argv))
         .option('json', { type: 'boolean', default: false, describe: 'last line: {"mode","n","correct","accuracy"}' })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: policy folder without one' }),
     async (a) => {
-      // bad input fails first, with its one error line and nothing before it
-      (await import('./data/problems.ts')).evalProblems({ data: a.data, dataset: a.dataset, dev: a.dev, distractor: a.distractor, seed: a.seed });
+      // bad input (your file, or --distractor with it) fails first, with its one error line and nothing before it
+      if (a.data) (await import('./data/problems.ts')).evalProblems({ data: a.data, distractor: a.distractor, seed: a.seed });
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
       const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, distractor: a.distractor, mode: a.mode, policy: a.policy ?? SHIPPED.policy, ppm: a.ppm ?? SHIPPED.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, checkUndo: a.checkUndo, copyBias: a.copyBias, loopRepeats: a.loopRepeats, trees: a.trees });

@@ -44,7 +44,7 @@ describe('a run on the grouped split', () => {
     }
     expect(devWithDistractors('mawps', 'grouped', 1235)).toEqual(d);
     // a run's distractor dev is eval --distractor's, per dataset, whichever datasets the run trains on
-    const run = loadProblemsFor({ datasets: ['mawps', 'gsm8k', 'deepmind'], seed: 1234, devSet: 'grouped' });
+    const run = loadProblemsFor({ datasets: ['mawps', 'gsm8k', 'deepmind'], distractors: 0.5, seed: 1234, devSet: 'grouped' });
     expect(run.devDistractor.filter((p) => p.source === 'mawps-distractor')).toEqual(d);
     expect(run.devDistractor.filter((p) => p.source === 'gsm8k-distractor')).toEqual(devWithDistractors('gsm8k', 'grouped', 1235));
     expect(() => devWithDistractors('deepmind', 'grouped', 1)).toThrow(/not a word-problem dataset/);

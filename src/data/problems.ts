@@ -9,8 +9,9 @@ import { seededOrder } from '../util/rng.ts';
 
 /**
  * Training problems (plus their distractor variants for a seeded share `distractors` of the word
- * problems), the dev problems of every dataset (devOf), and the word-problem dev problems with a
- * distractor added (robustness; their donors are training problems).
+ * problems), the dev problems of every dataset (devOf), and, when it trains with distractors, the
+ * word-problem dev problems with a distractor added (the robustness that training is meant to buy;
+ * their donors are training problems).
  */
 export function loadProblemsFor({ datasets, distractors = 0, seed = 1234, files, schemas = 0, devSet = 'fixed' }: {
   datasets: string[];
@@ -40,8 +41,8 @@ export function loadProblemsFor({ datasets, distractors = 0, seed = 1234, files,
     ...schemaBatch({ start: 0, count: schemas, seed, dev: dev.filter(words) }),
   ];
   // a dataset's dev with distractors is eval --distractor's (donors: that dataset's own training problems)
-  const devDistractor = own
-    ? own.dev.filter(words).flatMap((p) => withDistractor(p, donors, seed + 1) ?? [])
+  const devDistractor = !distractors ? []
+    : own ? own.dev.filter(words).flatMap((p) => withDistractor(p, donors, seed + 1) ?? [])
     : datasets.filter((d) => !d.startsWith('deepmind')).flatMap((d) => devWithDistractors(d, devSet, seed + 1));
   return { train: [...train, ...synthetic], synthetic, dev, devDistractor };
 }

@@ -177,8 +177,8 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
   for (const p of allDev) devPerSource.set(p.source, [...(devPerSource.get(p.source) ?? []), p]);
   const dev = preset.devProblems ? [...devPerSource.values()].flatMap((ps) => ps.slice(0, preset.devProblems)) : allDev;
   const devIds = new Set(dev.map((p) => p.id));
-  // the robustness distractor training is meant to buy: measured when the preset trains with distractors
-  const devD = preset.distractors ? allDevD.filter((p) => devIds.has(baseProblemId(p.id))) : [];
+  // the robustness distractor training is meant to buy (none when the preset trains without distractors)
+  const devD = allDevD.filter((p) => devIds.has(baseProblemId(p.id)));
   const at = new Layout(o.out, preset.policies ?? 1, preset.r0Member ?? false);
   // --data: the user's lines bootstrap where they carry a reference solution a converter reads
   const boot = o.data

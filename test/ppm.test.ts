@@ -15,6 +15,7 @@ import { MARK, promptFor, serializeStep } from '../src/data/steps.ts';
 import { corruptionPairs } from '../src/train/pairs.ts';
 import { encodePairs, encodePairsFor, pairAccuracy, splitPairs, trainPPM } from '../src/train/ppm.ts';
 import { checkPromptNumbers, loadPPM, ppmOptions } from '../src/model/load.ts';
+import { trainPPMs } from '../src/train/ppm-seeds.ts';
 
 let tok: Tokenizer;
 let cfg: GPTConfig;
@@ -315,5 +316,32 @@ describe('PPM likelihood input', () => {
     expect(await back.ppm.score([seq])).toEqual(await plain.score([seq]));
     back.ppm.dispose();
     plain.dispose();
+  });
+
+  it('trains several seeds in worker threads, two at a time, with the weights each seed gets alone', async () => {
+    const policy = path.join(root, 'init-policy-seeds');
+    const lm = new GPT({ ...cfg, seed: 43 });
+    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
+    lm.dispose();
+    const trajs = Array.from({ length: 24 }, (_, i) => ({
+      problemId: `q${i}`,
+      question: `Sara has ${4 + (i % 5)} pens and buys ${2 + (i % 3)} more. How many pens?`,
+      steps: [serializeStep({ comment: ['Total.'], code: 'print(n0 + n1);' }, true)],
+    }));
+    const { train, dev } = splitPairs(corruptionPairs(trajs, { seed: 4, numbers: 'values' }), 0.25, 3);
+    const job = (seed: number, dir: string) => ({ init: policy, out: path.join(root, dir), steps: 3, evalEvery: 3, batchPairs: 8, lr: 1e-3, seed, quiet: true });
+    const seeds = [7, 8, 9];
+    const alone = await trainPPMs(train, dev, seeds.map((s) => job(s, `alone-${s}`)), { parallel: 1 });
+    const threads = await trainPPMs(train, dev, seeds.map((s) => job(s, `threads-${s}`)), { parallel: 2 });
+    expect(threads.map((r) => r.bestDir)).toEqual(seeds.map((s) => path.join(root, `threads-${s}`, 'best')));
+    const weights = (dir: string) => [...readTensorFile(path.join(path.dirname(dir), 'last'), 'weights')].map(([k, t]) => [k, Array.from(t.data)]);
+    for (let i = 0; i < seeds.length; i++) {
+      expect(threads[i]!.lastMetric).toBe(alone[i]!.lastMetric);
+      expect(weights(threads[i]!.bestDir)).toEqual(weights(alone[i]!.bestDir));
+    }
+    // the seeds differ (the comparison above could fail)
+    expect(weights(alone[0]!.bestDir)).not.toEqual(weights(alone[1]!.bestDir));
+    // a failing training rejects with its folder named
+    await expect(trainPPMs(train, dev, [job(1, 'bad-a'), { ...job(2, 'bad-b'), init: path.join(root, 'no-such-policy') }], { parallel: 2 })).rejects.toThrow(/bad-b/);
   });
 });

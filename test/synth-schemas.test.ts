@@ -40,6 +40,17 @@ describe('schema problems', () => {
     for (const p of draws) expect(p.question.trim().endsWith('?')).toBe(true);
   });
 
+  it('two-step: a rate times a sum or a remainder, a sum or a remainder in equal groups, groups plus or minus one amount, a unit price scaled', () => {
+    // the operation shape of each equation, numbers masked: ( n + n ) * n and n * ( n + n ) are one shape
+    const shape = (eq: string) => {
+      const e = eq.replace(/\d+(?:\.\d+)?/g, 'n');
+      const m = /^n ([*]) \( (n [-+*/] n) \)$/.exec(e);
+      return m ? `( ${m[2]} ) ${m[1]} n` : e;
+    };
+    const shapes = new Set(draws.filter((p) => schemaOf(p) === 'two-step').map((p) => shape(p.solution!)));
+    expect(shapes).toEqual(new Set(['( n + n ) * n', '( n - n ) * n', '( n + n ) / n', '( n - n ) / n', '( n * n ) + n', '( n * n ) - n', '( n / n ) * n']));
+  });
+
   it('answer = the equation evaluated: positive, exact, at most two decimals; numbers written once', () => {
     for (const p of draws) {
       const v = evalExpr(parseExpr(p.solution!)!);
@@ -52,7 +63,7 @@ describe('schema problems', () => {
   });
 
   it('convert with the MAWPS converter, every question number masked, and verify (≥ 95 % per schema)', async () => {
-    const some = draws.slice(0, 350);
+    const some = draws.slice(0, 50 * SCHEMAS.length);
     for (const p of some) {
       const code = convertProblem(p)!.map((s) => s.code).join('\n');
       // only the percent schema's 100 stays a literal

@@ -37,7 +37,8 @@ import { selectSFT } from '../search/extract.ts';
 import { fmtTime } from '../util/progress.ts';
 import { readJson, replaceDir, writeFileAtomic, writeJsonAtomic } from '../util/fsx.ts';
 import { capPerSource, charShareBySource, mixBySource, trainPolicy, examplesFromTrajectories, type SFTExample, type TrainPolicyOptions } from './sft.ts';
-import { trainPPM, splitPairs } from './ppm.ts';
+import { splitPairs } from './ppm.ts';
+import { trainPPMs } from './ppm-seeds.ts';
 import { corruptionPairs } from './pairs.ts';
 import { PRESETS, type Preset, type RoundPlan } from './presets.ts';
 import { mergeShards, runSharded, toJobProblems, type SearchLine, type SearchQueue } from './shards.ts';
@@ -421,13 +422,17 @@ async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], priorPairs: P
     const train = [...mctsTrain, ...extra.slice(0, Math.max(0, 200 - mctsTrain.length))];
     log(`round ${k}: PPM-r${k} on ${train.length} pairs (${mctsTrain.length} from MCTS rounds 1-${k}${priorPairs.length ? ' and earlier or cross-fitted trees' : ''}), ${held.length} held-out MCTS pairs`);
     const init = o.ppm ? (k === 1 ? o.ppm : at.trainedPPM(k - 1)) : at.policy(k);
-    // one training per seed (seed s in ppm-train-s, each resumable), then their weight average
+    // one training per seed (seed s in ppm-train-s, each resumable), o.workers at a time (one thread
+    // each: a PPM trains on one core), then their weight average
     const seeds = Array.from({ length: Math.max(1, preset.ppmSeeds ?? 1) }, (_, s) => o.seed + k + 1000 * s);
-    const runs = [];
-    for (const [s, seed] of seeds.entries()) {
-      if (seeds.length > 1) log(`round ${k}: PPM-r${k} seed ${s + 1} of ${seeds.length} (${seed})`);
-      runs.push(await trainPPM(train, held, { init, out: path.join(dir, s ? `ppm-train-${s}` : 'ppm-train'), steps: preset.ppmSteps, batchPairs: preset.ppmBatchPairs, lr: preset.ppmLr, evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed, resume: true, quiet: o.quiet, meta: { round: k } }));
-    }
+    const parallel = Math.min(o.workers, seeds.length);
+    if (seeds.length > 1) log(`round ${k}: PPM-r${k} seeds ${seeds.join(', ')}, ${parallel} at a time`);
+    const runs = await trainPPMs(train, held, seeds.map((seed, s) => ({
+      init, out: path.join(dir, s ? `ppm-train-${s}` : 'ppm-train'), steps: preset.ppmSteps, batchPairs: preset.ppmBatchPairs, lr: preset.ppmLr,
+      evalEvery: Math.max(1, Math.floor(preset.ppmSteps / 4)), seed, resume: true, meta: { round: k },
+      // one progress line: the first seed of each parallel batch
+      quiet: o.quiet || s % parallel !== 0,
+    })), { parallel });
     // the final weights: with the likelihood input the PPM starts at the policy's own ranking, and
     // training lowers the held-out pair loss (better-scaled Q) while accuracy moves within noise;
     // picking the best accuracy would mostly pick step 0

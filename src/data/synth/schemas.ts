@@ -20,7 +20,7 @@ import { questionNumbers } from '../steps.ts';
 import { hash32, mulberry32 } from '../../util/rng.ts';
 import { ASIDES, CONTAINERS, DISTANCE_UNITS, FOOD_LOSS_VERBS, GAIN_VERBS, GATHER_VERBS, GOODS, LOSS_VERBS, MOVERS, PEOPLE, THINGS, WHOLES, WORK, type Person, type Thing, type Verb } from './lexicon.ts';
 
-export const SCHEMAS = ['change', 'combine', 'compare', 'multiplicative', 'rate', 'part-whole', 'chain'] as const;
+export const SCHEMAS = ['change', 'combine', 'compare', 'multiplicative', 'rate', 'part-whole', 'chain', 'two-step'] as const;
 export type SchemaName = (typeof SCHEMAS)[number];
 
 /** Source label of a schema problem. It contains "mawps" so the bootstrap uses its MAWPS converter. */
@@ -498,6 +498,129 @@ function moneyChain(d: Draw, a: Person, target: number): Draft {
   return { variant: `money-ops-${ops}`, facts, question: d.pick([`How much money does ${a.name} have now?`, `How many dollars does ${a.name} have left?`]), eq };
 }
 
+/**
+ * Two operations on two quantities of one situation, the frames one-step schemas and stock chains
+ * leave out: a rate times a sum or a remainder, a sum or a remainder shared into groups, groups plus
+ * or minus a single amount, and a unit price scaled.
+ */
+function twoStep(d: Draw): Draft {
+  const a = d.person();
+  const obj = a.pos === 'his' ? 'him' : 'her';
+  const t = thingFor(d);
+  const c = d.pick(CONTAINERS);
+  switch (d.int(0, 6)) {
+    case 0: {
+      // a rate times a sum: (x + y) * r, or r * (x + y) when the rate is told first
+      const x = d.num(2, 15);
+      const y = d.num(2, 15);
+      const r = d.num(2, 12);
+      const frame = d.int(0, 2);
+      if (frame === 0) {
+        const tg = d.pick([['treasure', 'treasures', 'finds', 'found'], ['goal', 'goals', 'scores', 'scored'], ['star', 'stars', 'collects', 'collected'], ['coin', 'coins', 'picks up', 'picked up']] as const);
+        const rateS = `${a.name} gets ${n(r)} points for each ${tg[0]} ${a.sub} ${tg[2]}.`;
+        const facts = [rateS, `${cap(a.sub)} ${tg[3]} ${n(x)} ${tg[1]} in the first level and ${n(y)} in the second.`];
+        return { variant: 'rate-of-sum', facts, question: d.pick([`How many points did ${a.name} get?`, `What is ${a.pos} score?`]), eq: mul(r, add(x, y)) };
+      }
+      if (frame === 1) {
+        const t2 = d.pick(THINGS.filter((u) => u.kind === t.kind && u.p !== t.p));
+        const facts = [`${a.name} has ${n(x)} ${c.p} of ${t.p} and ${n(y)} ${c.p} of ${t2.p}.`, d.pick([`Each ${c.s} holds ${n(r)} of them.`, `There are ${n(r)} in every ${c.s}.`])];
+        return { variant: 'groups-of-sum', facts, question: d.pick([`How many ${t.p} and ${t2.p} does ${a.name} have in all?`, `How many things are in the ${c.p} altogether?`]), eq: mul(add(x, y), r) };
+      }
+      const [g1, g2] = [d.pick(GOODS), d.pick(GOODS)];
+      if (g1.s === g2.s) throw new Retry();
+      const price = d.price(2, 12);
+      const facts = [`${a.name} bought ${n(x)} ${g1.p} and ${n(y)} ${g2.p}.`, d.pick([`Every item cost ${money(price)}.`, `Each one was ${money(price)}.`])];
+      return { variant: 'price-of-sum', facts, question: d.pick([`How much did ${a.name} spend?`, `How much money did ${a.sub} pay in all?`]), eq: mul(add(x, y), price) };
+    }
+    case 1: {
+      // a rate times what remains: (x - y) * r
+      const x = d.num(6, 30);
+      const y = d.num(2, valueOf(x) - 2);
+      const frame = d.int(0, 2);
+      if (frame === 0) {
+        const job = d.pick([['wrap', 'wrapped', 'presents'], ['paint', 'painted', 'fences'], ['bake', 'baked', 'cakes'], ['clean', 'cleaned', 'rooms'], ['fix', 'fixed', 'bikes']] as const);
+        const r = d.num(2, 20);
+        const facts = [`${a.name} has ${n(x)} ${job[2]} to ${job[0]}.`, `${cap(a.sub)} has already ${job[1]} ${n(y)} of them.`, `Each one takes ${n(r)} minutes.`];
+        return { variant: 'rate-of-rest', facts, question: `How many minutes will it take ${obj} to ${job[0]} the rest?`, eq: mul(sub(x, y), r) };
+      }
+      const p = d.price(2, 15);
+      if (frame === 1) {
+        const job = d.pick([['lawn', 'lawns', 'mow', 'mows'], ['car', 'cars', 'wash', 'washes'], ['dog', 'dogs', 'walk', 'walks'], ['room', 'rooms', 'paint', 'paints']] as const);
+        const facts = [`${a.name} earns ${money(p)} for each ${job[0]} ${a.sub} ${job[3]}.`, `${cap(a.sub)} had ${n(x)} ${job[1]} to ${job[2]}, but did not ${job[2]} ${n(y)} of them.`];
+        return { variant: 'pay-for-rest', facts, question: `How much money did ${a.name} earn?`, eq: mul(sub(x, y), p) };
+      }
+      const g = d.pick(GOODS);
+      const facts = [`${a.name} had ${n(x)} ${g.p}, but ${n(y)} of them were damaged.`, `${cap(a.sub)} sold the others for ${money(p)} each.`];
+      return { variant: 'sell-the-rest', facts, question: d.pick([`How much money did ${a.name} make?`, `How many dollars did ${a.sub} get?`]), eq: mul(sub(x, y), p) };
+    }
+    case 2: {
+      // a sum put into equal groups: (x + y) / r
+      const r = d.num(2, 9);
+      const total = d.int(3, 15) * valueOf(r);
+      const x = d.num(1, total - 2);
+      const y = d.leaf(total - valueOf(x));
+      const frame = d.int(0, 2);
+      if (frame === 0) {
+        const b = d.person([a]);
+        const facts = [`${a.name} picked ${n(x)} ${t.p} and ${b.name} picked ${n(y)} ${t.p}.`, `They put all of them into ${c.p} with ${n(r)} in each ${c.s}.`];
+        return { variant: 'sum-into-groups', facts, question: `How many ${c.p} did they fill?`, eq: div(add(x, y), r) };
+      }
+      if (frame === 1) {
+        const facts = [`${a.name} can carry ${n(r)} ${t.p} at a time.`, `${cap(a.sub)} has to move ${n(x)} ${t.p} from one room and ${n(y)} from another.`];
+        return { variant: 'trips', facts, question: `How many trips will ${a.sub} make?`, eq: div(add(x, y), r) };
+      }
+      const facts = [`${a.name} has ${n(x)} ${t.p} and got ${n(y)} more.`, `${cap(a.sub)} shares them equally among ${n(r)} friends.`];
+      return { variant: 'sum-shared', facts, question: `How many ${t.p} does each friend get?`, eq: div(add(x, y), r) };
+    }
+    case 3: {
+      // what remains put into equal groups: (x - y) / r
+      const r = d.num(2, 9);
+      const rest = d.int(2, 12) * valueOf(r);
+      const y = d.num(2, 40);
+      const x = d.leaf(rest + valueOf(y));
+      const { past } = lossVerb(d, t);
+      const facts = d.chance(0.5)
+        ? [`${a.name} had ${n(x)} ${t.p}.`, `${cap(a.sub)} ${past} ${n(y)} of them and put the rest into ${c.p} with ${n(r)} in each ${c.s}.`]
+        : [`A shop had ${n(x)} ${t.p}.`, `It sold ${n(y)} of them.`, `The rest were put equally on ${n(r)} shelves.`];
+      const q = /shelves/.test(facts[2] ?? '') ? `How many ${t.p} are on each shelf?` : `How many ${c.p} did ${a.name} use?`;
+      return { variant: 'rest-into-groups', facts, question: q, eq: div(sub(x, y), r) };
+    }
+    case 4: {
+      // groups plus one more amount: (k * p) + q
+      const k = d.num(2, 9);
+      const p = d.price(2, 20);
+      const q = d.price(2, 30);
+      if (d.chance(0.5)) {
+        const [g1, g2] = [d.pick(GOODS), d.pick(GOODS)];
+        if (g1.s === g2.s) throw new Retry();
+        const facts = [`${a.name} bought ${n(k)} ${g1.p} for ${money(p)} each and a ${g2.s} for ${money(q)}.`];
+        return { variant: 'groups-plus-one', facts, question: d.pick([`How much did ${a.name} spend in all?`, `How much money did ${a.sub} spend?`]), eq: add(mul(k, p), q) };
+      }
+      const facts = [`${a.name} earns ${money(p)} for every hour ${a.sub} works.`, `${cap(a.sub)} worked ${n(k)} hours and already had ${money(q)} saved.`];
+      return { variant: 'earn-plus-saved', facts, question: `How much money does ${a.name} have now?`, eq: add(mul(p, k), q) };
+    }
+    case 5: {
+      // groups less what was given away: (k * m) - y
+      const k = d.num(2, 9);
+      const m = d.num(3, 15);
+      const y = d.num(2, valueOf(k) * valueOf(m) - 1);
+      const { past } = lossVerb(d, t);
+      const facts = [`${a.name} bought ${n(k)} ${c.p} of ${t.p} with ${n(m)} in each ${c.s}.`, `${cap(a.sub)} ${past} ${n(y)} ${t.p}.`];
+      return { variant: 'groups-minus', facts, question: d.pick([`How many ${t.p} does ${a.name} have left?`, `How many ${t.p} are left?`]), eq: sub(mul(k, m), y) };
+    }
+    default: {
+      // a unit price scaled: (p / k) * m
+      const g = d.pick(GOODS);
+      const k = d.num(2, 6);
+      const unit = d.int(2, 15);
+      const p = d.leaf(unit * valueOf(k));
+      const m = d.num(2, 12);
+      const facts = [`${n(k)} ${g.p} cost ${money(p)}.`];
+      return { variant: 'unit-price', facts, question: d.pick([`At the same price, how much do ${n(m)} ${g.p} cost?`, `How much would ${a.name} pay for ${n(m)} ${g.p}?`]), eq: mul(div(p, k), m) };
+    }
+  }
+}
+
 // ---- Assembly ---------------------------------------------------------------------------------------
 
 export interface SchemaOptions {
@@ -527,6 +650,8 @@ function draft(schema: SchemaName, d: Draw, opts: SchemaOptions): Draft {
       return partWhole(d);
     case 'chain':
       return chain(d, { minOps: opts.minOps ?? 2, maxOps: opts.maxOps ?? 5 });
+    case 'two-step':
+      return twoStep(d);
   }
 }
 

@@ -206,6 +206,25 @@ describe('trainPPM', () => {
   });
 });
 
+/** An untrained policy checkpoint under root. */
+async function newPolicy(name: string, seed: number): Promise<string> {
+  const dir = path.join(root, name);
+  const lm = new GPT({ ...cfg, seed });
+  await saveCheckpoint(dir, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
+  lm.dispose();
+  return dir;
+}
+
+/** Corrupted-step pairs of n one-step addition problems, split 3:1. */
+function additionPairs(n: number, seed: number) {
+  const trajs = Array.from({ length: n }, (_, i) => ({
+    problemId: `q${i}`,
+    question: `Tom has ${3 + (i % 7)} apples and gets ${2 + (i % 4)} more. How many apples?`,
+    steps: [serializeStep({ comment: ['Total.'], code: 'print(n0 + n1);' }, true)],
+  }));
+  return splitPairs(corruptionPairs(trajs, { seed, numbers: 'values' }), 0.25, 3);
+}
+
 describe('PPM likelihood input', () => {
   it('finds where the last step starts', () => {
     const B = new Set([7, 9]); // 7 = <solution>, 9 = <end_of_step>; 5 = newline
@@ -278,16 +297,8 @@ describe('PPM likelihood input', () => {
   });
 
   it('trains by default, and its checkpoint keeps the likelihood weight; older PPMs load without it', async () => {
-    const policy = path.join(root, 'init-policy-ll');
-    const lm = new GPT({ ...cfg, seed: 41 });
-    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
-    lm.dispose();
-    const trajs = Array.from({ length: 40 }, (_, i) => ({
-      problemId: `q${i}`,
-      question: `Tom has ${3 + (i % 7)} apples and gets ${2 + (i % 4)} more. How many apples?`,
-      steps: [serializeStep({ comment: ['Total.'], code: 'print(n0 + n1);' }, true)],
-    }));
-    const { train, dev } = splitPairs(corruptionPairs(trajs, { seed: 1, numbers: 'values' }), 0.25, 3);
+    const policy = await newPolicy('init-policy-ll', 41);
+    const { train, dev } = additionPairs(40, 1);
     const out = path.join(root, 'ppm-train-ll');
     const r = await trainPPM(train, dev, { init: policy, out, steps: 6, evalEvery: 3, batchPairs: 8, lr: 1e-3, seed: 2, quiet: true });
     const best = await loadPPM(r.bestDir);
@@ -319,16 +330,8 @@ describe('PPM likelihood input', () => {
   });
 
   it('trains several seeds in worker threads, two at a time, with the weights each seed gets alone', async () => {
-    const policy = path.join(root, 'init-policy-seeds');
-    const lm = new GPT({ ...cfg, seed: 43 });
-    await saveCheckpoint(policy, lm, { kind: 'policy', tokenizerFile: DEFAULT_MODEL, tokenizerSha256: tok.sha256, promptNumbers: 'values' });
-    lm.dispose();
-    const trajs = Array.from({ length: 24 }, (_, i) => ({
-      problemId: `q${i}`,
-      question: `Sara has ${4 + (i % 5)} pens and buys ${2 + (i % 3)} more. How many pens?`,
-      steps: [serializeStep({ comment: ['Total.'], code: 'print(n0 + n1);' }, true)],
-    }));
-    const { train, dev } = splitPairs(corruptionPairs(trajs, { seed: 4, numbers: 'values' }), 0.25, 3);
+    const policy = await newPolicy('init-policy-seeds', 43);
+    const { train, dev } = additionPairs(24, 4);
     const job = (seed: number, dir: string) => ({ init: policy, out: path.join(root, dir), steps: 3, evalEvery: 3, batchPairs: 8, lr: 1e-3, seed, quiet: true });
     const seeds = [7, 8, 9];
     const alone = await trainPPMs(train, dev, seeds.map((s) => job(s, `alone-${s}`)), { parallel: 1 });

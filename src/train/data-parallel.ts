@@ -6,13 +6,11 @@
 // equals the full-batch gradient) for the caller's optimizer.
 //
 // This one file is also the worker's entry point (see the bottom).
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend, type BackendName } from '../model/backends/backend.ts';
 import { GPT, type GPTConfig } from '../model/gpt.ts';
+import { tsWorker } from '../util/worker.ts';
 
 /** A named input of a batch, row-major, sharded along its first axis. */
 export interface BatchTensor {
@@ -155,19 +153,10 @@ export class DataParallel {
   private async start(): Promise<void> {
     const n = Math.max(1, this.opts.replicas ?? 2) - 1;
     const backend = this.opts.backend ?? ((tf.getBackend() as BackendName | undefined) ?? 'auto');
-    // Workers run this same file. They need tsx's loader registered before it loads
-    // (execArgv --import is not honoured for workers on Node 20), hence a small JS
-    // bootstrap; absolute URLs resolve from any cwd, under vitest or `node --import tsx`.
-    // (the ESM build of tsx/esm/api: createRequire would resolve its CommonJS twin)
-    const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-    const tsxApi = pathToFileURL(path.join(tsxDir, 'dist/esm/api/index.mjs')).href;
-    const boot = `(async () => { const { register } = await import(${JSON.stringify(tsxApi)}); register(); await import(${JSON.stringify(import.meta.url)}); })().catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', error: String(e && e.stack || e) }); });`;
     const ready: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
-      const w = new Worker(boot, {
-        eval: true,
-        workerData: { rstarDataParallel: true, backend, loss: this.opts.loss, config: this.opts.config, names: this.names, modules: this.opts.modules ?? [] },
-      });
+      // workers run this same file
+      const w = tsWorker(import.meta.url, { rstarDataParallel: true, backend, loss: this.opts.loss, config: this.opts.config, names: this.names, modules: this.opts.modules ?? [] });
       this.workers.push(w);
       ready.push(
         new Promise<void>((resolve, reject) => {

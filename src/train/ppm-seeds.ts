@@ -4,12 +4,10 @@
 // the same weights as when run alone.
 //
 // This one file is also the worker's entry point (see the bottom).
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { setupBackend, type BackendName } from '../model/backends/backend.ts';
+import { tsWorker } from '../util/worker.ts';
 import type { PreferencePair } from './pairs.ts';
 import { trainPPM, type TrainPPMOptions, type TrainPPMResult } from './ppm.ts';
 
@@ -29,7 +27,12 @@ export async function trainPPMs(train: PreferencePair[], dev: PreferencePair[], 
   const lane = async () => {
     while (next < jobs.length) {
       const i = next++;
-      results[i] = await inWorker(train, dev, jobs[i]!, backend);
+      try {
+        results[i] = await inWorker(train, dev, jobs[i]!, backend);
+      } catch (e) {
+        next = jobs.length; // no new training starts once one has failed
+        throw e;
+      }
     }
   };
   await Promise.all(Array.from({ length: parallel }, lane));
@@ -37,13 +40,9 @@ export async function trainPPMs(train: PreferencePair[], dev: PreferencePair[], 
 }
 
 function inWorker(train: PreferencePair[], dev: PreferencePair[], job: TrainPPMOptions, backend: BackendName): Promise<TrainPPMResult> {
-  // tsx's loader registered before this file loads in the worker (execArgv --import is not honoured
-  // for workers on Node 20), as data-parallel.ts does
-  const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsxApi = pathToFileURL(path.join(tsxDir, 'dist/esm/api/index.mjs')).href;
-  const boot = `(async () => { const { register } = await import(${JSON.stringify(tsxApi)}); register(); await import(${JSON.stringify(import.meta.url)}); })().catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', error: String(e && e.stack || e) }); });`;
   return new Promise((resolve, reject) => {
-    const w = new Worker(boot, { eval: true, workerData: { rstarPPMSeed: true, backend, train, dev, job } });
+    // the worker runs this same file
+    const w = tsWorker(import.meta.url, { rstarPPMSeed: true, backend, train, dev, job });
     let settled = false;
     const done = (f: () => void) => {
       if (settled) return;

@@ -5,7 +5,8 @@
 // These generators draw unlimited, seeded problems from the schemas of arithmetic word problems —
 // change (gain/loss, unknown change, unknown start), combine, compare (more/fewer, difference, times
 // as many, and their inverses), multiplicative (equal groups, sharing, grouping), rate (speed, work,
-// unit price), part-whole (rest, sum of parts, percent) and chains of 2–5 operations — over varied
+// unit price), part-whole (rest, sum of parts, percent), chains of 2–5 operations and two-step
+// problems (a rate times a sum or a remainder, a sum or a remainder in equal groups, …) — over varied
 // people, things, verbs and units, in several phrasings each, the question last, sometimes with an
 // irrelevant fact. Each problem carries its equation in MAWPS's format (`( 34 + 13 ) - 20`, numbers
 // as the question writes them), so the bootstrap's MAWPS converter turns it into a verified

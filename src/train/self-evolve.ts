@@ -425,7 +425,7 @@ async function ppmStage(run: Run, k: number, sft: TrajectoryRow[], priorPairs: P
     // one training per seed (seed s in ppm-train-s, each resumable), o.workers at a time (one thread
     // each: a PPM trains on one core), then their weight average
     const seeds = Array.from({ length: Math.max(1, preset.ppmSeeds ?? 1) }, (_, s) => o.seed + k + 1000 * s);
-    const parallel = Math.min(o.workers, seeds.length);
+    const parallel = Math.max(1, Math.min(o.workers, seeds.length));
     if (seeds.length > 1) log(`round ${k}: PPM-r${k} seeds ${seeds.join(', ')}, ${parallel} at a time`);
     const runs = await trainPPMs(train, held, seeds.map((seed, s) => ({
       init, out: path.join(dir, s ? `ppm-train-${s}` : 'ppm-train'), steps: preset.ppmSteps, batchPairs: preset.ppmBatchPairs, lr: preset.ppmLr,

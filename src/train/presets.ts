@@ -123,8 +123,9 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
   // (--distractors 0.5) nearly doubled greedy on a dev with an irrelevant sentence added (14.5 → 25.8 %)
   // but lost 6.7 points of MCTS + PPM on the plain grouped dev (README), the first bar.
   // 400 SFT steps a round: four fine-tunes of the shipped round-4 policy, 400 steps more each, raised
-  // MCTS + PPM on the grouped dev from 178 to 180-193 of 314 (README "More SFT steps"); the PPM seeds
-  // train two at a time to make room for it in the 2 h budget.
+  // MCTS + PPM on the grouped dev from 178 to 180-193 of 314 (README "More SFT steps"); the full run
+  // with it tied the 200-step run under MCTS + PPM (176 vs 178) and answered more greedily (154 vs
+  // 144). The PPM seeds train two at a time to make room for it in the 2 h budget.
   default: {
     datasets: ['mawps', 'gsm8k', 'deepmind'], searchProblems: { mawps: 160, gsm8k: 40, deepmind: 80, '*': 0 }, freshDraw: true,
     devSet: 'grouped', devProblems: 40, devPairs: false,

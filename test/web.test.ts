@@ -238,9 +238,15 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the solve page in Chromium', () => {
     expect(await page.$eval('#status', (e) => e.textContent)).toMatch(/^done in/);
     const answer = await page.$eval('#answer', (e) => ({ text: e.textContent, answer: (e as HTMLElement).dataset.answer, ms: Number((e as HTMLElement).dataset.ms) }));
     expect(answer.answer).toBe('504');
-    expect(answer.text).toMatch(/^Answer: 504 {3}\(Q 0\.564, 1 rollout, /); // what `rstar solve` prints for it (README)
+    // what `rstar solve` prints for it with the shipped checkpoints: the README's Example, updated when they change
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const example = readme.slice(readme.indexOf(`$ npm run rstar -- solve "${QUESTION}"`));
+    const q = /^Answer: 504 {3}\(Q (-?\d\.\d{3}), 1 rollouts\)$/m.exec(example)?.[1];
+    const ppm = /^Step 1 {2}\(PPM (-?\d\.\d{3})\)$/m.exec(example)?.[1];
+    expect(q && ppm, "README's Example block").toBeTruthy();
+    expect(answer.text).toMatch(new RegExp(`^Answer: 504 {3}\\(Q ${q!.replace('.', '\\.')}, 1 rollout, `));
     expect(await page.$eval('#given', (e) => e.textContent)).toBe('Given: n0 = 56, n1 = 9');
-    expect(await page.$$eval('#steps li', (li) => li.map((x) => x.textContent))).toEqual(['Step 1  (PPM 0.564)// Multiply n0 by n1.\nconst answer = n0 * n1;\nprint(answer);→ 504']);
+    expect(await page.$$eval('#steps li', (li) => li.map((x) => x.textContent))).toEqual([`Step 1  (PPM ${ppm})// Multiply n0 by n1.\nconst answer = n0 * n1;\nprint(answer);→ 504`]);
     const tree = await page.$$eval('#tree g.node', (gs) => gs.map((g) => ({ cls: g.getAttribute('class'), label: g.querySelector('text')?.textContent })));
     expect(tree.length).toBeGreaterThanOrEqual(2);
     expect(tree[0]).toEqual({ cls: 'node root', label: 'question' });

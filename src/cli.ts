@@ -224,6 +224,7 @@ const cli = yargs(hideBin(process.argv))
         .option('limit', { type: 'number', describe: 'first N problems' })
         .option('check-comments', { type: 'boolean', default: true, describe: 'mcts: drop steps whose code contradicts their operation comment (--no-check-comments: keep them)' })
         .option('check-undo', { type: 'boolean', default: true, describe: 'mcts: drop steps that undo an earlier step or cancel a name with itself (--no-check-undo: keep them)' })
+        .option('check-reuse', { type: 'boolean', default: SEARCH.checkReuse, describe: 'mcts: drop steps of the bootstrap grammar that use a question number a second time (--no-check-reuse: keep them)' })
         .option('copy-bias', { type: 'number', default: SEARCH.copyBias, describe: 'logit bonus for tokens that continue a string or comment as a copy of the question (0: off)' })
         .option('loop-repeats', { type: 'number', default: SEARCH.loopRepeats, describe: `end a decode once its last tokens are one block of >= ${SEARCH.loopMinTokens} tokens written this many times running (0: off)` })
         .option('out', { type: 'string', describe: 'per-problem results (.arrow)' })
@@ -235,7 +236,7 @@ const cli = yargs(hideBin(process.argv))
       if (a.data) (await import('./data/problems.ts')).evalProblems({ data: a.data, distractor: a.distractor, seed: a.seed });
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, distractor: a.distractor, mode: a.mode, policy: a.policy ?? SHIPPED.policy, ppm: a.ppm ?? SHIPPED.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, checkUndo: a.checkUndo, copyBias: a.copyBias, loopRepeats: a.loopRepeats, trees: a.trees });
+      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, distractor: a.distractor, mode: a.mode, policy: a.policy ?? SHIPPED.policy, ppm: a.ppm ?? SHIPPED.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, checkUndo: a.checkUndo, checkReuse: a.checkReuse, copyBias: a.copyBias, loopRepeats: a.loopRepeats, trees: a.trees });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
       // where MCTS + PPM stands: answers never written vs written but not picked

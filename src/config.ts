@@ -23,6 +23,10 @@ export const SEARCH = {
   checkComments: true,
   /** Drop candidates that undo an earlier step or cancel a name against itself (steps.ts undoesEarlierStep). */
   checkUndo: true,
+  /** Drop bootstrap-grammar candidates that use a question number a second time (steps.ts
+   *  reusesQuestionNumber). Test-time searches only: the training rounds' searches keep every such
+   *  step (self-evolve.ts), as the shipped run did. */
+  checkReuse: true,
   /** Most tokens of one step; the context bounds it further (a step may fill what the prefix leaves).
    *  DeepMind steps that copy an expression run to 470 tokens (p99 268), and longer inputs make longer
    *  steps: 320 dropped every candidate for 9-number sorts (extrapolation), so only the context bounds them. */

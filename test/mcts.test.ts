@@ -203,6 +203,7 @@ describe('terminal-guided MCTS', () => {
       duplicates: 0,
       contradictions: 0,
       undone: 0,
+      reused: 0,
       sandboxFailures: 0,
       deadEnds: 0,
       depthLimited: 0,
@@ -302,6 +303,24 @@ describe('terminal-guided MCTS', () => {
     const off = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 2, maxDepth: 2, promptNumbers: 'names', checkUndo: false });
     expect(kids(off.tree)).toHaveLength(3);
     expect(off.stats).toMatchObject({ undone: 0 });
+  });
+
+  it('drops a bootstrap-grammar candidate that uses a question number twice (checkReuse), keeps it when off', async () => {
+    const script = {
+      '': [step('Add n1 and n2.', 'const r1 = n1 + n2;')],
+      'const r1 = n1 + n2;': [
+        step('Multiply n2 by r1.', 'const answer = n2 * r1;\nprint(answer);'), // n2 again
+        step('Multiply n0 by r1.', 'const answer = n0 * r1;\nprint(answer);'),
+      ],
+    };
+    const Q = { id: 'p4', question: '5 points each for 2 and 3 finds?', answer: '25' };
+    const a = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 2, maxDepth: 2, promptNumbers: 'names', checkReuse: true });
+    const kids = (t: typeof a.tree) => t.nodes[t.nodes[0]!.children[0]!]!.children.map((id) => t.nodes[id]!.step!.code.split('\n')[0]);
+    expect(kids(a.tree)).toEqual(['const answer = n0 * r1;']);
+    expect(a.stats).toMatchObject({ candidates: 3, reused: 1 });
+    const off = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 2, maxDepth: 2, promptNumbers: 'names', checkReuse: false });
+    expect(kids(off.tree)).toHaveLength(2);
+    expect(off.stats).toMatchObject({ reused: 0 });
   });
 
   it('a non-terminal step at maxDepth scores −1; a terminal there is graded normally', async () => {

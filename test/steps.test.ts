@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MARK, commentContradictsCode, undoesEarlierStep, isTerminal, maskNumbers, numberPrelude, questionBags, questionBaseNumerals, parseSolution, parseStep, programOf, promptFor, questionNumbers,
+  MARK, commentContradictsCode, reusesQuestionNumber, undoesEarlierStep, isTerminal, maskNumbers, numberPrelude, questionBags, questionBaseNumerals, parseSolution, parseStep, programOf, promptFor, questionNumbers,
   serializeSolution, serializeStep, serializeTrajectory, tagQuestion, type Step,
 } from '../src/data/steps.ts';
 import { convertProblem } from '../src/data/bootstrap/index.ts';
@@ -221,6 +221,42 @@ describe('undoesEarlierStep', () => {
       }
       expect(judged).toBeGreaterThan(100);
       expect(fired / judged, name).toBeLessThanOrEqual(most);
+    }
+  });
+});
+
+describe('reusesQuestionNumber', () => {
+  const op = (comment: string, code: string): Step => ({ comment: [comment], code });
+  it('fires on a bootstrap-grammar step whose question-number operand is the other one or an ancestor operand', () => {
+    const r = reusesQuestionNumber;
+    expect(r(['const r1 = n1 + n2;'], op('Multiply n2 by r1.', 'const answer = n2 * r1;\nprint(answer);'))).toBe(true);
+    expect(r(['const r1 = n1 + n2;'], op('Multiply n0 by r1.', 'const answer = n0 * r1;'))).toBe(false);
+    expect(r([], op('Multiply n1 by n1.', 'const r1 = n1 * n1;'))).toBe(true);
+    expect(r([], op('Multiply n0 by n1.', 'const r1 = n0 * n1;'))).toBe(false);
+    expect(r(['const r1 = n0 * n1;', 'const r2 = r1 - n2;'], op('Add r2 and n0.', 'const r3 = r2 + n0;'))).toBe(true); // any ancestor
+    expect(r(['const r1 = n0 * n1;'], op('Add r1 and r1.', 'const r2 = r1 + r1;'))).toBe(false); // results are not question numbers
+  });
+  it('judges only the bootstrap grammar: other comments, longer comments and other code are never judged', () => {
+    const r = reusesQuestionNumber;
+    expect(r(['const r1 = n0 * n1;'], op('She has n0 more.', 'const r2 = r1 + n0;'))).toBe(false);
+    expect(r(['const r1 = n0 * n1;'], { comment: ['Add r1 and n0.', 'Then more.'], code: 'const r2 = r1 + n0;' })).toBe(false);
+    expect(r(['const r1 = n0 * n1;'], op('Add r1 and n0.', 'const r2 = ev("r1 + n0");'))).toBe(false);
+  });
+  it('fires on few MAWPS/ASDiv-A reference solutions and on no GSM8K or DeepMind one', () => {
+    for (const [name, least, most] of [['mawps', 0.005, 0.08], ['gsm8k', 0, 0], ['deepmind', 0, 0]] as const) {
+      let fired = 0;
+      const lines = name === 'deepmind' ? interleaveModules(loadDataset(name)).slice(0, 8 * 56) : loadDataset(name).slice(0, 1000);
+      for (const p of lines) {
+        const codes: string[] = [];
+        let hit = false;
+        for (const s of convertProblem(p) ?? []) {
+          hit ||= reusesQuestionNumber(codes, s);
+          codes.push(s.code);
+        }
+        if (hit) fired++;
+      }
+      expect(fired / lines.length, name).toBeGreaterThanOrEqual(least);
+      expect(fired / lines.length, name).toBeLessThanOrEqual(most);
     }
   });
 });

@@ -27,7 +27,7 @@
 // Throughput: searchMany runs up to `concurrency` trees at once (each tree's rollouts sequential); their
 // model calls are batched by batching.ts.
 
-import { commentContradictsCode, undoesEarlierStep, isPromptNumbers, isTerminal, parseStep, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
+import { commentContradictsCode, reusesQuestionNumber, undoesEarlierStep, isPromptNumbers, isTerminal, parseStep, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
 import { hash32 } from '../util/rng.ts';
 import { BatchCoordinator, type ProposeRequest, type StepProposer, type StepScorer } from './batching.ts';
 import { SEARCH } from '../config.ts';
@@ -72,6 +72,8 @@ export interface SearchOptions {
   checkComments: boolean;
   /** Drop candidates that undo an earlier step (steps.ts undoesEarlierStep). */
   checkUndo: boolean;
+  /** Drop candidates in the bootstrap grammar that use a question number a second time (steps.ts reusesQuestionNumber). */
+  checkReuse: boolean;
 }
 
 export const DEFAULT_SEARCH: Omit<SearchOptions, 'promptNumbers'> = SEARCH;
@@ -168,6 +170,8 @@ export interface SearchStats {
   contradictions: number;
   /** Candidates dropped because they undo an earlier step (checkUndo). */
   undone: number;
+  /** Candidates dropped because they use a question number a second time (checkReuse). */
+  reused: number;
   sandboxFailures: number;
   deadEnds: number;
   depthLimited: number;
@@ -309,6 +313,7 @@ class TreeSearch {
     duplicates: 0,
     contradictions: 0,
     undone: 0,
+    reused: 0,
     sandboxFailures: 0,
     deadEnds: 0,
     depthLimited: 0,
@@ -377,6 +382,10 @@ class TreeSearch {
       }
       if (opts.checkUndo && undoesEarlierStep(codes, step.code)) {
         stats.undone += 1;
+        continue;
+      }
+      if (opts.checkReuse && reusesQuestionNumber(codes, step)) {
+        stats.reused += 1;
         continue;
       }
       steps.push(step);

@@ -99,6 +99,8 @@ export interface RunEvalOptions {
   checkComments?: boolean;
   /** MCTS: drop steps that undo an earlier step (default true, mcts.ts checkUndo). */
   checkUndo?: boolean;
+  /** MCTS: drop bootstrap-grammar steps that use a question number twice (mcts.ts checkReuse). */
+  checkReuse?: boolean;
   /** Logit bonus for continuing a copy of the question (default SEARCH.copyBias; 0 = off). */
   copyBias?: number;
   /** End a decode caught in a loop after this many repeats (default SEARCH.loopRepeats; 0 = off). */
@@ -122,7 +124,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
       ...(o.copyBias !== undefined ? { copyBias: o.copyBias } : {}),
       ...(o.loopRepeats !== undefined ? { loopRepeats: o.loopRepeats } : {}),
       ...(o.trees ? { keepTrees: true } : {}),
-      search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments, checkUndo: o.checkUndo }).filter(([, v]) => v !== undefined)),
+      search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments, checkUndo: o.checkUndo, checkReuse: o.checkReuse }).filter(([, v]) => v !== undefined)),
     });
     if (o.out) await writeEvalRows(o.out, s.rows);
     if (o.trees && s.searchTrees) writeFileAtomic(o.trees, s.searchTrees.flat().map((t) => JSON.stringify(t) + '\n').join(''));

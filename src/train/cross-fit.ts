@@ -57,7 +57,7 @@ export async function crossFitPairs({ dir, crossFit: cf, bootTrain, bootDev, pro
   const pairs: PairRow[] = [];
   for (const f of [0, 1]) {
     const other = problems.filter((p) => foldOf(p.id, o.seed) !== f);
-    const search: Partial<SearchOptions> = { rollouts: cf.rollouts, k: s.k, maxDepth: s.maxDepth, mode: 'terminal' };
+    const search: Partial<SearchOptions> = { rollouts: cf.rollouts, k: s.k, maxDepth: s.maxDepth, mode: 'terminal', checkReuse: false };
     const files = await runSharded({
       dir: path.join(dir, `search-${f}`), job: { kind: 'search', policy: policy(f), seed: o.seed * 1000 + 500 + f, round: 0, search },
       problems: toJobProblems(other), workers: o.workers, label: `cross-fit: fold-${f} policy searches fold ${1 - f}`, backend: o.backend, quiet: o.quiet, queue: o.queue,

@@ -340,7 +340,9 @@ async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> 
   const fresh = preset.schemas ? schemaBatch({ start: preset.schemas.round0 + (preset.freshDraw ? k - 1 : 0) * preset.schemas.perRound, count: preset.schemas.perRound, seed: o.seed, dev: run.allDev }) : [];
   const searchSet = [...run.searchSetOf(k), ...fresh];
   const job = { kind: 'search' as const, policy: at.policy(k - 1), members: at.members(k - 1), ppm: plan.mode === 'ppm' ? at.ppm(k - 1) : undefined, round: k, trees: true };
-  const search: Partial<SearchOptions> = { rollouts: plan.rollouts, k: preset.k, maxDepth: preset.maxDepth, mode: plan.mode };
+  // the reuse check is a test-time rule: measured on test-time trees only, the rounds' searches (and so
+  // the shipped run) are without it
+  const search: Partial<SearchOptions> = { rollouts: plan.rollouts, k: preset.k, maxDepth: preset.maxDepth, mode: plan.mode, checkReuse: false };
   const files = await runSharded({
     dir: path.join(dir, 'search'), job: { ...job, seed: o.seed * 1000 + k, search },
     problems: toJobProblems(searchSet), workers: o.workers, label: `round ${k} MCTS (${plan.mode})`, backend: o.backend, quiet: o.quiet, queue: o.queue,

@@ -300,7 +300,8 @@ describe('terminal-guided MCTS', () => {
     const kids = (t: typeof a.tree) => t.nodes[t.nodes[0]!.children[0]!]!.children.map((id) => t.nodes[id]!.step!.code.split('\n')[0]);
     expect(kids(a.tree)).toEqual(['const answer = r1 - n2;']);
     expect(a.stats).toMatchObject({ candidates: 4, undone: 2 });
-    const off = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 2, maxDepth: 2, promptNumbers: 'names', checkUndo: false });
+    // r1 / n0 also uses n0 twice: the reuse check off too, to see the undo check alone
+    const off = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 2, maxDepth: 2, promptNumbers: 'names', checkUndo: false, checkReuse: false });
     expect(kids(off.tree)).toHaveLength(3);
     expect(off.stats).toMatchObject({ undone: 0 });
   });

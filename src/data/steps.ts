@@ -315,12 +315,16 @@ export function reusesQuestionNumber(ancestors: readonly string[], step: Step): 
   if (!c) return false;
   const own = [c[2]!, c[4]!].filter((x) => /^n\d+$/.test(x));
   if (own.length === 2 && own[0] === own[1]) return true;
-  const used = new Set<string>();
-  for (const line of ancestors.flatMap((a) => a.split('\n'))) {
-    const d = BINARY.exec(line.trim());
-    if (d) used.add(d[2]!).add(d[4]!);
-  }
+  const used = new Set(binaryLines(ancestors).flatMap((d) => [d.a, d.b]));
   return own.some((x) => used.has(x));
+}
+
+/** The `const x = a op b;` lines of the ancestors' code, in order. */
+function binaryLines(ancestors: readonly string[]): { x: string; a: string; op: string; b: string }[] {
+  return ancestors.flatMap((code) => code.split('\n')).flatMap((line) => {
+    const d = BINARY.exec(line.trim());
+    return d ? [{ x: d[1]!, a: d[2]!, op: d[3]!, b: d[4]! }] : [];
+  });
 }
 
 // A step that undoes an earlier one (`const r1 = n0 * n1;` then `r1 / n0`) or cancels a name against
@@ -336,11 +340,8 @@ export function undoesEarlierStep(ancestors: readonly string[], code: string): b
   if (!c) return false;
   const [, , x = '', op, y = ''] = c;
   if ((op === '-' || op === '/') && x === y) return true;
-  const defs = new Map<string, { a: string; op: string; b: string }>();
-  for (const line of ancestors.flatMap((a) => a.split('\n'))) {
-    const d = BINARY.exec(line.trim());
-    if (d) defs.set(d[1]!, { a: d[2]!, op: d[3]!, b: d[4]! });
-  }
+  // a name defined twice: its last definition
+  const defs = new Map(binaryLines(ancestors).map((d) => [d.x, d]));
   const dx = defs.get(x);
   const dy = defs.get(y);
   switch (op) {

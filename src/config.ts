@@ -25,7 +25,7 @@ export const SEARCH = {
   checkUndo: true,
   /** Drop bootstrap-grammar candidates that use a question number a second time (steps.ts
    *  reusesQuestionNumber). Test-time searches only: the training rounds' searches keep every such
-   *  step (self-evolve.ts), as the shipped run did. */
+   *  step (self-evolve.ts); with it there too a full run answered fewer (README). */
   checkReuse: true,
   /** Most tokens of one step; the context bounds it further (a step may fill what the prefix leaves).
    *  DeepMind steps that copy an expression run to 470 tokens (p99 268), and longer inputs make longer

@@ -173,6 +173,8 @@ describe('UCT', () => {
 // ---- terminal-guided search --------------------------------------------------------------------------
 
 describe('terminal-guided MCTS', () => {
+  // first code lines of the second level: what survived the checks below the first step
+  const kids = (t: Awaited<ReturnType<typeof runMCTS>>['tree']) => t.nodes[t.nodes[0]!.children[0]!]!.children.map((id) => t.nodes[id]!.step!.code.split('\n')[0]);
   const script = {
     '': [step('a', 'const a = 2;'), step('b', 'const b = 3;'), step('guess', 'print(5);')],
     'const a = 2;': [step('double', 'print(a * 2);'), step('inc', 'print(a + 1);')],
@@ -297,7 +299,6 @@ describe('terminal-guided MCTS', () => {
     const Q = { id: 'p3', question: '3 boxes of 8, ate 5?', answer: '19' };
     const on = new FakeSandbox();
     const a = await runMCTS(Q, deps(new ScriptedPolicy(script), { sandbox: on }), { rollouts: 2, maxDepth: 2, promptNumbers: 'names' });
-    const kids = (t: typeof a.tree) => t.nodes[t.nodes[0]!.children[0]!]!.children.map((id) => t.nodes[id]!.step!.code.split('\n')[0]);
     expect(kids(a.tree)).toEqual(['const answer = r1 - n2;']);
     expect(a.stats).toMatchObject({ candidates: 4, undone: 2 });
     // r1 / n0 also uses n0 twice: the reuse check off too, to see the undo check alone
@@ -316,7 +317,6 @@ describe('terminal-guided MCTS', () => {
     };
     const Q = { id: 'p4', question: '5 points each for 2 and 3 finds?', answer: '25' };
     const a = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 2, maxDepth: 2, promptNumbers: 'names', checkReuse: true });
-    const kids = (t: typeof a.tree) => t.nodes[t.nodes[0]!.children[0]!]!.children.map((id) => t.nodes[id]!.step!.code.split('\n')[0]);
     expect(kids(a.tree)).toEqual(['const answer = n0 * r1;']);
     expect(a.stats).toMatchObject({ candidates: 3, reused: 1 });
     const off = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 2, maxDepth: 2, promptNumbers: 'names', checkReuse: false });

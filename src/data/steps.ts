@@ -283,6 +283,18 @@ const OPERAND = String.raw`([A-Za-z_$][\w$]*|\d+(?:\.\d+)?)`;
 const PHRASE = new RegExp(String.raw`^(Add|Subtract|Multiply|Divide) ${OPERAND} (and|from|by) ${OPERAND}\.$`);
 const BINARY = new RegExp(String.raw`^const ([A-Za-z_$][\w$]*) = ${OPERAND} ([-+*/]) ${OPERAND};$`);
 
+/** The operation phrase of a step's one-line comment in the bootstrap grammar, else null. */
+function operationPhrase(step: Step): string | null {
+  if (step.comment.length !== 1) return null;
+  const phrase = step.comment[0]!.trim();
+  return PHRASE.test(phrase) ? phrase : null;
+}
+
+/** `code`'s first line as `const x = a op b;`: [line, x, a, op, b], else null. */
+function firstBinaryLine(code: string): RegExpExecArray | null {
+  return BINARY.exec(code.split('\n')[0]!.trim());
+}
+
 /**
  * True when the step's comment is one line, an operation phrase of the bootstrap grammar, and its
  * code does not compute exactly that operation: the first code line must be `const x = a op b;` with
@@ -291,10 +303,9 @@ const BINARY = new RegExp(String.raw`^const ([A-Za-z_$][\w$]*) = ${OPERAND} ([-+
  * ("Divide n0 by n1.") under a line of its own and computes it with the prelude.
  */
 export function commentContradictsCode(step: Step): boolean {
-  if (step.comment.length !== 1) return false;
-  const phrase = step.comment[0]!.trim();
-  if (!PHRASE.test(phrase)) return false;
-  const c = BINARY.exec(step.code.split('\n')[0]!.trim());
+  const phrase = operationPhrase(step);
+  if (phrase === null) return false;
+  const c = firstBinaryLine(step.code);
   if (!c) return true;
   const [, , x = '', sym, y = ''] = c;
   const op = sym as BinOp;
@@ -310,8 +321,8 @@ export function commentContradictsCode(step: Step): boolean {
  *  and one of its question-number operands (n0, n1, …) is the other one or an operand of an
  *  ancestor's `const x = a op b;` line. */
 export function reusesQuestionNumber(ancestors: readonly string[], step: Step): boolean {
-  if (step.comment.length !== 1 || !PHRASE.test(step.comment[0]!.trim())) return false;
-  const c = BINARY.exec(step.code.split('\n')[0]!.trim());
+  if (operationPhrase(step) === null) return false;
+  const c = firstBinaryLine(step.code);
   if (!c) return false;
   const own = [c[2]!, c[4]!].filter((x) => /^n\d+$/.test(x));
   if (own.length === 2 && own[0] === own[1]) return true;
@@ -336,7 +347,7 @@ function binaryLines(ancestors: readonly string[]): { x: string; a: string; op: 
  *  r / a, r / b after ·; r + b after −; r · b after /; a − r after r = a − b; a / r after r = a / b) or
  *  subtracts or divides a name by itself. */
 export function undoesEarlierStep(ancestors: readonly string[], code: string): boolean {
-  const c = BINARY.exec(code.split('\n')[0]!.trim());
+  const c = firstBinaryLine(code);
   if (!c) return false;
   const [, , x = '', op, y = ''] = c;
   if ((op === '-' || op === '/') && x === y) return true;

@@ -340,8 +340,8 @@ async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> 
   const fresh = preset.schemas ? schemaBatch({ start: preset.schemas.round0 + (preset.freshDraw ? k - 1 : 0) * preset.schemas.perRound, count: preset.schemas.perRound, seed: o.seed, dev: run.allDev }) : [];
   const searchSet = [...run.searchSetOf(k), ...fresh];
   const job = { kind: 'search' as const, policy: at.policy(k - 1), members: at.members(k - 1), ppm: plan.mode === 'ppm' ? at.ppm(k - 1) : undefined, round: k, trees: true };
-  // the reuse check is a test-time rule: measured on test-time trees only, the rounds' searches (and so
-  // the shipped run) are without it
+  // the reuse check is a test-time rule: a full run with it in the rounds' searches too answered fewer
+  // grouped-dev problems (README, thirty-fourth session)
   const search: Partial<SearchOptions> = { rollouts: plan.rollouts, k: preset.k, maxDepth: preset.maxDepth, mode: plan.mode, checkReuse: false };
   const files = await runSharded({
     dir: path.join(dir, 'search'), job: { ...job, seed: o.seed * 1000 + k, search },

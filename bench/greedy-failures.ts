@@ -27,7 +27,7 @@ try {
   const t0 = performance.now();
   for (let i = 0; i < problems.length; i += EVAL.batch) {
     const chunk = problems.slice(i, i + EVAL.batch).map((p) => p.question);
-    texts.push(...await writeSolutions({ lm: pol.lm, tok: pol.tokenizer, sandbox, promptNumbers: pol.promptNumbers }, chunk, 1, { temperature: 0, maxTokens: EVAL.maxTokens, seed: i, copyBias: SEARCH.copyBias, loopRepeats }));
+    texts.push(...await writeSolutions({ lm: pol.lm, tok: pol.tokenizer, promptNumbers: pol.promptNumbers }, chunk, 1, { temperature: 0, maxTokens: EVAL.maxTokens, seed: i, copyBias: SEARCH.copyBias, loopRepeats }));
   }
   const tokens = texts.reduce((a, t) => a + pol.tokenizer.encode(t[0]!).length, 0);
   console.log(`decode: ${((performance.now() - t0) / 1000).toFixed(1)} s, ${tokens} tokens (loop repeats ${loopRepeats})`);

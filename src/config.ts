@@ -27,6 +27,10 @@ export const SEARCH = {
    *  reusesQuestionNumber). Test-time searches only: the training rounds' searches keep every such
    *  step (self-evolve.ts); with it there too a full run answered fewer (README). */
   checkReuse: true,
+  /** The final choice: answer the policy's greedy answer when a terminal giving it scores within this of
+   *  the top Q (search/evaluate.ts chosenTerminal); 0 = off, the highest-Q terminal as in rStar-Math.
+   *  Test time only (eval, solve, the browser page, self-evolve's dev evaluation). */
+  greedyAnchor: 0.1,
   /** Most tokens of one step; the context bounds it further (a step may fill what the prefix leaves).
    *  DeepMind steps that copy an expression run to 470 tokens (p99 268), and longer inputs make longer
    *  steps: 320 dropped every candidate for 9-number sorts (extrapolation), so only the context bounds them. */

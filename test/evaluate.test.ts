@@ -156,6 +156,37 @@ describe('qVote', () => {
   });
 });
 
+describe('chosenTerminal (the greedy anchor)', () => {
+  it("answers greedy's answer only when a visited terminal giving it scores within delta of the top Q", async () => {
+    const { createTree, addNode, bestTerminal } = await import('../src/search/mcts.ts');
+    const { chosenTerminal, treeSolution, treeMix } = await import('../src/search/evaluate.ts');
+    const tree = createTree({ id: 'p', question: 'q 1 2', answer: null }, 'ppm', 'values');
+    const term = (answer: string, q: number, n = 1) => {
+      const x = addNode(tree, 0, { comment: [], code: `print(${answer});` });
+      Object.assign(x, { terminal: true, answer, q, n, valueSum: q * n });
+      return x;
+    };
+    const top = term('8', 0.5);
+    term('3', 0.3);
+    const near = term('3.0', 0.42); // the same answer as '3' (answerKey): the better of the two is taken
+    term('12', 0.49, 0); // never visited: not offered
+    expect(chosenTerminal(tree)).toBe(top);
+    expect(chosenTerminal(tree, { answer: '3', delta: 0.1 })).toBe(near);
+    expect(treeSolution(tree, { answer: '3', delta: 0.1 })!.answer).toBe('3.0');
+    expect(treeMix(tree, '3', { answer: '3', delta: 0.1 })).toBe('mixedPicked');
+    expect(treeMix(tree, '3')).toBe('mixedMissed');
+    // 0.08 below the top: outside a delta of 0.05; delta 0 or no greedy answer is rStar's choice
+    expect(chosenTerminal(tree, { answer: '3', delta: 0.05 })).toBe(top);
+    expect(chosenTerminal(tree, { answer: '3', delta: 0 })).toBe(top);
+    expect(chosenTerminal(tree, { answer: null, delta: 0.1 })).toBe(top);
+    // an answer no terminal gives, or one only an unvisited terminal gives
+    expect(chosenTerminal(tree, { answer: '5', delta: 1 })).toBe(top);
+    expect(chosenTerminal(tree, { answer: '12', delta: 1 })).toBe(top);
+    // greedy's answer on top already: the top terminal
+    expect(chosenTerminal(tree, { answer: '8', delta: 0.1 })).toBe(bestTerminal(tree));
+  });
+});
+
 describe('treeMix', () => {
   it('tells "never written" (no right terminal) from "written but not picked" (best-Q terminal wrong)', async () => {
     const { createTree, addNode } = await import('../src/search/mcts.ts');
@@ -225,26 +256,40 @@ describe('mcnemarExact', () => {
 });
 
 describe('runEval --trees', () => {
-  it('writes one tree per problem, in order, whose best-Q terminal is the answer given', async () => {
+  it('writes one tree per problem, in order, whose chosen terminal is the answer given', async () => {
     const fs = await import('node:fs');
     const os = await import('node:os');
     const path = await import('node:path');
     const { setupBackend } = await import('../src/model/backends/backend.ts');
     const { runEval } = await import('../src/search/solve.ts');
     const { bestTerminal } = await import('../src/search/mcts.ts');
+    const { chosenTerminal } = await import('../src/search/evaluate.ts');
     await setupBackend('cpu');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-trees-'));
     const data = path.join(dir, 'p.jsonl');
     fs.writeFileSync(data, ['{"question": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7"}', '{"question": "Ann had 9 pens and gave away 2. How many pens are left?", "answer": "7"}'].join('\n') + '\n');
     const root = path.resolve(import.meta.dirname, '..');
     const trees = path.join(dir, 'trees.jsonl');
-    const s = await runEval({ data, mode: 'mcts', policy: path.join(root, 'checkpoints/policy'), ppm: path.join(root, 'checkpoints/ppm'), n: 1, runs: 1, rollouts: 2, k: 2, maxDepth: 3, seed: 1, quiet: true, trees });
-    const lines = fs.readFileSync(trees, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines.map((t) => t.problemId)).toEqual(s.rows.map((r) => r.problemId));
-    lines.forEach((t, i) => {
-      expect(t.nodes[0].parent).toBe(-1);
-      expect(bestTerminal(t)?.answer ?? '').toBe(s.rows[i]!.predicted);
-    });
+    const o = { data, policy: path.join(root, 'checkpoints/policy'), ppm: path.join(root, 'checkpoints/ppm'), n: 1, runs: 1, rollouts: 2, k: 2, maxDepth: 3, seed: 1, quiet: true };
+    const greedy = await runEval({ ...o, mode: 'greedy' });
+    // the anchor at 2 (Q spans [-1, 1]) takes greedy's answer whenever the tree has it; 0 is rStar's highest-Q terminal
+    let held = 0;
+    for (const delta of [2, 0]) {
+      const s = await runEval({ ...o, mode: 'mcts', trees, greedyAnchor: delta });
+      const lines = fs.readFileSync(trees, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.map((t) => t.problemId)).toEqual(s.rows.map((r) => r.problemId));
+      expect(s.anchored === undefined).toBe(delta === 0);
+      lines.forEach((t, i) => {
+        expect(t.nodes[0].parent).toBe(-1);
+        const anchor = { answer: greedy.rows[i]!.predicted || null, delta };
+        expect(chosenTerminal(t, anchor)?.answer ?? '').toBe(s.rows[i]!.predicted);
+        if (delta === 0) expect(bestTerminal(t)?.answer ?? '').toBe(s.rows[i]!.predicted);
+        const has = anchor.answer !== null && t.nodes.some((x: { terminal: boolean; n: number; answer: string | null }) => x.terminal && x.n > 0 && x.answer !== null && answerKey(x.answer) === answerKey(anchor.answer!));
+        if (delta === 2 && has) expect(answerKey(s.rows[i]!.predicted)).toBe(answerKey(anchor.answer!));
+        held += delta === 2 && has ? 1 : 0;
+      });
+    }
+    expect(held).toBeGreaterThan(0); // the shipped policy's greedy answer is in its trees: the anchor was exercised
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 });

@@ -156,6 +156,10 @@ describe('saved trees', () => {
     const graded = compactTree({ ...t, gold: null }, '5');
     expect(graded.nodes.map((n) => n.correct)).toEqual(c.nodes.map((n) => n.correct));
     expect(graded.nodes.some((n) => n.correct)).toBe(true);
+    // an evaluation that answered with another terminal (the greedy anchor's): the path ends there
+    const other = t.nodes.find((n) => n.terminal && n.answer !== null && n.id !== best.id)!;
+    const anchored = compactTree(t, '5', other);
+    expect(anchored.nodes.filter((n) => n.chosen).map((n) => n.id)).toEqual([0, ...pathTo(t, other.id)]);
   });
 
   it('round-trips through the treeNodes Arrow table (prior NaN ↔ null) and filters by column', async () => {

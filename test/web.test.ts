@@ -2,7 +2,7 @@
 // process and the page in a real Chromium (Debian's, driven by puppeteer-core): load the shipped
 // checkpoints, solve the README's question, compare the page's tokenizer and sandbox with the CLI's.
 // Artefacts (git-ignored): test-artifacts/solve-page.png and solve-page.json (time to answer, bytes).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -260,6 +260,24 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the solve page in Chromium', () => {
     console.log(`RESULT ${JSON.stringify(report)}`);
     expect(problems).toEqual([]);
   });
+
+  it("where the greedy anchor picks the answer, the page picks it as `rstar solve` does and says so", async () => {
+    // a schema problem whose top-Q terminal (12 - 8 = 4) sits just above greedy's (12 - 8) * 2 = 8
+    const question = 'Samuel has 12 presents to wrap. He has already wrapped 8 of them. Each one takes 2 minutes. How many minutes will it take him to wrap the rest?';
+    const cli = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'solve', question, '--backend', 'wasm'], { cwd: ROOT, encoding: 'utf8' });
+    const line = /^Answer: (\S+) {3}\(Q (-?\d\.\d{3}), \d+ rollouts(; greedy's answer, within 0\.1 of the top Q -?\d\.\d{3} \(answer \S+\))\)$/m.exec(cli);
+    expect(line, cli).toBeTruthy();
+    await page.$eval('#question', (e) => { (e as HTMLTextAreaElement).value = ''; });
+    await page.$eval('#answer', (e) => { e.textContent = ''; });
+    await page.type('#question', question);
+    await page.click('#solve');
+    await page.waitForFunction(() => document.body.dataset.state === 'error' || (document.body.dataset.state === 'done' && (document.getElementById('answer')?.textContent ?? '').startsWith('Answer:')), { timeout: 60_000 });
+    const answer = await page.$eval('#answer', (e) => ({ text: e.textContent ?? '', answer: (e as HTMLElement).dataset.answer }));
+    expect(answer.answer).toBe(line![1]);
+    expect(answer.text).toContain(`(Q ${line![2]}, `);
+    expect(answer.text).toContain(line![3]);
+    expect(problems).toEqual([]);
+  }, 120_000);
 
   it('the page tokenizes exactly as the CLI does', async () => {
     const texts = [promptFor(QUESTION, 'names'), promptFor('A café sells ½ of 3.25 kg — 中文 🙂 for $4,000.50?', 'values'), '    indented\n\ttabs  and  spaces\n'];

@@ -12,7 +12,7 @@ import { parseSolution, programOf, promptFor, promptQuestion, serializeStep, typ
 import { answerKey, gradeAnswer } from '../data/grade.ts';
 import type { SandboxPool } from '../sandbox/sandbox.ts';
 import type { EvalRow } from '../data/arrow.ts';
-import { bestTerminal, pathTo, searchMany, type SearchOptions, type SearchTree } from './mcts.ts';
+import { bestTerminal, pathTo, searchMany, type MCTSNode, type SandboxLike, type SearchOptions, type SearchTree } from './mcts.ts';
 import { loopOption, policyProposer, PPMScorer, stopSequences } from './policy.ts';
 import { copyBiasHook } from './copy-bias.ts';
 import { Progress } from '../util/progress.ts';
@@ -56,6 +56,8 @@ export interface EvalSummary {
   correctQVote?: boolean[];
   /** Problems whose prompt leaves the policy no room to write (longer than its context): counted wrong. */
   tooLong?: number;
+  /** mcts with greedyAnchor: searches (problems × runs) whose answer greedy's changed from the best-Q terminal's. */
+  anchored?: number;
   /** mcts: the searched trees by what their terminals hold (over problems × runs; see treeMix). */
   trees?: Record<TreeMix, number>;
   /** mcts with keepTrees: each problem's trees, one per run (same order as rows; none for a too-long question). */
@@ -66,17 +68,17 @@ export interface EvalSummary {
 
 /**
  * What a tree offers the final choice: no terminal with an answer, only right ones, only wrong ones,
- * or both — then whether the best-Q terminal (treeSolution) is a right one. Separates "the policy
+ * or both — then whether the chosen terminal (treeSolution) is a right one. Separates "the policy
  * never wrote it" from "the PPM did not pick it".
  */
 export type TreeMix = 'none' | 'onlyRight' | 'onlyWrong' | 'mixedPicked' | 'mixedMissed';
-export function treeMix(tree: SearchTree, gold: string): TreeMix {
+export function treeMix(tree: SearchTree, gold: string, anchor?: GreedyAnchor): TreeMix {
   const terms = tree.nodes.filter((n) => n.terminal && n.answer !== null && n.n > 0);
   if (!terms.length) return 'none';
   const right = terms.filter((n) => gradeAnswer(n.answer!, gold)).length;
   if (right === terms.length) return 'onlyRight';
   if (right === 0) return 'onlyWrong';
-  const best = treeSolution(tree);
+  const best = treeSolution(tree, anchor);
   return best?.answer != null && gradeAnswer(best.answer, gold) ? 'mixedPicked' : 'mixedMissed';
 }
 
@@ -109,9 +111,11 @@ export interface EvalOptions {
   copyBias: number;
   /** End a decode caught in a loop after this many repeats, every mode (generate.ts loop); 0 = off. */
   loopRepeats: number;
+  /** mcts: answer greedy's answer when a terminal giving it scores within this of the top Q (chosenTerminal); 0 = off. */
+  greedyAnchor: number;
 }
 
-export const DEFAULT_EVAL: EvalOptions = { ...EVAL, mode: 'greedy', seed: 0, search: {}, quiet: false, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats };
+export const DEFAULT_EVAL: EvalOptions = { ...EVAL, mode: 'greedy', seed: 0, search: {}, quiet: false, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats, greedyAnchor: SEARCH.greedyAnchor };
 
 /** Wilson score interval: well-behaved at small n and near 0 / 1. */
 export function wilson(correct: number, n: number, z = 1.96): [number, number] {
@@ -144,7 +148,7 @@ export function mcnemarExact(b: number, c: number): number {
 }
 
 /** Run a whole written solution in the sandbox: ok + printed answer. */
-export async function executeSolution(sandbox: SandboxPool, question: string, text: string): Promise<Solution> {
+export async function executeSolution(sandbox: SandboxLike, question: string, text: string): Promise<Solution> {
   const { steps } = parseSolution(text);
   if (!steps.length) return { steps, text, ok: false, answer: null, error: 'no steps' };
   const r = await sandbox.run(programOf(question, steps.map((s) => s.code)));
@@ -152,7 +156,7 @@ export async function executeSolution(sandbox: SandboxPool, question: string, te
 }
 
 /** Sample (or greedily decode) whole solutions for many questions at once. */
-export async function writeSolutions(d: EvalDeps, questions: string[], k: number, o: { temperature: number; maxTokens: number; seed: number; copyBias: number; loopRepeats: number }): Promise<string[][]> {
+export async function writeSolutions(d: Pick<EvalDeps, 'lm' | 'tok' | 'promptNumbers'>, questions: string[], k: number, o: { temperature: number; maxTokens: number; seed: number; copyBias: number; loopRepeats: number }): Promise<string[][]> {
   const texts = questions.map((q) => promptFor(q, d.promptNumbers));
   const prompts = texts.map((t) => d.tok.encode(t));
   const endSol = stopSequences(d.tok)[1]!;
@@ -162,6 +166,20 @@ export async function writeSolutions(d: EvalDeps, questions: string[], k: number
   const opts = { maxNewTokens: o.maxTokens, temperature: o.temperature, topP: 1, stop: [endSol], seed: o.seed, logitsHook, loop: loopOption(o.loopRepeats) };
   const res = k === 1 && o.temperature === 0 ? await generate(d.lm, prompts, opts) : await sampleMany(d.lm, prompts, k, opts);
   return questions.map((_, p) => Array.from({ length: k }, (_, j) => d.tok.decode(res.tokens[p * k + j]!)));
+}
+
+/** The policy's greedy answer to each question (null when its solution does not run to one), `batch` decodes at a time. */
+export async function greedyAnswers(d: Pick<EvalDeps, 'lm' | 'tok' | 'promptNumbers'> & { sandbox: SandboxLike }, questions: string[], o: { maxTokens: number; batch: number; copyBias: number; loopRepeats: number; onDone?: () => void }): Promise<(string | null)[]> {
+  const out: (string | null)[] = [];
+  for (let i = 0; i < questions.length; i += o.batch) {
+    const chunk = questions.slice(i, i + o.batch);
+    const texts = await writeSolutions(d, chunk, 1, { temperature: 0, maxTokens: o.maxTokens, seed: i, copyBias: o.copyBias, loopRepeats: o.loopRepeats });
+    for (let j = 0; j < chunk.length; j++) {
+      out.push((await executeSolution(d.sandbox, chunk[j]!, texts[j]![0]!)).answer);
+      o.onDone?.();
+    }
+  }
+  return out;
 }
 
 /** Majority vote over answers (bucketed by answerKey); ties: first seen. Returns the winner + its votes. */
@@ -179,9 +197,39 @@ export function vote(answers: (string | null)[], weights?: number[]): { answer: 
   return best ? { answer: best.answer, votes: best.votes } : { answer: null, votes: 0 };
 }
 
-/** The solution of an MCTS tree's best terminal (highest Q), with its step outputs and scores. */
-export function treeSolution(tree: SearchTree): Solution | null {
-  const t = bestTerminal(tree);
+/** Greedy's answer for MCTS's final choice: the answer and how far below the top Q it may score. */
+export interface GreedyAnchor {
+  answer: string | null;
+  delta: number;
+}
+
+/**
+ * The terminal MCTS answers with: the highest-Q one (rStar-Math's choice), unless a terminal giving
+ * the policy's greedy answer scores within `anchor.delta` of it; then the best such terminal. Where
+ * the PPM barely separates right from wrong terminals the policy's first guess breaks the near-tie
+ * (SEARCH.greedyAnchor; README "The greedy anchor").
+ */
+export function chosenTerminal(tree: SearchTree, anchor?: GreedyAnchor): MCTSNode | null {
+  const best = bestTerminal(tree);
+  if (!best || !anchor || anchor.answer === null || !(anchor.delta > 0)) return best;
+  const key = answerKey(anchor.answer);
+  let pick: MCTSNode | null = null;
+  for (const x of tree.nodes) {
+    if (!x.terminal || x.answer === null || x.n === 0 || answerKey(x.answer) !== key) continue;
+    if (!pick || x.q > pick.q || (x.q === pick.q && x.n > pick.n)) pick = x;
+  }
+  return pick && best.q - pick.q <= anchor.delta ? pick : best;
+}
+
+/** What `solve` and the browser page add to the answer line when the anchor chose it: '' when the top-Q terminal did. */
+export function anchorNote(tree: SearchTree, anchor: GreedyAnchor): string {
+  const top = bestTerminal(tree);
+  return top && chosenTerminal(tree, anchor) !== top ? `; greedy's answer, within ${anchor.delta} of the top Q ${top.q.toFixed(3)} (answer ${top.answer})` : '';
+}
+
+/** The solution of the terminal MCTS answers with (chosenTerminal), with its step outputs and scores. */
+export function treeSolution(tree: SearchTree, anchor?: GreedyAnchor): Solution | null {
+  const t = chosenTerminal(tree, anchor);
   if (!t) return null;
   const nodes = pathTo(tree, t.id).map((id) => tree.nodes[id]!).filter((n) => n.step);
   return {
@@ -248,6 +296,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
   let ran = 0;
   let qVoteCorrect: boolean[] | undefined;
   let trees: Record<TreeMix, number> | undefined;
+  let anchored: number | undefined;
   const searchTrees: SearchTree[][] | undefined = o.mode === 'mcts' && o.keepTrees ? problems.map(() => []) : undefined;
   const prog = o.quiet ? null : new Progress({ label: `eval ${o.mode}`, total: problems.length, unit: 'problem' });
   const push = (p: EvalProblem, predicted: string | null, score: number) => {
@@ -262,6 +311,15 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
     const perRunVote: (string | null)[][] = problems.map(() => []);
     const perRunQ: number[][] = problems.map(() => []);
     trees = { none: 0, onlyRight: 0, onlyWrong: 0, mixedPicked: 0, mixedMissed: 0 };
+    // the greedy decode is policy-rK's alone, as in greedy mode: the same answers
+    let anchors: GreedyAnchor[] | undefined;
+    if (o.greedyAnchor > 0) {
+      const g = o.quiet ? null : new Progress({ label: 'eval mcts: greedy anchor', total: problems.length, unit: 'problem' });
+      const answers = await greedyAnswers(d, problems.map((p) => p.question), { ...o, onDone: () => g?.tick() });
+      g?.finish();
+      anchors = answers.map((answer) => ({ answer, delta: o.greedyAnchor }));
+      anchored = 0;
+    }
     for (let r = 0; r < o.runs; r++) {
       const res = await searchMany(
         problems.map((p) => ({ id: p.id, question: p.question })),
@@ -269,12 +327,13 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
         { ...o.search, mode: 'ppm', seed: o.seed + r, promptNumbers: d.promptNumbers },
       );
       res.forEach((x, i) => {
-        const s = treeSolution(x.tree);
+        const s = treeSolution(x.tree, anchors?.[i]);
+        if (anchors && s && answerKey(s.answer!) !== answerKey(bestTerminal(x.tree)!.answer!)) anchored!++;
         perRun[i]!.push(s?.answer ?? null);
         perRunVote[i]!.push(qVote(x.tree));
         perRunQ[i]!.push(s?.score ?? -1);
         searchTrees?.[i]!.push(x.tree);
-        const mix = treeMix(x.tree, problems[i]!.answer);
+        const mix = treeMix(x.tree, problems[i]!.answer, anchors?.[i]);
         trees![mix] += 1;
         if (mix === 'onlyRight' || mix === 'mixedPicked' || mix === 'mixedMissed') covered += 1 / o.runs;
       });
@@ -317,6 +376,6 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
   prog?.finish();
   const correct = rows.filter((r) => r.correct).length;
   return { mode: o.mode, n: rows.length, correct, accuracy: rows.length ? correct / rows.length : 0, ci95: wilson(correct, rows.length), rows, coverage: rows.length ? covered / rows.length : 0, runRate: written ? ran / written : undefined,
-    correctQVote: qVoteCorrect, accuracyQVote: qVoteCorrect ? qVoteCorrect.filter(Boolean).length / Math.max(1, qVoteCorrect.length) : undefined, trees, searchTrees };
+    correctQVote: qVoteCorrect, accuracyQVote: qVoteCorrect ? qVoteCorrect.filter(Boolean).length / Math.max(1, qVoteCorrect.length) : undefined, trees, anchored, searchTrees };
 }
 

@@ -10,7 +10,8 @@ import { numberPrelude } from '../data/steps.ts';
 import { SandboxPool } from '../sandbox/sandbox.ts';
 import { searchMany } from './mcts.ts';
 import { policyProposer, PPMScorer } from './policy.ts';
-import { evaluate, treeSolution, type EvalMode, type EvalSummary } from './evaluate.ts';
+import { anchorNote, evaluate, greedyAnswers, treeSolution, type EvalMode, type EvalSummary } from './evaluate.ts';
+import { EVAL, SEARCH } from '../config.ts';
 
 export interface SolveOptions {
   policy: string;
@@ -21,6 +22,8 @@ export interface SolveOptions {
   seed: number;
   /** Tokenizer for an hf: policy folder that has none. */
   tokenizer?: string;
+  /** The final choice's greedy anchor (default SEARCH.greedyAnchor; 0 = the highest-Q terminal). */
+  greedyAnchor?: number;
   print?: (line: string) => void;
 }
 
@@ -34,8 +37,11 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
   try {
     const proposer = policyProposer([pol.lm, ...members], pol.tokenizer, { seed: o.seed });
     const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox);
+    const delta = o.greedyAnchor ?? SEARCH.greedyAnchor;
+    const [greedy] = delta > 0 ? await greedyAnswers({ lm: pol.lm, tok: pol.tokenizer, sandbox, promptNumbers: pol.promptNumbers }, [question], { maxTokens: EVAL.maxTokens, batch: 1, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats }) : [null];
     const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers });
-    const sol = treeSolution(res!.tree);
+    const anchor = { answer: greedy ?? null, delta };
+    const sol = treeSolution(res!.tree, anchor);
     print(`Question: ${question}`);
     // the sandbox defines the question's numbers before the steps (steps.ts questionNumbers)
     const given = numberPrelude(question);
@@ -55,7 +61,7 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
       const out = sol.outputs?.[i] ?? '';
       if (out) print(`  → ${out.split('\n').join('\n    ')}`);
     });
-    print(`\nAnswer: ${sol.answer}   (Q ${sol.score?.toFixed(3)}, ${res!.stats.rollouts} rollouts)`);
+    print(`\nAnswer: ${sol.answer}   (Q ${sol.score?.toFixed(3)}, ${res!.stats.rollouts} rollouts${anchorNote(res!.tree, anchor)})`);
     return sol.answer;
   } finally {
     await sandbox.close();
@@ -107,6 +113,8 @@ export interface RunEvalOptions {
   loopRepeats?: number;
   /** mcts: write every searched tree here, one JSON line per problem and run (for offline analysis). */
   trees?: string;
+  /** mcts: the final choice's greedy anchor (default SEARCH.greedyAnchor; 0 = off). */
+  greedyAnchor?: number;
 }
 
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
@@ -123,6 +131,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
       ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
       ...(o.copyBias !== undefined ? { copyBias: o.copyBias } : {}),
       ...(o.loopRepeats !== undefined ? { loopRepeats: o.loopRepeats } : {}),
+      ...(o.greedyAnchor !== undefined ? { greedyAnchor: o.greedyAnchor } : {}),
       ...(o.trees ? { keepTrees: true } : {}),
       search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments, checkUndo: o.checkUndo, checkReuse: o.checkReuse }).filter(([, v]) => v !== undefined)),
     });

@@ -14,7 +14,7 @@ import type { CausalLM } from '../model/lm.ts';
 import { searchMany, type SearchOptions } from '../search/mcts.ts';
 import { extractTrajectories, selectSFT, buildPairs } from '../search/extract.ts';
 import { EnsembleProposer, PolicyProposer, PPMScorer, policyProposer } from '../search/policy.ts';
-import { evaluate, type EvalMode } from '../search/evaluate.ts';
+import { chosenTerminal, evaluate, type EvalMode } from '../search/evaluate.ts';
 import { Progress } from '../util/progress.ts';
 import { compactTree, type SavedTree } from './report/trees.ts';
 import { readJson, writeJsonAtomic } from '../util/fsx.ts';
@@ -127,7 +127,8 @@ export async function runShardProblems(m: ShardModels, job: ShardWork, todo: Sha
       });
       s.rows.forEach((r, j) => append({
         problemId: r.problemId, predicted: r.predicted, correct: r.correct, correctQVote: s.correctQVote?.[j], question: r.question, gold: r.gold,
-        ...(s.searchTrees ? { trees: s.searchTrees[j]!.map((t) => compactTree(t, r.gold)) } : {}),
+        // the chosen path ends at the terminal that answered: the best one giving the row's answer (the greedy anchor's, or the top Q)
+        ...(s.searchTrees ? { trees: s.searchTrees[j]!.map((t) => compactTree(t, r.gold, chosenTerminal(t, { answer: r.predicted || null, delta: Infinity }))) } : {}),
       } satisfies EvalLine));
     }
     return;

@@ -5,13 +5,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { bestTerminal, pathTo, searchMany, type SearchResult, type SearchTree, type MCTSNode } from '../search/mcts.ts';
+import { pathTo, searchMany, type SearchResult, type SearchTree, type MCTSNode } from '../search/mcts.ts';
 import { policyProposer, PPMScorer } from '../search/policy.ts';
-import { treeSolution } from '../search/evaluate.ts';
+import { anchorNote, chosenTerminal, greedyAnswers, treeSolution, type Solution } from '../search/evaluate.ts';
 import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
 import { checkPromptNumbers, type LoadedPPM, type PolicyHandle } from '../model/load.ts';
-import { SEARCH, SEED } from '../config.ts';
+import { EVAL, SEARCH, SEED } from '../config.ts';
 import { fetchPolicy, fetchPPM, type CheckpointIndex } from './checkpoints.ts';
 import { WebSandbox } from './web-sandbox.ts';
 import { describeNode, renderTree } from './tree-view.ts';
@@ -132,8 +132,7 @@ function draw(): void {
   });
 }
 
-function showSolution(res: SearchResult, scores: number[], ms: number): string | null {
-  const sol = treeSolution(res.tree);
+function showSolution(res: SearchResult, sol: Solution | null, note: string, scores: number[], ms: number): string | null {
   const steps = $('steps');
   steps.replaceChildren();
   const given = numberPrelude(res.tree.question);
@@ -163,7 +162,7 @@ function showSolution(res: SearchResult, scores: number[], ms: number): string |
     steps.append(li);
   });
   answer.dataset.answer = sol.answer ?? '';
-  answer.textContent = `Answer: ${sol.answer}   (Q ${sol.score?.toFixed(3)}, ${plural(res.stats.rollouts, 'rollout')}, ${(ms / 1000).toFixed(1)} s)`;
+  answer.textContent = `Answer: ${sol.answer}   (Q ${sol.score?.toFixed(3)}, ${plural(res.stats.rollouts, 'rollout')}${note}, ${(ms / 1000).toFixed(1)} s)`;
   return sol.answer;
 }
 
@@ -193,6 +192,8 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
   $('answer').textContent = '';
   $('given').textContent = '';
   $('detail').textContent = '';
+  // as `rstar solve`: the policy's greedy answer anchors the final choice (SEARCH.greedyAnchor)
+  const [greedy] = SEARCH.greedyAnchor > 0 ? await greedyAnswers({ lm: first.lm, tok: first.tokenizer, sandbox: m.sandbox, promptNumbers: first.promptNumbers }, [question], { maxTokens: EVAL.maxTokens, batch: 1, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats }) : [null];
   let lastPaint = performance.now();
   const [res] = await searchMany([{ id: 'q', question }], {
     proposer, scorer, sandbox: m.sandbox, grade: gradeAnswer,
@@ -207,12 +208,13 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
     },
   }, { mode: 'ppm', rollouts: o.rollouts ?? SEARCH.rollouts, k: o.k ?? SEARCH.k, maxDepth: o.maxDepth ?? SEARCH.maxDepth, seed, concurrency: 1, promptNumbers: first.promptNumbers });
   const result = res!;
-  const sol = treeSolution(result.tree);
+  const anchor = { answer: greedy ?? null, delta: SEARCH.greedyAnchor };
+  const sol = treeSolution(result.tree, anchor);
   // the PPM score of every prefix of the chosen trajectory (what `rstar solve` prints per step)
   let scores: number[] = [];
   let best: number[] = [];
   if (sol) {
-    best = pathTo(result.tree, bestTerminal(result.tree)!.id); // the terminal treeSolution chose
+    best = pathTo(result.tree, chosenTerminal(result.tree, anchor)!.id); // the terminal treeSolution chose
     let prefix = result.tree.prompt;
     const texts = best.map((id) => (prefix += result.tree.nodes[id]!.text));
     scores = await scorer.score(texts, texts.map(() => question));
@@ -220,7 +222,7 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
   const ms = performance.now() - t0;
   current = { tree: result.tree, path: new Set(best), selected: null };
   draw();
-  const answer = showSolution(result, scores, ms);
+  const answer = showSolution(result, sol, anchorNote(result.tree, anchor), scores, ms);
   return { answer, ms, rollouts: result.stats.rollouts, nodes: result.tree.nodes.length, result };
 }
 

@@ -4,7 +4,7 @@
 import type { TreeNodeRow } from '../../data/arrow.ts';
 import { writeTreeNodes } from '../../data/arrow.ts';
 import { gradeAnswer } from '../../data/grade.ts';
-import { bestTerminal, pathTo, type SearchTree } from '../../search/mcts.ts';
+import { bestTerminal, pathTo, type MCTSNode, type SearchTree } from '../../search/mcts.ts';
 
 /** One node as a shard line carries it (JSON has no NaN: `prior` is null when there was none). */
 export type SavedNode = Omit<TreeNodeRow, 'problemId' | 'round' | 'kind' | 'tree' | 'gold' | 'prior'> & { prior: number | null };
@@ -20,9 +20,9 @@ const MAX_OUTPUT = 1000;
 /**
  * The parts of a tree the report shows. The root's text is the question. Terminals are graded against
  * `gold` here when the search had no known answer (test time), so dev trees colour right and wrong too.
+ * The chosen path ends at `best`: the highest-Q terminal unless the evaluation answered with another.
  */
-export function compactTree(tree: SearchTree, gold: string | null = tree.gold): SavedTree {
-  const best = bestTerminal(tree);
+export function compactTree(tree: SearchTree, gold: string | null = tree.gold, best: MCTSNode | null = bestTerminal(tree)): SavedTree {
   const chosen = new Set(best ? [0, ...pathTo(tree, best.id)] : []);
   return {
     gold: gold ?? '',

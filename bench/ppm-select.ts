@@ -5,6 +5,8 @@
 // measures a PPM's choice without searching again (the trees' own Q is the search-time PPM's).
 //   node --import tsx bench/ppm-select.ts --trees T.jsonl --eval E.arrow [--ppm a/ppm,b/ppm,...] [--policy P]
 // --policy: also the policy's log-likelihood of each terminal's whole path (sum, and mean per token).
+// --greedy G.arrow (`eval --mode greedy` of the same problems): each highest-score line again with the
+// greedy anchor, as `eval --mode mcts` chooses by default (SEARCH.greedyAnchor; evaluate.ts chosenTerminal).
 // (trees of bench/train-trees.ts carry their answers: no --eval)
 // Every line: right / problems, then the discordant counts against the trees' own best-Q choice and
 // McNemar's exact p; with two or more PPMs also their score ensemble and first-vs-each pairs.
@@ -17,7 +19,8 @@ import { readEvalRows } from '../src/data/arrow.ts';
 import { gradeAnswer } from '../src/data/grade.ts';
 import { prefixOf, type MCTSNode, type SearchTree } from '../src/search/mcts.ts';
 import { PPMScorer } from '../src/search/policy.ts';
-import { mcnemarExact, vote } from '../src/search/evaluate.ts';
+import { chosenTerminal, mcnemarExact, vote } from '../src/search/evaluate.ts';
+import { SEARCH } from '../src/config.ts';
 import { SandboxPool } from '../src/sandbox/sandbox.ts';
 
 function flag(name: string, def = ''): string {
@@ -43,6 +46,15 @@ function choose(i: number, w: (n: MCTSNode, j: number) => number, voting = false
   if (voting) return vote(ts.map((n) => n.answer), ts.map(w)).answer;
   return ts.reduce((b, n, j) => (w(n, j) > w(b.n, b.j) ? { n, j } : b), { n: ts[0]!, j: 0 }).n.answer;
 }
+const greedyFile = flag('greedy');
+const greedy = greedyFile ? new Map(readEvalRows(greedyFile).map((r) => [r.problemId, r.predicted || null])) : null;
+/** The greedy anchor over weights in Q's range: chosenTerminal's rule with each terminal's weight as its Q. */
+function anchored(i: number, w: (n: MCTSNode, j: number) => number): string | null {
+  const t = trees[i]!;
+  const nodes = terms[i]!.map((n, j) => ({ ...n, q: w(n, j) }));
+  return chosenTerminal({ ...t, nodes }, { answer: greedy?.get(t.problemId) ?? null, delta: SEARCH.greedyAnchor })?.answer ?? null;
+}
+
 /** The PPM scores of a terminal's non-terminal ancestors (their priors) then its own Q. */
 function pathScores(t: SearchTree, n: MCTSNode): number[] {
   const out = [n.q];
@@ -52,7 +64,12 @@ function pathScores(t: SearchTree, n: MCTSNode): number[] {
 
 const results: [string, boolean[]][] = [];
 const rule = (name: string, f: (i: number) => string | null) => results.push([name, trees.map((_, i) => right(i, f(i)))]);
-rule("trees' own best Q", (i) => choose(i, (n) => n.q));
+/** A highest-score rule, and with --greedy the same scores under the greedy anchor. */
+const scored = (name: string, w: (i: number) => (n: MCTSNode, j: number) => number) => {
+  rule(name, (i) => choose(i, w(i)));
+  if (greedy) rule(`${name}, greedy anchor ${SEARCH.greedyAnchor}`, (i) => anchored(i, w(i)));
+};
+scored("trees' own best Q", () => (n) => n.q);
 rule('Q-weighted vote', (i) => choose(i, (n) => (n.q + 1) / 2, true));
 rule('majority vote', (i) => choose(i, () => 1, true));
 rule('lowest step score on the path', (i) => choose(i, (n) => Math.min(...pathScores(trees[i]!, n))));
@@ -88,13 +105,13 @@ if (ppms.length) {
         s.push(texts.length ? await scorer.score(texts, texts.map(() => t.question)) : []);
       }
       scores.push(s);
-      rule(`PPM ${dir}`, (i) => choose(i, (_, j) => s[i]![j]!));
+      scored(`PPM ${dir}`, (i) => (_, j) => s[i]![j]!);
       p.ppm.dispose();
     }
   } finally {
     await sandbox.close();
   }
-  if (scores.length > 1) rule(`score ensemble of the ${scores.length} PPMs`, (i) => choose(i, (_, j) => scores.reduce((a, s) => a + s[i]![j]!, 0)));
+  if (scores.length > 1) scored(`score ensemble of the ${scores.length} PPMs`, (i) => (_, j) => scores.reduce((a, s) => a + s[i]![j]!, 0) / scores.length);
 }
 
 const paired = (a: boolean[], b: boolean[]) => {
@@ -107,5 +124,5 @@ const base = results[0]![1];
 // the choice from grading itself
 const half = (r: boolean[], h: number) => `${r.filter((v, i) => v && i % 2 === h).length}/${r.filter((_, i) => i % 2 === h).length}`;
 for (const [name, r] of results) console.log(`${name}: ${r.filter(Boolean).length}/${r.length} (even ${half(r, 0)}, odd ${half(r, 1)}; vs own best Q ${paired(r, base)})`);
-const firstPPM = results.findIndex(([n]) => n.startsWith('PPM '));
+const firstPPM = results.findIndex(([n]) => n.startsWith('PPM ') && !n.includes('greedy anchor'));
 if (firstPPM >= 0) for (const [name, r] of results.slice(firstPPM + 1)) console.log(`${results[firstPPM]![0]} vs ${name}: ${paired(results[firstPPM]![1], r)}`);

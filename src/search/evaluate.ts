@@ -221,6 +221,12 @@ export function chosenTerminal(tree: SearchTree, anchor?: GreedyAnchor): MCTSNod
   return pick && best.q - pick.q <= anchor.delta ? pick : best;
 }
 
+/** One question's anchor as `solve` and the browser page take it: the greedy decode with the System-1 defaults. */
+export async function anchorFor(d: Parameters<typeof greedyAnswers>[0], question: string, delta: number = SEARCH.greedyAnchor): Promise<GreedyAnchor> {
+  const [answer] = delta > 0 ? await greedyAnswers(d, [question], { maxTokens: EVAL.maxTokens, batch: 1, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats }) : [null];
+  return { answer: answer ?? null, delta };
+}
+
 /** What `solve` and the browser page add to the answer line when the anchor chose it: '' when the top-Q terminal did. */
 export function anchorNote(tree: SearchTree, anchor: GreedyAnchor): string {
   const top = bestTerminal(tree);

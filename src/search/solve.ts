@@ -10,8 +10,7 @@ import { numberPrelude } from '../data/steps.ts';
 import { SandboxPool } from '../sandbox/sandbox.ts';
 import { searchMany } from './mcts.ts';
 import { policyProposer, PPMScorer } from './policy.ts';
-import { anchorNote, evaluate, greedyAnswers, treeSolution, type EvalMode, type EvalSummary } from './evaluate.ts';
-import { EVAL, SEARCH } from '../config.ts';
+import { anchorFor, anchorNote, evaluate, treeSolution, type EvalMode, type EvalSummary } from './evaluate.ts';
 
 export interface SolveOptions {
   policy: string;
@@ -37,10 +36,8 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
   try {
     const proposer = policyProposer([pol.lm, ...members], pol.tokenizer, { seed: o.seed });
     const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox);
-    const delta = o.greedyAnchor ?? SEARCH.greedyAnchor;
-    const [greedy] = delta > 0 ? await greedyAnswers({ lm: pol.lm, tok: pol.tokenizer, sandbox, promptNumbers: pol.promptNumbers }, [question], { maxTokens: EVAL.maxTokens, batch: 1, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats }) : [null];
+    const anchor = await anchorFor({ lm: pol.lm, tok: pol.tokenizer, sandbox, promptNumbers: pol.promptNumbers }, question, o.greedyAnchor);
     const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers });
-    const anchor = { answer: greedy ?? null, delta };
     const sol = treeSolution(res!.tree, anchor);
     print(`Question: ${question}`);
     // the sandbox defines the question's numbers before the steps (steps.ts questionNumbers)

@@ -7,11 +7,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { pathTo, searchMany, type SearchResult, type SearchTree, type MCTSNode } from '../search/mcts.ts';
 import { policyProposer, PPMScorer } from '../search/policy.ts';
-import { anchorNote, chosenTerminal, greedyAnswers, treeSolution, type Solution } from '../search/evaluate.ts';
+import { anchorFor, anchorNote, chosenTerminal, treeSolution, type Solution } from '../search/evaluate.ts';
 import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
 import { checkPromptNumbers, type LoadedPPM, type PolicyHandle } from '../model/load.ts';
-import { EVAL, SEARCH, SEED } from '../config.ts';
+import { SEARCH, SEED } from '../config.ts';
 import { fetchPolicy, fetchPPM, type CheckpointIndex } from './checkpoints.ts';
 import { WebSandbox } from './web-sandbox.ts';
 import { describeNode, renderTree } from './tree-view.ts';
@@ -193,7 +193,7 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
   $('given').textContent = '';
   $('detail').textContent = '';
   // as `rstar solve`: the policy's greedy answer anchors the final choice (SEARCH.greedyAnchor)
-  const [greedy] = SEARCH.greedyAnchor > 0 ? await greedyAnswers({ lm: first.lm, tok: first.tokenizer, sandbox: m.sandbox, promptNumbers: first.promptNumbers }, [question], { maxTokens: EVAL.maxTokens, batch: 1, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats }) : [null];
+  const anchor = await anchorFor({ lm: first.lm, tok: first.tokenizer, sandbox: m.sandbox, promptNumbers: first.promptNumbers }, question);
   let lastPaint = performance.now();
   const [res] = await searchMany([{ id: 'q', question }], {
     proposer, scorer, sandbox: m.sandbox, grade: gradeAnswer,
@@ -208,7 +208,6 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
     },
   }, { mode: 'ppm', rollouts: o.rollouts ?? SEARCH.rollouts, k: o.k ?? SEARCH.k, maxDepth: o.maxDepth ?? SEARCH.maxDepth, seed, concurrency: 1, promptNumbers: first.promptNumbers });
   const result = res!;
-  const anchor = { answer: greedy ?? null, delta: SEARCH.greedyAnchor };
   const sol = treeSolution(result.tree, anchor);
   // the PPM score of every prefix of the chosen trajectory (what `rstar solve` prints per step)
   let scores: number[] = [];

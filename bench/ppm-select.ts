@@ -8,6 +8,7 @@
 // --greedy G.arrow (`eval --mode greedy` of the same problems): each highest-score line again with the
 // greedy anchor, as `eval --mode mcts` chooses by default (SEARCH.greedyAnchor; evaluate.ts chosenTerminal).
 // (trees of bench/train-trees.ts carry their answers: no --eval)
+// Rules over the trees' own scores: votes, path minima and means, descending by backed-up Q.
 // Every line: right / problems, then the discordant counts against the trees' own best-Q choice and
 // McNemar's exact p; with two or more PPMs also their score ensemble and first-vs-each pairs.
 import fs from 'node:fs';
@@ -52,7 +53,7 @@ const greedy = greedyFile ? new Map(readEvalRows(greedyFile).map((r) => [r.probl
 function anchored(i: number, w: (n: MCTSNode, j: number) => number): string | null {
   const t = trees[i]!;
   const nodes = terms[i]!.map((n, j) => ({ ...n, q: w(n, j) }));
-  return chosenTerminal({ ...t, nodes }, { answer: greedy?.get(t.problemId) ?? null, delta: SEARCH.greedyAnchor })?.answer ?? null;
+  return chosenTerminal({ ...t, nodes }, { pathScore: 'terminal', anchor: { answer: greedy?.get(t.problemId) ?? null, delta: SEARCH.greedyAnchor } })?.answer ?? null;
 }
 
 /** The PPM scores of a terminal's non-terminal ancestors (their priors) then its own Q. */
@@ -72,7 +73,23 @@ const scored = (name: string, w: (i: number) => (n: MCTSNode, j: number) => numb
 scored("trees' own best Q", () => (n) => n.q);
 rule('Q-weighted vote', (i) => choose(i, (n) => (n.q + 1) / 2, true));
 rule('majority vote', (i) => choose(i, () => 1, true));
-rule('lowest step score on the path', (i) => choose(i, (n) => Math.min(...pathScores(trees[i]!, n))));
+/** MCTS's classic final move: from the root, the child with the best backed-up Q (the mean of the
+ *  PPM's terminal scores below it), down to a terminal; with `within`, only when that terminal's own
+ *  Q is within `within` of the top terminal Q (else the top one). */
+function descend(t: SearchTree, within = Infinity): string | null {
+  const answered = (n: MCTSNode): boolean => (n.terminal && n.answer !== null && n.n > 0) || n.children.some((c) => answered(t.nodes[c]!));
+  let n = t.nodes[0]!;
+  while (!n.terminal) {
+    const cs = n.children.map((c) => t.nodes[c]!).filter((c) => c.n > 0 && answered(c));
+    if (!cs.length) return null;
+    n = cs.reduce((b, c) => (c.q > b.q ? c : b));
+  }
+  const top = chosenTerminal(t, { pathScore: 'terminal' });
+  return top && n.q < top.q - within ? top.answer : n.answer;
+}
+rule('descend by backed-up Q', (i) => descend(trees[i]!));
+for (const d of [0.1, 0.3]) rule(`descend by backed-up Q, its terminal within ${d} of the top Q`, (i) => descend(trees[i]!, d));
+scored('lowest step score on the path (the default final choice with the anchor)', (i) => (n) => Math.min(...pathScores(trees[i]!, n)));
 rule('mean step score on the path', (i) => choose(i, (n) => { const s = pathScores(trees[i]!, n); return s.reduce((a, b) => a + b, 0) / s.length; }));
 
 const ppms = flag('ppm').split(',').filter(Boolean);

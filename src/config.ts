@@ -31,6 +31,9 @@ export const SEARCH = {
    *  the top Q (search/evaluate.ts chosenTerminal); 0 = off, the highest-Q terminal as in rStar-Math.
    *  Test time only (eval, solve, the browser page, self-evolve's dev evaluation). */
   greedyAnchor: 0.1,
+  /** What the final choice ranks a terminal by (search/evaluate.ts pathScoreOf): 'min', the lowest PPM
+   *  score along its path; 'terminal', its own Q as in rStar-Math. Test time only, as greedyAnchor. */
+  pathScore: 'min' as 'min' | 'terminal',
   /** Most tokens of one step; the context bounds it further (a step may fill what the prefix leaves).
    *  DeepMind steps that copy an expression run to 470 tokens (p99 268), and longer inputs make longer
    *  steps: 320 dropped every candidate for 9-number sorts (extrapolation), so only the context bounds them. */

@@ -157,7 +157,7 @@ describe('qVote', () => {
 });
 
 describe('chosenTerminal (the greedy anchor)', () => {
-  it("answers greedy's answer only when a visited terminal giving it scores within delta of the top Q", async () => {
+  it("answers greedy's answer only when a visited terminal giving it scores within delta of the top score", async () => {
     const { createTree, addNode, bestTerminal } = await import('../src/search/mcts.ts');
     const { chosenTerminal, treeSolution, treeMix } = await import('../src/search/evaluate.ts');
     const tree = createTree({ id: 'p', question: 'q 1 2', answer: null }, 'ppm', 'values');
@@ -170,20 +170,54 @@ describe('chosenTerminal (the greedy anchor)', () => {
     term('3', 0.3);
     const near = term('3.0', 0.42); // the same answer as '3' (answerKey): the better of the two is taken
     term('12', 0.49, 0); // never visited: not offered
+    const anchor = (answer: string | null, delta: number) => ({ anchor: { answer, delta } });
     expect(chosenTerminal(tree)).toBe(top);
-    expect(chosenTerminal(tree, { answer: '3', delta: 0.1 })).toBe(near);
-    expect(treeSolution(tree, { answer: '3', delta: 0.1 })!.answer).toBe('3.0');
-    expect(treeMix(tree, '3', { answer: '3', delta: 0.1 })).toBe('mixedPicked');
+    expect(chosenTerminal(tree, anchor('3', 0.1))).toBe(near);
+    expect(treeSolution(tree, anchor('3', 0.1))!.answer).toBe('3.0');
+    expect(treeMix(tree, '3', anchor('3', 0.1))).toBe('mixedPicked');
     expect(treeMix(tree, '3')).toBe('mixedMissed');
-    // 0.08 below the top: outside a delta of 0.05; delta 0 or no greedy answer is rStar's choice
-    expect(chosenTerminal(tree, { answer: '3', delta: 0.05 })).toBe(top);
-    expect(chosenTerminal(tree, { answer: '3', delta: 0 })).toBe(top);
-    expect(chosenTerminal(tree, { answer: null, delta: 0.1 })).toBe(top);
+    // 0.08 below the top: outside a delta of 0.05; delta 0 or no greedy answer is the top terminal
+    expect(chosenTerminal(tree, anchor('3', 0.05))).toBe(top);
+    expect(chosenTerminal(tree, anchor('3', 0))).toBe(top);
+    expect(chosenTerminal(tree, anchor(null, 0.1))).toBe(top);
     // an answer no terminal gives, or one only an unvisited terminal gives
-    expect(chosenTerminal(tree, { answer: '5', delta: 1 })).toBe(top);
-    expect(chosenTerminal(tree, { answer: '12', delta: 1 })).toBe(top);
+    expect(chosenTerminal(tree, anchor('5', 1))).toBe(top);
+    expect(chosenTerminal(tree, anchor('12', 1))).toBe(top);
     // greedy's answer on top already: the top terminal
-    expect(chosenTerminal(tree, { answer: '8', delta: 0.1 })).toBe(bestTerminal(tree));
+    expect(chosenTerminal(tree, anchor('8', 0.1))).toBe(bestTerminal(tree));
+  });
+});
+
+describe('pathScoreOf and the final choice by the path\'s weakest step', () => {
+  it("ranks terminals by the lowest PPM score on their path ('min') or by their own Q ('terminal')", async () => {
+    const { createTree, addNode, bestTerminal } = await import('../src/search/mcts.ts');
+    const { chosenTerminal, pathScoreOf, treeSolution } = await import('../src/search/evaluate.ts');
+    const tree = createTree({ id: 'p', question: 'q 1 2 3', answer: null }, 'ppm', 'values');
+    const step = (parent: number, prior: number, q: number) => Object.assign(addNode(tree, parent, { comment: [], code: `const r${tree.nodes.length} = 1;` }), { prior, q, n: 2, valueSum: 2 * q });
+    const term = (parent: number, answer: string, q: number) => Object.assign(addNode(tree, parent, { comment: [], code: `print(${answer});` }), { terminal: true, answer, q, n: 1, valueSum: q, prior: q });
+    const weak = step(0, -0.6, 0.2); // a misread first step the PPM scored low when it entered the tree
+    const sure = term(weak.id, '9', 0.8); // ... under a confident last step
+    const good = step(0, 0.5, 0.4);
+    const mid = step(good.id, 0.3, 0.35);
+    const fair = term(mid.id, '6', 0.45);
+    expect(pathScoreOf(tree, sure, 'terminal')).toBe(0.8);
+    expect(pathScoreOf(tree, sure, 'min')).toBe(-0.6);
+    expect(pathScoreOf(tree, fair, 'min')).toBe(0.3);
+    // a step without a prior (a terminal-guided tree) counts with its Q
+    const setPrior = (x: { prior: number | null }, v: number | null) => void (x.prior = v);
+    setPrior(mid, null);
+    expect(pathScoreOf(tree, fair, 'min')).toBe(0.35);
+    setPrior(mid, 0.3);
+    expect(bestTerminal(tree)).toBe(sure);
+    expect(chosenTerminal(tree, { pathScore: 'terminal' })).toBe(sure);
+    expect(chosenTerminal(tree, { pathScore: 'min' })).toBe(fair);
+    expect(treeSolution(tree, { pathScore: 'min' })!.score).toBe(0.3);
+    expect(treeSolution(tree, { pathScore: 'terminal' })!.score).toBe(0.8);
+    // the anchor measures its delta in the same score: '9' is 0.9 below '6' by the path minimum
+    expect(chosenTerminal(tree, { pathScore: 'min', anchor: { answer: '9', delta: 0.5 } })).toBe(fair);
+    expect(chosenTerminal(tree, { pathScore: 'min', anchor: { answer: '9', delta: 1 } })).toBe(sure);
+    expect(chosenTerminal(tree, { pathScore: 'terminal', anchor: { answer: '6', delta: 0.3 } })).toBe(sure);
+    expect(chosenTerminal(tree, { pathScore: 'terminal', anchor: { answer: '6', delta: 0.4 } })).toBe(fair);
   });
 });
 
@@ -272,18 +306,21 @@ describe('runEval --trees', () => {
     const trees = path.join(dir, 'trees.jsonl');
     const o = { data, policy: path.join(root, 'checkpoints/policy'), ppm: path.join(root, 'checkpoints/ppm'), n: 1, runs: 1, rollouts: 2, k: 2, maxDepth: 3, seed: 1, quiet: true };
     const greedy = await runEval({ ...o, mode: 'greedy' });
-    // the anchor at 2 (Q spans [-1, 1]) takes greedy's answer whenever the tree has it; 0 is rStar's highest-Q terminal
+    // the anchor at 2 (scores span [-1, 1]) takes greedy's answer whenever the tree has it; at 0 the top
+    // terminal by the path score: its weakest step (the default) or its own Q (rStar's highest-Q terminal)
     let held = 0;
-    for (const delta of [2, 0]) {
-      const s = await runEval({ ...o, mode: 'mcts', trees, greedyAnchor: delta });
+    const answers: Record<string, string[]> = {};
+    for (const [delta, pathScore] of [[2, 'min'], [0, 'min'], [0, 'terminal']] as const) {
+      const s = await runEval({ ...o, mode: 'mcts', trees, greedyAnchor: delta, pathScore });
+      answers[`${delta} ${pathScore}`] = s.rows.map((r) => r.predicted);
       const lines = fs.readFileSync(trees, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
       expect(lines.map((t) => t.problemId)).toEqual(s.rows.map((r) => r.problemId));
       expect(s.anchored === undefined).toBe(delta === 0);
       lines.forEach((t, i) => {
         expect(t.nodes[0].parent).toBe(-1);
         const anchor = { answer: greedy.rows[i]!.predicted || null, delta };
-        expect(chosenTerminal(t, anchor)?.answer ?? '').toBe(s.rows[i]!.predicted);
-        if (delta === 0) expect(bestTerminal(t)?.answer ?? '').toBe(s.rows[i]!.predicted);
+        expect(chosenTerminal(t, { anchor, pathScore })?.answer ?? '').toBe(s.rows[i]!.predicted);
+        if (delta === 0 && pathScore === 'terminal') expect(bestTerminal(t)?.answer ?? '').toBe(s.rows[i]!.predicted);
         const has = anchor.answer !== null && t.nodes.some((x: { terminal: boolean; n: number; answer: string | null }) => x.terminal && x.n > 0 && x.answer !== null && answerKey(x.answer) === answerKey(anchor.answer!));
         if (delta === 2 && has) expect(answerKey(s.rows[i]!.predicted)).toBe(answerKey(anchor.answer!));
         held += delta === 2 && has ? 1 : 0;

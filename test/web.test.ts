@@ -241,10 +241,10 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the solve page in Chromium', () => {
     // what `rstar solve` prints for it with the shipped checkpoints: the README's Example, updated when they change
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const example = readme.slice(readme.indexOf(`$ npm run rstar -- solve "${QUESTION}"`));
-    const q = /^Answer: 504 {3}\(Q (-?\d\.\d{3}), 1 rollouts\)$/m.exec(example)?.[1];
+    const q = /^Answer: 504 {3}\(lowest step score (-?\d\.\d{3}), 1 rollouts\)$/m.exec(example)?.[1];
     const ppm = /^Step 1 {2}\(PPM (-?\d\.\d{3})\)$/m.exec(example)?.[1];
     expect(q && ppm, "README's Example block").toBeTruthy();
-    expect(answer.text).toMatch(new RegExp(`^Answer: 504 {3}\\(Q ${q!.replace('.', '\\.')}, 1 rollout, `));
+    expect(answer.text).toMatch(new RegExp(`^Answer: 504 {3}\\(lowest step score ${q!.replace('.', '\\.')}, 1 rollout, `));
     expect(await page.$eval('#given', (e) => e.textContent)).toBe('Given: n0 = 56, n1 = 9');
     expect(await page.$$eval('#steps li', (li) => li.map((x) => x.textContent))).toEqual([`Step 1  (PPM ${ppm})// Multiply n0 by n1.\nconst answer = n0 * n1;\nprint(answer);→ 504`]);
     const tree = await page.$$eval('#tree g.node', (gs) => gs.map((g) => ({ cls: g.getAttribute('class'), label: g.querySelector('text')?.textContent })));
@@ -262,10 +262,11 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the solve page in Chromium', () => {
   });
 
   it("where the greedy anchor picks the answer, the page picks it as `rstar solve` does and says so", async () => {
-    // a schema problem whose top-Q terminal (12 - 8 = 4) sits just above greedy's (12 - 8) * 2 = 8
-    const question = 'Samuel has 12 presents to wrap. He has already wrapped 8 of them. Each one takes 2 minutes. How many minutes will it take him to wrap the rest?';
+    // a schema problem whose top terminal by its path's weakest step (14 - 7 = 7, the last fact left out)
+    // sits just above greedy's 14 - 7 + 33 = 40
+    const question = 'Grace had 14 pears. Then she threw away 7 of them. Amara gave her 33 pears. How many pears does Grace have now?';
     const cli = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'solve', question, '--backend', 'wasm'], { cwd: ROOT, encoding: 'utf8' });
-    const line = /^Answer: (\S+) {3}\(Q (-?\d\.\d{3}), \d+ rollouts(; greedy's answer, within 0\.1 of the top Q -?\d\.\d{3} \(answer \S+\))\)$/m.exec(cli);
+    const line = /^Answer: (\S+) {3}\(lowest step score (-?\d\.\d{3}), \d+ rollouts(; greedy's answer, within 0\.1 of the top -?\d\.\d{3} \(answer \S+\))\)$/m.exec(cli);
     expect(line, cli).toBeTruthy();
     await page.$eval('#question', (e) => { (e as HTMLTextAreaElement).value = ''; });
     await page.$eval('#answer', (e) => { e.textContent = ''; });
@@ -274,7 +275,7 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the solve page in Chromium', () => {
     await page.waitForFunction(() => document.body.dataset.state === 'error' || (document.body.dataset.state === 'done' && (document.getElementById('answer')?.textContent ?? '').startsWith('Answer:')), { timeout: 60_000 });
     const answer = await page.$eval('#answer', (e) => ({ text: e.textContent ?? '', answer: (e as HTMLElement).dataset.answer }));
     expect(answer.answer).toBe(line![1]);
-    expect(answer.text).toContain(`(Q ${line![2]}, `);
+    expect(answer.text).toContain(`(lowest step score ${line![2]}, `);
     expect(answer.text).toContain(line![3]);
     expect(problems).toEqual([]);
   }, 120_000);

@@ -12,7 +12,7 @@ import { parseSolution, programOf, promptFor, promptQuestion, serializeStep, typ
 import { answerKey, gradeAnswer } from '../data/grade.ts';
 import type { SandboxPool } from '../sandbox/sandbox.ts';
 import type { EvalRow } from '../data/arrow.ts';
-import { bestTerminal, pathTo, searchMany, type MCTSNode, type SandboxLike, type SearchOptions, type SearchTree } from './mcts.ts';
+import { pathTo, searchMany, type MCTSNode, type SandboxLike, type SearchOptions, type SearchTree } from './mcts.ts';
 import { loopOption, policyProposer, PPMScorer, stopSequences } from './policy.ts';
 import { copyBiasHook } from './copy-bias.ts';
 import { Progress } from '../util/progress.ts';
@@ -56,7 +56,7 @@ export interface EvalSummary {
   correctQVote?: boolean[];
   /** Problems whose prompt leaves the policy no room to write (longer than its context): counted wrong. */
   tooLong?: number;
-  /** mcts with greedyAnchor: searches (problems × runs) whose answer greedy's changed from the best-Q terminal's. */
+  /** mcts with greedyAnchor: searches (problems × runs) whose answer greedy's changed from the top-scoring terminal's. */
   anchored?: number;
   /** mcts: the searched trees by what their terminals hold (over problems × runs; see treeMix). */
   trees?: Record<TreeMix, number>;
@@ -72,13 +72,13 @@ export interface EvalSummary {
  * never wrote it" from "the PPM did not pick it".
  */
 export type TreeMix = 'none' | 'onlyRight' | 'onlyWrong' | 'mixedPicked' | 'mixedMissed';
-export function treeMix(tree: SearchTree, gold: string, anchor?: GreedyAnchor): TreeMix {
+export function treeMix(tree: SearchTree, gold: string, c: FinalChoice = {}): TreeMix {
   const terms = tree.nodes.filter((n) => n.terminal && n.answer !== null && n.n > 0);
   if (!terms.length) return 'none';
   const right = terms.filter((n) => gradeAnswer(n.answer!, gold)).length;
   if (right === terms.length) return 'onlyRight';
   if (right === 0) return 'onlyWrong';
-  const best = treeSolution(tree, anchor);
+  const best = treeSolution(tree, c);
   return best?.answer != null && gradeAnswer(best.answer, gold) ? 'mixedPicked' : 'mixedMissed';
 }
 
@@ -111,11 +111,13 @@ export interface EvalOptions {
   copyBias: number;
   /** End a decode caught in a loop after this many repeats, every mode (generate.ts loop); 0 = off. */
   loopRepeats: number;
-  /** mcts: answer greedy's answer when a terminal giving it scores within this of the top Q (chosenTerminal); 0 = off. */
+  /** mcts: answer greedy's answer when a terminal giving it scores within this of the top score (chosenTerminal); 0 = off. */
   greedyAnchor: number;
+  /** mcts: what the final choice ranks terminals by (pathScoreOf). */
+  pathScore: PathScore;
 }
 
-export const DEFAULT_EVAL: EvalOptions = { ...EVAL, mode: 'greedy', seed: 0, search: {}, quiet: false, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats, greedyAnchor: SEARCH.greedyAnchor };
+export const DEFAULT_EVAL: EvalOptions = { ...EVAL, mode: 'greedy', seed: 0, search: {}, quiet: false, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats, greedyAnchor: SEARCH.greedyAnchor, pathScore: SEARCH.pathScore };
 
 /** Wilson score interval: well-behaved at small n and near 0 / 1. */
 export function wilson(correct: number, n: number, z = 1.96): [number, number] {
@@ -197,29 +199,59 @@ export function vote(answers: (string | null)[], weights?: number[]): { answer: 
   return best ? { answer: best.answer, votes: best.votes } : { answer: null, votes: 0 };
 }
 
-/** Greedy's answer for MCTS's final choice: the answer and how far below the top Q it may score. */
+/** Greedy's answer for MCTS's final choice: the answer and how far below the top score it may score. */
 export interface GreedyAnchor {
   answer: string | null;
   delta: number;
 }
 
+/** What the final choice ranks a terminal by (SEARCH.pathScore). */
+export type PathScore = 'min' | 'terminal';
+
+/** How MCTS picks the terminal it answers with; each field defaults to SEARCH's. */
+export interface FinalChoice {
+  pathScore?: PathScore;
+  anchor?: GreedyAnchor;
+}
+
 /**
- * The terminal MCTS answers with: the highest-Q one (rStar-Math's choice), unless a terminal giving
+ * A terminal's score for the final choice. 'terminal': its Q (rStar-Math: the PPM's score of the last
+ * step, which reads the whole trajectory). 'min': the lowest PPM score along its path, each step's as it
+ * entered the tree (its prior; its Q where it has none) and the terminal's Q: a trajectory is as good as
+ * its weakest step, and one misread step early on no longer hides behind a confident last one
+ * (README "The path's weakest step").
+ */
+export function pathScoreOf(tree: SearchTree, node: MCTSNode, rule: PathScore): number {
+  let s = node.q;
+  if (rule === 'min') for (let p = tree.nodes[node.parent]; p && p.parent >= 0; p = tree.nodes[p.parent]) s = Math.min(s, p.prior ?? p.q);
+  return s;
+}
+
+/**
+ * The terminal MCTS answers with: the best by path score (ties: more visits), unless a terminal giving
  * the policy's greedy answer scores within `anchor.delta` of it; then the best such terminal. Where
  * the PPM barely separates right from wrong terminals the policy's first guess breaks the near-tie
- * (SEARCH.greedyAnchor; README "The greedy anchor").
+ * (SEARCH.greedyAnchor; README "The greedy anchor"); anchor.delta 0 turns it off.
  */
-export function chosenTerminal(tree: SearchTree, anchor?: GreedyAnchor): MCTSNode | null {
-  const best = bestTerminal(tree);
-  if (!best || !anchor || anchor.answer === null || !(anchor.delta > 0)) return best;
-  const key = answerKey(anchor.answer);
+export function chosenTerminal(tree: SearchTree, c: FinalChoice = {}): MCTSNode | null {
+  const rule = c.pathScore ?? SEARCH.pathScore;
+  const anchor = c.anchor && c.anchor.answer !== null && c.anchor.delta > 0 ? c.anchor : null;
+  const key = anchor ? answerKey(anchor.answer!) : null;
+  const score = new Map<MCTSNode, number>();
+  const better = (x: MCTSNode, y: MCTSNode | null) => !y || score.get(x)! > score.get(y)! || (score.get(x) === score.get(y) && x.n > y.n);
+  let best: MCTSNode | null = null;
   let pick: MCTSNode | null = null;
   for (const x of tree.nodes) {
-    if (!x.terminal || x.answer === null || x.n === 0 || answerKey(x.answer) !== key) continue;
-    if (!pick || x.q > pick.q || (x.q === pick.q && x.n > pick.n)) pick = x;
+    if (!x.terminal || x.answer === null || x.n === 0) continue;
+    score.set(x, pathScoreOf(tree, x, rule));
+    if (better(x, best)) best = x;
+    if (key !== null && answerKey(x.answer) === key && better(x, pick)) pick = x;
   }
-  return pick && best.q - pick.q <= anchor.delta ? pick : best;
+  return pick && score.get(best!)! - score.get(pick)! <= anchor!.delta ? pick : best;
 }
+
+/** How `solve` and the browser page name a chosen terminal's score. */
+export const scoreLabel = (rule: PathScore = SEARCH.pathScore) => (rule === 'min' ? 'lowest step score' : 'Q');
 
 /** One question's anchor as `solve` and the browser page take it: the greedy decode with the System-1 defaults. */
 export async function anchorFor(d: Parameters<typeof greedyAnswers>[0], question: string, delta: number = SEARCH.greedyAnchor): Promise<GreedyAnchor> {
@@ -227,15 +259,16 @@ export async function anchorFor(d: Parameters<typeof greedyAnswers>[0], question
   return { answer: answer ?? null, delta };
 }
 
-/** What `solve` and the browser page add to the answer line when the anchor chose it: '' when the top-Q terminal did. */
-export function anchorNote(tree: SearchTree, anchor: GreedyAnchor): string {
-  const top = bestTerminal(tree);
-  return top && chosenTerminal(tree, anchor) !== top ? `; greedy's answer, within ${anchor.delta} of the top Q ${top.q.toFixed(3)} (answer ${top.answer})` : '';
+/** What `solve` and the browser page add to the answer line when the anchor chose it: '' when the top-scoring terminal did. */
+export function anchorNote(tree: SearchTree, c: FinalChoice & { anchor: GreedyAnchor }): string {
+  const rule = c.pathScore ?? SEARCH.pathScore;
+  const top = chosenTerminal(tree, { pathScore: rule });
+  return top && chosenTerminal(tree, c) !== top ? `; greedy's answer, within ${c.anchor.delta} of the top ${pathScoreOf(tree, top, rule).toFixed(3)} (answer ${top.answer})` : '';
 }
 
-/** The solution of the terminal MCTS answers with (chosenTerminal), with its step outputs and scores. */
-export function treeSolution(tree: SearchTree, anchor?: GreedyAnchor): Solution | null {
-  const t = chosenTerminal(tree, anchor);
+/** The solution of the terminal MCTS answers with (chosenTerminal), with its step outputs and its path score. */
+export function treeSolution(tree: SearchTree, c: FinalChoice = {}): Solution | null {
+  const t = chosenTerminal(tree, c);
   if (!t) return null;
   const nodes = pathTo(tree, t.id).map((id) => tree.nodes[id]!).filter((n) => n.step);
   return {
@@ -244,7 +277,7 @@ export function treeSolution(tree: SearchTree, anchor?: GreedyAnchor): Solution 
     ok: true,
     answer: t.answer,
     outputs: nodes.map((n) => n.output),
-    score: t.q,
+    score: pathScoreOf(tree, t, c.pathScore ?? SEARCH.pathScore),
   };
 }
 
@@ -318,12 +351,12 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
     const perRunQ: number[][] = problems.map(() => []);
     trees = { none: 0, onlyRight: 0, onlyWrong: 0, mixedPicked: 0, mixedMissed: 0 };
     // the greedy decode is policy-rK's alone, as in greedy mode: the same answers
-    let anchors: GreedyAnchor[] | undefined;
+    let choices: FinalChoice[] = problems.map(() => ({ pathScore: o.pathScore }));
     if (o.greedyAnchor > 0) {
       const g = o.quiet ? null : new Progress({ label: 'eval mcts: greedy anchor', total: problems.length, unit: 'problem' });
       const answers = await greedyAnswers(d, problems.map((p) => p.question), { ...o, onDone: () => g?.tick() });
       g?.finish();
-      anchors = answers.map((answer) => ({ answer, delta: o.greedyAnchor }));
+      choices = answers.map((answer) => ({ pathScore: o.pathScore, anchor: { answer, delta: o.greedyAnchor } }));
       anchored = 0;
     }
     for (let r = 0; r < o.runs; r++) {
@@ -333,13 +366,13 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
         { ...o.search, mode: 'ppm', seed: o.seed + r, promptNumbers: d.promptNumbers },
       );
       res.forEach((x, i) => {
-        const s = treeSolution(x.tree, anchors?.[i]);
-        if (anchors && s && answerKey(s.answer!) !== answerKey(bestTerminal(x.tree)!.answer!)) anchored!++;
+        const s = treeSolution(x.tree, choices[i]);
+        if (anchored !== undefined && s && answerKey(s.answer!) !== answerKey(chosenTerminal(x.tree, { pathScore: o.pathScore })!.answer!)) anchored++;
         perRun[i]!.push(s?.answer ?? null);
         perRunVote[i]!.push(qVote(x.tree));
         perRunQ[i]!.push(s?.score ?? -1);
         searchTrees?.[i]!.push(x.tree);
-        const mix = treeMix(x.tree, problems[i]!.answer, anchors?.[i]);
+        const mix = treeMix(x.tree, problems[i]!.answer, choices[i]);
         trees![mix] += 1;
         if (mix === 'onlyRight' || mix === 'mixedPicked' || mix === 'mixedMissed') covered += 1 / o.runs;
       });

@@ -10,7 +10,7 @@ import { numberPrelude } from '../data/steps.ts';
 import { SandboxPool } from '../sandbox/sandbox.ts';
 import { searchMany } from './mcts.ts';
 import { policyProposer, PPMScorer } from './policy.ts';
-import { anchorFor, anchorNote, evaluate, treeSolution, type EvalMode, type EvalSummary } from './evaluate.ts';
+import { anchorFor, anchorNote, evaluate, scoreLabel, treeSolution, type EvalMode, type EvalSummary, type PathScore } from './evaluate.ts';
 
 export interface SolveOptions {
   policy: string;
@@ -21,8 +21,10 @@ export interface SolveOptions {
   seed: number;
   /** Tokenizer for an hf: policy folder that has none. */
   tokenizer?: string;
-  /** The final choice's greedy anchor (default SEARCH.greedyAnchor; 0 = the highest-Q terminal). */
+  /** The final choice's greedy anchor (default SEARCH.greedyAnchor; 0 = the top-scoring terminal). */
   greedyAnchor?: number;
+  /** What the final choice ranks terminals by (default SEARCH.pathScore). */
+  pathScore?: PathScore;
   print?: (line: string) => void;
 }
 
@@ -38,7 +40,8 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
     const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox);
     const anchor = await anchorFor({ lm: pol.lm, tok: pol.tokenizer, sandbox, promptNumbers: pol.promptNumbers }, question, o.greedyAnchor);
     const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers });
-    const sol = treeSolution(res!.tree, anchor);
+    const choice = { anchor, pathScore: o.pathScore };
+    const sol = treeSolution(res!.tree, choice);
     print(`Question: ${question}`);
     // the sandbox defines the question's numbers before the steps (steps.ts questionNumbers)
     const given = numberPrelude(question);
@@ -58,7 +61,7 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
       const out = sol.outputs?.[i] ?? '';
       if (out) print(`  → ${out.split('\n').join('\n    ')}`);
     });
-    print(`\nAnswer: ${sol.answer}   (Q ${sol.score?.toFixed(3)}, ${res!.stats.rollouts} rollouts${anchorNote(res!.tree, anchor)})`);
+    print(`\nAnswer: ${sol.answer}   (${scoreLabel(o.pathScore)} ${sol.score?.toFixed(3)}, ${res!.stats.rollouts} rollouts${anchorNote(res!.tree, choice)})`);
     return sol.answer;
   } finally {
     await sandbox.close();
@@ -112,6 +115,8 @@ export interface RunEvalOptions {
   trees?: string;
   /** mcts: the final choice's greedy anchor (default SEARCH.greedyAnchor; 0 = off). */
   greedyAnchor?: number;
+  /** mcts: what the final choice ranks terminals by (default SEARCH.pathScore). */
+  pathScore?: PathScore;
 }
 
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
@@ -129,6 +134,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
       ...(o.copyBias !== undefined ? { copyBias: o.copyBias } : {}),
       ...(o.loopRepeats !== undefined ? { loopRepeats: o.loopRepeats } : {}),
       ...(o.greedyAnchor !== undefined ? { greedyAnchor: o.greedyAnchor } : {}),
+      ...(o.pathScore !== undefined ? { pathScore: o.pathScore } : {}),
       ...(o.trees ? { keepTrees: true } : {}),
       search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments, checkUndo: o.checkUndo, checkReuse: o.checkReuse }).filter(([, v]) => v !== undefined)),
     });

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { pathTo, searchMany, type SearchResult, type SearchTree, type MCTSNode } from '../search/mcts.ts';
 import { policyProposer, PPMScorer } from '../search/policy.ts';
-import { anchorFor, anchorNote, chosenTerminal, treeSolution, type Solution } from '../search/evaluate.ts';
+import { anchorFor, anchorNote, chosenTerminal, scoreLabel, treeSolution, type Solution } from '../search/evaluate.ts';
 import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
 import { checkPromptNumbers, type LoadedPPM, type PolicyHandle } from '../model/load.ts';
@@ -162,7 +162,7 @@ function showSolution(res: SearchResult, sol: Solution | null, note: string, sco
     steps.append(li);
   });
   answer.dataset.answer = sol.answer ?? '';
-  answer.textContent = `Answer: ${sol.answer}   (Q ${sol.score?.toFixed(3)}, ${plural(res.stats.rollouts, 'rollout')}${note}, ${(ms / 1000).toFixed(1)} s)`;
+  answer.textContent = `Answer: ${sol.answer}   (${scoreLabel()} ${sol.score?.toFixed(3)}, ${plural(res.stats.rollouts, 'rollout')}${note}, ${(ms / 1000).toFixed(1)} s)`;
   return sol.answer;
 }
 
@@ -193,7 +193,8 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
   $('given').textContent = '';
   $('detail').textContent = '';
   // as `rstar solve`: the policy's greedy answer anchors the final choice (SEARCH.greedyAnchor)
-  const anchor = await anchorFor({ lm: first.lm, tok: first.tokenizer, sandbox: m.sandbox, promptNumbers: first.promptNumbers }, question);
+  // and the final choice ranks terminals by SEARCH.pathScore
+  const choice = { anchor: await anchorFor({ lm: first.lm, tok: first.tokenizer, sandbox: m.sandbox, promptNumbers: first.promptNumbers }, question) };
   let lastPaint = performance.now();
   const [res] = await searchMany([{ id: 'q', question }], {
     proposer, scorer, sandbox: m.sandbox, grade: gradeAnswer,
@@ -208,12 +209,12 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
     },
   }, { mode: 'ppm', rollouts: o.rollouts ?? SEARCH.rollouts, k: o.k ?? SEARCH.k, maxDepth: o.maxDepth ?? SEARCH.maxDepth, seed, concurrency: 1, promptNumbers: first.promptNumbers });
   const result = res!;
-  const sol = treeSolution(result.tree, anchor);
+  const sol = treeSolution(result.tree, choice);
   // the PPM score of every prefix of the chosen trajectory (what `rstar solve` prints per step)
   let scores: number[] = [];
   let best: number[] = [];
   if (sol) {
-    best = pathTo(result.tree, chosenTerminal(result.tree, anchor)!.id); // the terminal treeSolution chose
+    best = pathTo(result.tree, chosenTerminal(result.tree, choice)!.id); // the terminal treeSolution chose
     let prefix = result.tree.prompt;
     const texts = best.map((id) => (prefix += result.tree.nodes[id]!.text));
     scores = await scorer.score(texts, texts.map(() => question));
@@ -221,7 +222,7 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
   const ms = performance.now() - t0;
   current = { tree: result.tree, path: new Set(best), selected: null };
   draw();
-  const answer = showSolution(result, sol, anchorNote(result.tree, anchor), scores, ms);
+  const answer = showSolution(result, sol, anchorNote(result.tree, choice), scores, ms);
   return { answer, ms, rollouts: result.stats.rollouts, nodes: result.tree.nodes.length, result };
 }
 

@@ -127,7 +127,7 @@ export async function runShardProblems(m: ShardModels, job: ShardWork, todo: Sha
       });
       s.rows.forEach((r, j) => append({
         problemId: r.problemId, predicted: r.predicted, correct: r.correct, correctQVote: s.correctQVote?.[j], question: r.question, gold: r.gold,
-        // the chosen path ends at the terminal that answered: the best one giving the row's answer (the greedy anchor's, or the top Q)
+        // the chosen path ends at the terminal that answered: the best one giving the row's answer (the greedy anchor's, or the top score's)
         ...(s.searchTrees ? { trees: s.searchTrees[j]!.map((t) => compactTree(t, r.gold, chosenTerminal(t, { anchor: { answer: r.predicted || null, delta: Infinity } }))) } : {}),
       } satisfies EvalLine));
     }

@@ -20,7 +20,7 @@ import { readEvalRows } from '../src/data/arrow.ts';
 import { gradeAnswer } from '../src/data/grade.ts';
 import { prefixOf, type MCTSNode, type SearchTree } from '../src/search/mcts.ts';
 import { PPMScorer } from '../src/search/policy.ts';
-import { chosenTerminal, mcnemarExact, vote } from '../src/search/evaluate.ts';
+import { chosenTerminal, mcnemarExact, pathScoreOf, vote } from '../src/search/evaluate.ts';
 import { SEARCH } from '../src/config.ts';
 import { SandboxPool } from '../src/sandbox/sandbox.ts';
 
@@ -89,7 +89,7 @@ function descend(t: SearchTree, within = Infinity): string | null {
 }
 rule('descend by backed-up Q', (i) => descend(trees[i]!));
 for (const d of [0.1, 0.3]) rule(`descend by backed-up Q, its terminal within ${d} of the top Q`, (i) => descend(trees[i]!, d));
-scored('lowest step score on the path (the default final choice with the anchor)', (i) => (n) => Math.min(...pathScores(trees[i]!, n)));
+scored('lowest step score on the path (the default final choice with the anchor)', (i) => (n) => pathScoreOf(trees[i]!, n, 'min'));
 rule('mean step score on the path', (i) => choose(i, (n) => { const s = pathScores(trees[i]!, n); return s.reduce((a, b) => a + b, 0) / s.length; }));
 
 const ppms = flag('ppm').split(',').filter(Boolean);

@@ -198,11 +198,12 @@ const cli = yargs(hideBin(process.argv))
         .option('max-depth', { type: 'number', default: SEARCH.maxDepth, describe: 'most steps in a trajectory' })
         .option('greedy-anchor', { type: 'number', default: SEARCH.greedyAnchor, describe: "answer the policy's greedy answer when a terminal giving it scores within this of the top score (0: the top-scoring terminal)" })
         .option('path-score', { choices: ['min', 'terminal'] as const, default: SEARCH.pathScore, describe: "what the final choice ranks terminals by: the lowest PPM score along the path (min) or the terminal's Q (terminal, rStar-Math's)" })
+        .option('widen', { type: 'number', default: SEARCH.widen, describe: "search again with this many times k candidates where the answer differs from the policy's greedy answer (1: off)" })
         .option('tokenizer', { type: 'string', describe: 'tokenizer file for an hf: policy folder without one' }),
     async (a) => {
       await backend(a.backend);
       const { solveOne } = await import('./search/solve.ts');
-      await solveOne(a.question!, { policy: a.policy, ppm: a.ppm, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, seed: a.seed, tokenizer: a.tokenizer, greedyAnchor: a.greedyAnchor, pathScore: a.pathScore });
+      await solveOne(a.question!, { policy: a.policy, ppm: a.ppm, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, seed: a.seed, tokenizer: a.tokenizer, greedyAnchor: a.greedyAnchor, pathScore: a.pathScore, widen: a.widen });
     },
   )
   .command(
@@ -231,6 +232,7 @@ const cli = yargs(hideBin(process.argv))
         .option('loop-repeats', { type: 'number', default: SEARCH.loopRepeats, describe: `end a decode once its last tokens are one block of >= ${SEARCH.loopMinTokens} tokens written this many times running (0: off)` })
         .option('greedy-anchor', { type: 'number', default: SEARCH.greedyAnchor, describe: "mcts: answer the policy's greedy answer when a terminal giving it scores within this of the top score (0: the top-scoring terminal)" })
         .option('path-score', { choices: ['min', 'terminal'] as const, default: SEARCH.pathScore, describe: "mcts: what the final choice ranks terminals by: the lowest PPM score along the path (min) or the terminal's Q (terminal, rStar-Math's)" })
+        .option('widen', { type: 'number', default: SEARCH.widen, describe: "mcts: search again with this many times k candidates where the answer differs from the policy's greedy answer (1: off)" })
         .option('out', { type: 'string', describe: 'per-problem results (.arrow)' })
         .option('trees', { type: 'string', describe: 'mcts: write the searched trees here (JSONL, one per problem and run)' })
         .option('json', { type: 'boolean', default: false, describe: 'last line: {"mode","n","correct","accuracy"}' })
@@ -240,12 +242,13 @@ const cli = yargs(hideBin(process.argv))
       if (a.data) (await import('./data/problems.ts')).evalProblems({ data: a.data, distractor: a.distractor, seed: a.seed });
       await backend(a.backend);
       const { runEval } = await import('./search/solve.ts');
-      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, distractor: a.distractor, mode: a.mode, policy: a.policy ?? SHIPPED.policy, ppm: a.ppm ?? SHIPPED.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, checkUndo: a.checkUndo, checkReuse: a.checkReuse, copyBias: a.copyBias, loopRepeats: a.loopRepeats, trees: a.trees, greedyAnchor: a.greedyAnchor, pathScore: a.pathScore });
+      const s = await runEval({ data: a.data, dataset: a.dataset, dev: a.dev, distractor: a.distractor, mode: a.mode, policy: a.policy ?? SHIPPED.policy, ppm: a.ppm ?? SHIPPED.ppm, n: a.n, runs: a.runs, rollouts: a.rollouts, k: a.k, maxDepth: a.maxDepth, limit: a.limit, out: a.out, seed: a.seed, tokenizer: a.tokenizer, temperature: a.temperature, checkComments: a.checkComments, checkUndo: a.checkUndo, checkReuse: a.checkReuse, copyBias: a.copyBias, loopRepeats: a.loopRepeats, trees: a.trees, greedyAnchor: a.greedyAnchor, pathScore: a.pathScore, widen: a.widen });
       const pct = (x: number) => (100 * x).toFixed(1);
       console.log(`${s.mode}: ${s.correct}/${s.n} = ${pct(s.accuracy)}% (95% CI ${pct(s.ci95[0])}–${pct(s.ci95[1])}%)${s.coverage !== undefined ? `, coverage ${pct(s.coverage)}%` : ''}${s.runRate !== undefined ? `, ran without error ${pct(s.runRate)}%` : ''}${s.accuracyQVote !== undefined ? `; Q-weighted vote over the tree ${pct(s.accuracyQVote)}%` : ''}${s.tooLong ? `; ${s.tooLong} questions longer than the policy's context (counted wrong)` : ''}`);
       // where MCTS + PPM stands: answers never written vs written but not picked
       if (s.breakdown) console.log((await import('./search/breakdown.ts')).formatBreakdown(s.breakdown, s.mode));
       if (s.trees) console.log(`trees: only right ${s.trees.onlyRight}, only wrong ${s.trees.onlyWrong}, right and wrong ${s.trees.mixedPicked + s.trees.mixedMissed} (chosen terminal right in ${s.trees.mixedPicked}), no answer ${s.trees.none}${s.anchored !== undefined ? `; greedy's answer chosen over the top score in ${s.anchored}` : ''}`);
+      if (s.widened) console.log(`widened (k ${s.widened.k}, the answer differed from greedy's): ${s.widened.searches} searches; right only after ${s.widened.gained}, only before ${s.widened.lost} (p = ${(await import('./search/evaluate.ts')).mcnemarExact(s.widened.gained, s.widened.lost).toPrecision(2)})`);
       if (a.json) console.log(JSON.stringify({ mode: s.mode, n: s.n, correct: s.correct, accuracy: s.accuracy }));
     },
   )

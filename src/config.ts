@@ -34,6 +34,11 @@ export const SEARCH = {
   /** What the final choice ranks a terminal by (search/evaluate.ts pathScoreOf): 'min', the lowest PPM
    *  score along its path; 'terminal', its own Q as in rStar-Math. Test time only, as greedyAnchor. */
   pathScore: 'min' as 'min' | 'terminal',
+  /** Where the final choice's answer differs from the policy's greedy answer, search that problem again
+   *  with this many times k candidates per expansion and answer from the wider tree (search/evaluate.ts
+   *  needsWiderSearch; README "Wider search where the search and greedy disagree"); ≤ 1 = off. Test time
+   *  only (eval, solve, the browser page; not self-evolve's dev evaluation). */
+  widen: 3,
   /** Most tokens of one step; the context bounds it further (a step may fill what the prefix leaves).
    *  DeepMind steps that copy an expression run to 470 tokens (p99 268), and longer inputs make longer
    *  steps: 320 dropped every candidate for 9-number sorts (extrapolation), so only the context bounds them. */

@@ -188,6 +188,24 @@ describe('chosenTerminal (the greedy anchor)', () => {
   });
 });
 
+describe('needsWiderSearch', () => {
+  it("is true when the final choice's answer differs from greedy's, or either is missing", async () => {
+    const { createTree, addNode } = await import('../src/search/mcts.ts');
+    const { needsWiderSearch } = await import('../src/search/evaluate.ts');
+    const tree = createTree({ id: 'p', question: 'q 1 2', answer: null }, 'ppm', 'values');
+    const c = (answer: string | null) => ({ anchor: { answer, delta: 0.1 } });
+    expect(needsWiderSearch(tree, c('3'))).toBe(true); // no terminal yet
+    const term = (answer: string, q: number) => Object.assign(addNode(tree, 0, { comment: [], code: `print(${answer});` }), { terminal: true, answer, q, n: 1, valueSum: q });
+    term('8', 0.5);
+    term('3', 0.45);
+    expect(needsWiderSearch(tree, c('8.0'))).toBe(false); // the same answer (answerKey)
+    expect(needsWiderSearch(tree, c('3'))).toBe(false); // the anchor chose greedy's answer: they agree
+    expect(needsWiderSearch(tree, c('5'))).toBe(true); // greedy's answer is not in the tree
+    expect(needsWiderSearch(tree, c(null))).toBe(true); // greedy wrote no answer
+    expect(needsWiderSearch(tree, { anchor: { answer: '3', delta: 0 } })).toBe(true); // no anchor: the top terminal, 8
+  });
+});
+
 describe('pathScoreOf and the final choice by the path\'s weakest step', () => {
   it("ranks terminals by the lowest PPM score on their path ('min') or by their own Q ('terminal')", async () => {
     const { createTree, addNode, bestTerminal } = await import('../src/search/mcts.ts');
@@ -329,4 +347,40 @@ describe('runEval --trees', () => {
     expect(held).toBeGreaterThan(0); // the shipped policy's greedy answer is in its trees: the anchor was exercised
     fs.rmSync(dir, { recursive: true, force: true });
   }, 120_000);
+});
+
+describe('runEval --widen', () => {
+  it('searches again with the wider k exactly the problems whose answer differs from greedy\'s, and answers from those trees', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { setupBackend } = await import('../src/model/backends/backend.ts');
+    const { runEval } = await import('../src/search/solve.ts');
+    const { needsWiderSearch } = await import('../src/search/evaluate.ts');
+    await setupBackend('cpu');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-widen-'));
+    const data = path.join(dir, 'p.jsonl');
+    fs.writeFileSync(data, [
+      '{"question": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7"}',
+      '{"question": "Mia has 5 red pens and 3 times as many blue pens. She gives away 4 blue pens. How many pens does she have?", "answer": "16"}',
+      '{"question": "There are 24 students in a class. One third of them are boys. How many girls are there?", "answer": "16"}',
+    ].join('\n') + '\n');
+    const root = path.resolve(import.meta.dirname, '..');
+    const o = { data, policy: path.join(root, 'checkpoints/policy'), ppm: path.join(root, 'checkpoints/ppm'), n: 1, runs: 1, rollouts: 2, maxDepth: 3, seed: 1, quiet: true, mode: 'mcts' as const };
+    const greedy = await runEval({ ...o, mode: 'greedy' });
+    const narrow = await runEval({ ...o, k: 2, widen: 0, trees: path.join(dir, 'k2.jsonl') });
+    const wide = await runEval({ ...o, k: 4, widen: 0 });
+    const both = await runEval({ ...o, k: 2, widen: 2 });
+    expect(narrow.widened).toBeUndefined();
+    const first = fs.readFileSync(path.join(dir, 'k2.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const again = first.map((t, i) => needsWiderSearch(t, { anchor: { answer: greedy.rows[i]!.predicted || null, delta: 0.1 } }));
+    expect(again.some(Boolean) && !again.every(Boolean)).toBe(true); // both cases are exercised
+    expect(both.widened!.k).toBe(4);
+    expect(both.widened!.searches).toBe(again.filter(Boolean).length);
+    both.rows.forEach((r, i) => expect(r.predicted).toBe((again[i] ? wide : narrow).rows[i]!.predicted));
+    const gained = both.rows.filter((r, i) => r.correct && !narrow.rows[i]!.correct).length;
+    const lost = both.rows.filter((r, i) => !r.correct && narrow.rows[i]!.correct).length;
+    expect([both.widened!.gained, both.widened!.lost]).toEqual([gained, lost]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 180_000);
 });

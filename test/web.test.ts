@@ -280,6 +280,25 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the solve page in Chromium', () => {
     expect(problems).toEqual([]);
   }, 120_000);
 
+  it("where the search's answer differs from greedy's, the page searches again wider as `rstar solve` does and says so", async () => {
+    // k 8's answer (36) is not greedy's (186): both search again with k 24, which answers otherwise
+    const question = 'The sum of two numbers is 30 and their difference is 6. What is the larger number?';
+    const cli = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'solve', question, '--backend', 'wasm'], { cwd: ROOT, encoding: 'utf8' });
+    const line = /^Answer: (\S+) {3}\(lowest step score (-?\d\.\d{3}), \d+ rollouts(; searched again with k 24: k 8 answered (\S+), greedy \S+)\)$/m.exec(cli);
+    expect(line, cli).toBeTruthy();
+    expect(line![4]).not.toBe(line![1]); // the wider tree changed the answer
+    await page.$eval('#question', (e) => { (e as HTMLTextAreaElement).value = ''; });
+    await page.$eval('#answer', (e) => { e.textContent = ''; });
+    await page.type('#question', question);
+    await page.click('#solve');
+    await page.waitForFunction(() => document.body.dataset.state === 'error' || (document.body.dataset.state === 'done' && (document.getElementById('answer')?.textContent ?? '').startsWith('Answer:')), { timeout: 120_000 });
+    const answer = await page.$eval('#answer', (e) => ({ text: e.textContent ?? '', answer: (e as HTMLElement).dataset.answer }));
+    expect(answer.answer).toBe(line![1]);
+    expect(answer.text).toContain(`(lowest step score ${line![2]}, `);
+    expect(answer.text).toContain(line![3]);
+    expect(problems).toEqual([]);
+  }, 180_000);
+
   it('the page tokenizes exactly as the CLI does', async () => {
     const texts = [promptFor(QUESTION, 'names'), promptFor('A café sells ½ of 3.25 kg — 中文 🙂 for $4,000.50?', 'values'), '    indented\n\ttabs  and  spaces\n'];
     const node = await Tokenizer.load(TOKENIZER);

@@ -58,6 +58,9 @@ export interface EvalSummary {
   tooLong?: number;
   /** mcts with greedyAnchor: searches (problems × runs) whose answer greedy's changed from the top-scoring terminal's. */
   anchored?: number;
+  /** mcts with widen: searches done again wider (their answer differed from greedy's), and of them how
+   *  many the wider search answers right where the first did not (gained) and the reverse (lost). */
+  widened?: { k: number; searches: number; gained: number; lost: number };
   /** mcts: the searched trees by what their terminals hold (over problems × runs; see treeMix). */
   trees?: Record<TreeMix, number>;
   /** mcts with keepTrees: each problem's trees, one per run (same order as rows; none for a too-long question). */
@@ -115,9 +118,11 @@ export interface EvalOptions {
   greedyAnchor: number;
   /** mcts: what the final choice ranks terminals by (pathScoreOf). */
   pathScore: PathScore;
+  /** mcts: search again with this many times k where the answer differs from greedy's (needsWiderSearch); ≤ 1 = off. */
+  widen: number;
 }
 
-export const DEFAULT_EVAL: EvalOptions = { ...EVAL, mode: 'greedy', seed: 0, search: {}, quiet: false, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats, greedyAnchor: SEARCH.greedyAnchor, pathScore: SEARCH.pathScore };
+export const DEFAULT_EVAL: EvalOptions = { ...EVAL, mode: 'greedy', seed: 0, search: {}, quiet: false, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats, greedyAnchor: SEARCH.greedyAnchor, pathScore: SEARCH.pathScore, widen: SEARCH.widen };
 
 /** Wilson score interval: well-behaved at small n and near 0 / 1. */
 export function wilson(correct: number, n: number, z = 1.96): [number, number] {
@@ -250,12 +255,34 @@ export function chosenTerminal(tree: SearchTree, c: FinalChoice = {}): MCTSNode 
   return pick && score.get(best!)! - score.get(pick)! <= anchor!.delta ? pick : best;
 }
 
+/**
+ * Whether a search's answer calls for a wider one (SEARCH.widen): the final choice and the policy's
+ * greedy answer differ, or either is missing. Where they agree the policy is sure and width mostly adds
+ * wrong terminals; where they do not, more candidates per expansion find right answers the first tree
+ * lacked (README "Wider search where the search and greedy disagree").
+ */
+/** The wider search's k (SEARCH.widen times k), or 0 when widening is off. */
+export function widerK(k: number, widen: number = SEARCH.widen): number {
+  return widen > 1 ? Math.round(k * widen) : 0;
+}
+
+export function needsWiderSearch(tree: SearchTree, c: FinalChoice & { anchor: GreedyAnchor }): boolean {
+  const t = chosenTerminal(tree, c);
+  return !t || c.anchor.answer === null || answerKey(t.answer!) !== answerKey(c.anchor.answer);
+}
+
+/** What `solve` and the browser page add to the answer line when the search was done again wider. */
+export function widenNote(k: number, wideK: number, first: string | null, greedy: string | null): string {
+  return `; searched again with k ${wideK}: k ${k} answered ${first ?? 'nothing'}, greedy ${greedy ?? 'nothing'}`;
+}
+
 /** How `solve` and the browser page name a chosen terminal's score. */
 export const scoreLabel = (rule: PathScore = SEARCH.pathScore) => (rule === 'min' ? 'lowest step score' : 'Q');
 
-/** One question's anchor as `solve` and the browser page take it: the greedy decode with the System-1 defaults. */
-export async function anchorFor(d: Parameters<typeof greedyAnswers>[0], question: string, delta: number = SEARCH.greedyAnchor): Promise<GreedyAnchor> {
-  const [answer] = delta > 0 ? await greedyAnswers(d, [question], { maxTokens: EVAL.maxTokens, batch: 1, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats }) : [null];
+/** One question's anchor as `solve` and the browser page take it: the greedy decode with the System-1
+ *  defaults (`decode`: also when delta is 0, as needsWiderSearch needs greedy's answer). */
+export async function anchorFor(d: Parameters<typeof greedyAnswers>[0], question: string, delta: number = SEARCH.greedyAnchor, decode = delta > 0): Promise<GreedyAnchor> {
+  const [answer] = decode ? await greedyAnswers(d, [question], { maxTokens: EVAL.maxTokens, batch: 1, copyBias: SEARCH.copyBias, loopRepeats: SEARCH.loopRepeats }) : [null];
   return { answer: answer ?? null, delta };
 }
 
@@ -336,6 +363,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
   let qVoteCorrect: boolean[] | undefined;
   let trees: Record<TreeMix, number> | undefined;
   let anchored: number | undefined;
+  let widened: EvalSummary['widened'];
   const searchTrees: SearchTree[][] | undefined = o.mode === 'mcts' && o.keepTrees ? problems.map(() => []) : undefined;
   const prog = o.quiet ? null : new Progress({ label: `eval ${o.mode}`, total: problems.length, unit: 'problem' });
   const push = (p: EvalProblem, predicted: string | null, score: number) => {
@@ -352,19 +380,41 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
     trees = { none: 0, onlyRight: 0, onlyWrong: 0, mixedPicked: 0, mixedMissed: 0 };
     // the greedy decode is policy-rK's alone, as in greedy mode: the same answers
     let choices: FinalChoice[] = problems.map(() => ({ pathScore: o.pathScore }));
-    if (o.greedyAnchor > 0) {
+    const wideK = widerK(o.search.k ?? SEARCH.k, o.widen);
+    const widen = wideK > 0;
+    if (o.greedyAnchor > 0 || widen) {
       const g = o.quiet ? null : new Progress({ label: 'eval mcts: greedy anchor', total: problems.length, unit: 'problem' });
       const answers = await greedyAnswers(d, problems.map((p) => p.question), { ...o, onDone: () => g?.tick() });
       g?.finish();
       choices = answers.map((answer) => ({ pathScore: o.pathScore, anchor: { answer, delta: o.greedyAnchor } }));
-      anchored = 0;
+      if (o.greedyAnchor > 0) anchored = 0;
     }
+    if (widen) widened = { k: wideK, searches: 0, gained: 0, lost: 0 };
     for (let r = 0; r < o.runs; r++) {
       const res = await searchMany(
         problems.map((p) => ({ id: p.id, question: p.question })),
         { proposer, scorer, sandbox: d.sandbox, grade: gradeAnswer, onDone: () => prog?.tick(1 / o.runs) },
         { ...o.search, mode: 'ppm', seed: o.seed + r, promptNumbers: d.promptNumbers },
       );
+      const wd = widened;
+      if (wd) {
+        const again = res.flatMap((x, i) => (needsWiderSearch(x.tree, choices[i] as FinalChoice & { anchor: GreedyAnchor }) ? [i] : []));
+        const w = o.quiet || !again.length ? null : new Progress({ label: `eval mcts: k ${wideK} where greedy disagrees`, total: again.length, unit: 'problem' });
+        const wide = again.length ? await searchMany(
+          again.map((i) => ({ id: problems[i]!.id, question: problems[i]!.question })),
+          { proposer, scorer, sandbox: d.sandbox, grade: gradeAnswer, onDone: () => w?.tick() },
+          { ...o.search, k: wideK, mode: 'ppm', seed: o.seed + r, promptNumbers: d.promptNumbers },
+        ) : [];
+        w?.finish();
+        again.forEach((i, j) => {
+          const ok = (t: SearchTree) => { const a = treeSolution(t, choices[i])?.answer; return a != null && gradeAnswer(a, problems[i]!.answer); };
+          const before = ok(res[i]!.tree), after = ok(wide[j]!.tree);
+          wd.searches++;
+          if (after && !before) wd.gained++;
+          if (before && !after) wd.lost++;
+          res[i] = wide[j]!;
+        });
+      }
       res.forEach((x, i) => {
         const s = treeSolution(x.tree, choices[i]);
         if (anchored !== undefined && s && answerKey(s.answer!) !== answerKey(chosenTerminal(x.tree, { pathScore: o.pathScore })!.answer!)) anchored++;
@@ -415,6 +465,6 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
   prog?.finish();
   const correct = rows.filter((r) => r.correct).length;
   return { mode: o.mode, n: rows.length, correct, accuracy: rows.length ? correct / rows.length : 0, ci95: wilson(correct, rows.length), rows, coverage: rows.length ? covered / rows.length : 0, runRate: written ? ran / written : undefined,
-    correctQVote: qVoteCorrect, accuracyQVote: qVoteCorrect ? qVoteCorrect.filter(Boolean).length / Math.max(1, qVoteCorrect.length) : undefined, trees, anchored, searchTrees };
+    correctQVote: qVoteCorrect, accuracyQVote: qVoteCorrect ? qVoteCorrect.filter(Boolean).length / Math.max(1, qVoteCorrect.length) : undefined, trees, anchored, widened, searchTrees };
 }
 

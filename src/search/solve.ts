@@ -9,8 +9,9 @@ import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
 import { SandboxPool } from '../sandbox/sandbox.ts';
 import { searchMany } from './mcts.ts';
+import { SEARCH } from '../config.ts';
 import { policyProposer, PPMScorer } from './policy.ts';
-import { anchorFor, anchorNote, evaluate, scoreLabel, treeSolution, type EvalMode, type EvalSummary, type PathScore } from './evaluate.ts';
+import { anchorFor, anchorNote, evaluate, needsWiderSearch, scoreLabel, treeSolution, widenNote, widerK, type EvalMode, type EvalSummary, type PathScore } from './evaluate.ts';
 
 export interface SolveOptions {
   policy: string;
@@ -25,6 +26,8 @@ export interface SolveOptions {
   greedyAnchor?: number;
   /** What the final choice ranks terminals by (default SEARCH.pathScore). */
   pathScore?: PathScore;
+  /** Search again with this many times k where the answer differs from greedy's (default SEARCH.widen; ≤ 1 = off). */
+  widen?: number;
   print?: (line: string) => void;
 }
 
@@ -38,10 +41,16 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
   try {
     const proposer = policyProposer([pol.lm, ...members], pol.tokenizer, { seed: o.seed });
     const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox);
-    const anchor = await anchorFor({ lm: pol.lm, tok: pol.tokenizer, sandbox, promptNumbers: pol.promptNumbers }, question, o.greedyAnchor);
-    const [res] = await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers });
+    const wideK = widerK(o.k, o.widen);
+    const delta = o.greedyAnchor ?? SEARCH.greedyAnchor;
+    const anchor = await anchorFor({ lm: pol.lm, tok: pol.tokenizer, sandbox, promptNumbers: pol.promptNumbers }, question, delta, delta > 0 || wideK > 0);
+    const search = async (k: number) => (await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k, maxDepth: o.maxDepth, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers }))[0]!;
     const choice = { anchor, pathScore: o.pathScore };
-    const sol = treeSolution(res!.tree, choice);
+    let res = await search(o.k);
+    const first = treeSolution(res.tree, choice)?.answer ?? null;
+    const widened = wideK > 0 && needsWiderSearch(res.tree, choice);
+    if (widened) res = await search(wideK);
+    const sol = treeSolution(res.tree, choice);
     print(`Question: ${question}`);
     // the sandbox defines the question's numbers before the steps (steps.ts questionNumbers)
     const given = numberPrelude(question);
@@ -51,8 +60,8 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
       return null;
     }
     // PPM score of every prefix of the chosen trajectory
-    let prefix = res!.tree.prompt;
-    const texts = res!.tree.nodes.length ? sol.steps.map((_, i) => (prefix += textOf(sol.text, i))) : [];
+    let prefix = res.tree.prompt;
+    const texts = res.tree.nodes.length ? sol.steps.map((_, i) => (prefix += textOf(sol.text, i))) : [];
     const scores = await scorer.score(texts, texts.map(() => question));
     sol.steps.forEach((s, i) => {
       print(`\nStep ${i + 1}  (PPM ${scores[i]!.toFixed(3)})`);
@@ -61,7 +70,7 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
       const out = sol.outputs?.[i] ?? '';
       if (out) print(`  → ${out.split('\n').join('\n    ')}`);
     });
-    print(`\nAnswer: ${sol.answer}   (${scoreLabel(o.pathScore)} ${sol.score?.toFixed(3)}, ${res!.stats.rollouts} rollouts${anchorNote(res!.tree, choice)})`);
+    print(`\nAnswer: ${sol.answer}   (${scoreLabel(o.pathScore)} ${sol.score?.toFixed(3)}, ${res.stats.rollouts} rollouts${anchorNote(res.tree, choice)}${widened ? widenNote(o.k, wideK, first, anchor.answer) : ''})`);
     return sol.answer;
   } finally {
     await sandbox.close();
@@ -117,6 +126,8 @@ export interface RunEvalOptions {
   greedyAnchor?: number;
   /** mcts: what the final choice ranks terminals by (default SEARCH.pathScore). */
   pathScore?: PathScore;
+  /** mcts: search again with this many times k where the answer differs from greedy's (default SEARCH.widen; ≤ 1 = off). */
+  widen?: number;
 }
 
 export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
@@ -135,6 +146,7 @@ export async function runEval(o: RunEvalOptions): Promise<EvalSummary> {
       ...(o.loopRepeats !== undefined ? { loopRepeats: o.loopRepeats } : {}),
       ...(o.greedyAnchor !== undefined ? { greedyAnchor: o.greedyAnchor } : {}),
       ...(o.pathScore !== undefined ? { pathScore: o.pathScore } : {}),
+      ...(o.widen !== undefined ? { widen: o.widen } : {}),
       ...(o.trees ? { keepTrees: true } : {}),
       search: Object.fromEntries(Object.entries({ rollouts: o.rollouts, k: o.k, maxDepth: o.maxDepth, checkComments: o.checkComments, checkUndo: o.checkUndo, checkReuse: o.checkReuse }).filter(([, v]) => v !== undefined)),
     });

@@ -124,6 +124,9 @@ export async function runShardProblems(m: ShardModels, job: ShardWork, todo: Sha
     for (const { at: i, chunk } of evalChunks(todo)) {
       const s = await evaluate(chunk, { lm: pol.lm, tok: pol.tokenizer, sandbox, ppm: ppm ? { ppm: ppm.ppm, tok: ppm.tokenizer } : undefined, promptNumbers: pol.promptNumbers, members }, {
         mode: job.evalMode ?? 'greedy', seed: job.seed + (chunk[0]!.seedOffset ?? i), quiet: true, search: job.search, keepTrees: true,
+        // a round's dev evaluation searches once (k 8): searching again wider where greedy disagrees would
+        // widen nearly every GSM8K problem, more than the 2 h budget has (README "Wider search where …")
+        widen: 0,
       });
       s.rows.forEach((r, j) => append({
         problemId: r.problemId, predicted: r.predicted, correct: r.correct, correctQVote: s.correctQVote?.[j], question: r.question, gold: r.gold,

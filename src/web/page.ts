@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { pathTo, searchMany, type SearchResult, type SearchTree, type MCTSNode } from '../search/mcts.ts';
 import { policyProposer, PPMScorer } from '../search/policy.ts';
-import { anchorFor, anchorNote, chosenTerminal, scoreLabel, treeSolution, type Solution } from '../search/evaluate.ts';
+import { anchorFor, anchorNote, chosenTerminal, needsWiderSearch, scoreLabel, treeSolution, widenNote, widerK, type Solution } from '../search/evaluate.ts';
 import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
 import { checkPromptNumbers, type LoadedPPM, type PolicyHandle } from '../model/load.ts';
@@ -192,11 +192,14 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
   $('answer').textContent = '';
   $('given').textContent = '';
   $('detail').textContent = '';
-  // as `rstar solve`: the policy's greedy answer anchors the final choice (SEARCH.greedyAnchor)
-  // and the final choice ranks terminals by SEARCH.pathScore
-  const choice = { anchor: await anchorFor({ lm: first.lm, tok: first.tokenizer, sandbox: m.sandbox, promptNumbers: first.promptNumbers }, question) };
+  // as `rstar solve`: the policy's greedy answer anchors the final choice (SEARCH.greedyAnchor), the
+  // final choice ranks terminals by SEARCH.pathScore, and where the search's answer differs from
+  // greedy's it searches again with SEARCH.widen times k
+  const k = o.k ?? SEARCH.k;
+  const wideK = widerK(k);
+  const choice = { anchor: await anchorFor({ lm: first.lm, tok: first.tokenizer, sandbox: m.sandbox, promptNumbers: first.promptNumbers }, question, SEARCH.greedyAnchor, SEARCH.greedyAnchor > 0 || wideK > 0) };
   let lastPaint = performance.now();
-  const [res] = await searchMany([{ id: 'q', question }], {
+  const searchWith = async (width: number) => (await searchMany([{ id: 'q', question }], {
     proposer, scorer, sandbox: m.sandbox, grade: gradeAnswer,
     onProgress: async (p) => {
       current = { tree: p.tree, path: new Set(), selected: null };
@@ -207,8 +210,11 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
         lastPaint = performance.now();
       }
     },
-  }, { mode: 'ppm', rollouts: o.rollouts ?? SEARCH.rollouts, k: o.k ?? SEARCH.k, maxDepth: o.maxDepth ?? SEARCH.maxDepth, seed, concurrency: 1, promptNumbers: first.promptNumbers });
-  const result = res!;
+  }, { mode: 'ppm', rollouts: o.rollouts ?? SEARCH.rollouts, k: width, maxDepth: o.maxDepth ?? SEARCH.maxDepth, seed, concurrency: 1, promptNumbers: first.promptNumbers }))[0]!;
+  let result = await searchWith(k);
+  const firstAnswer = treeSolution(result.tree, choice)?.answer ?? null;
+  const widened = wideK > 0 && needsWiderSearch(result.tree, choice);
+  if (widened) result = await searchWith(wideK);
   const sol = treeSolution(result.tree, choice);
   // the PPM score of every prefix of the chosen trajectory (what `rstar solve` prints per step)
   let scores: number[] = [];
@@ -222,7 +228,7 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
   const ms = performance.now() - t0;
   current = { tree: result.tree, path: new Set(best), selected: null };
   draw();
-  const answer = showSolution(result, sol, anchorNote(result.tree, choice), scores, ms);
+  const answer = showSolution(result, sol, anchorNote(result.tree, choice) + (widened ? widenNote(k, wideK, firstAnswer, choice.anchor.answer) : ''), scores, ms);
   return { answer, ms, rollouts: result.stats.rollouts, nodes: result.tree.nodes.length, result };
 }
 

@@ -261,41 +261,40 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the solve page in Chromium', () => {
     expect(problems).toEqual([]);
   });
 
-  it("where the greedy anchor picks the answer, the page picks it as `rstar solve` does and says so", async () => {
-    // a schema problem whose top terminal by its path's weakest step (14 - 7 = 7, the last fact left out)
-    // sits just above greedy's 14 - 7 + 33 = 40
-    const question = 'Grace had 14 pears. Then she threw away 7 of them. Amara gave her 33 pears. How many pears does Grace have now?';
+  /** `rstar solve`'s answer line for a question (wasm, the shipped checkpoints), matched by `line`, and
+   *  the page's answer for the same question. */
+  async function cliAndPage(question: string, line: RegExp, timeout: number) {
     const cli = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'solve', question, '--backend', 'wasm'], { cwd: ROOT, encoding: 'utf8' });
-    const line = /^Answer: (\S+) {3}\(lowest step score (-?\d\.\d{3}), \d+ rollouts(; greedy's answer, within 0\.1 of the top -?\d\.\d{3} \(answer \S+\))\)$/m.exec(cli);
-    expect(line, cli).toBeTruthy();
+    const m = line.exec(cli);
+    expect(m, cli).toBeTruthy();
     await page.$eval('#question', (e) => { (e as HTMLTextAreaElement).value = ''; });
     await page.$eval('#answer', (e) => { e.textContent = ''; });
     await page.type('#question', question);
     await page.click('#solve');
-    await page.waitForFunction(() => document.body.dataset.state === 'error' || (document.body.dataset.state === 'done' && (document.getElementById('answer')?.textContent ?? '').startsWith('Answer:')), { timeout: 60_000 });
+    await page.waitForFunction(() => document.body.dataset.state === 'error' || (document.body.dataset.state === 'done' && (document.getElementById('answer')?.textContent ?? '').startsWith('Answer:')), { timeout });
     const answer = await page.$eval('#answer', (e) => ({ text: e.textContent ?? '', answer: (e as HTMLElement).dataset.answer }));
-    expect(answer.answer).toBe(line![1]);
-    expect(answer.text).toContain(`(lowest step score ${line![2]}, `);
-    expect(answer.text).toContain(line![3]);
+    return { line: m!, answer };
+  }
+
+  it("where the greedy anchor picks the answer, the page picks it as `rstar solve` does and says so", async () => {
+    // a schema problem whose top terminal by its path's weakest step (14 - 7 = 7, the last fact left out)
+    // sits just above greedy's 14 - 7 + 33 = 40
+    const question = 'Grace had 14 pears. Then she threw away 7 of them. Amara gave her 33 pears. How many pears does Grace have now?';
+    const { line, answer } = await cliAndPage(question, /^Answer: (\S+) {3}\(lowest step score (-?\d\.\d{3}), \d+ rollouts(; greedy's answer, within 0\.1 of the top -?\d\.\d{3} \(answer \S+\))\)$/m, 60_000);
+    expect(answer.answer).toBe(line[1]);
+    expect(answer.text).toContain(`(lowest step score ${line[2]}, `);
+    expect(answer.text).toContain(line[3]);
     expect(problems).toEqual([]);
   }, 120_000);
 
   it("where the search's answer differs from greedy's, the page searches again wider as `rstar solve` does and says so", async () => {
     // k 8's answer (36) is not greedy's (186): both search again with k 24, which answers otherwise
     const question = 'The sum of two numbers is 30 and their difference is 6. What is the larger number?';
-    const cli = execFileSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), 'solve', question, '--backend', 'wasm'], { cwd: ROOT, encoding: 'utf8' });
-    const line = /^Answer: (\S+) {3}\(lowest step score (-?\d\.\d{3}), \d+ rollouts(; searched again with k 24: k 8 answered (\S+), greedy \S+)\)$/m.exec(cli);
-    expect(line, cli).toBeTruthy();
-    expect(line![4]).not.toBe(line![1]); // the wider tree changed the answer
-    await page.$eval('#question', (e) => { (e as HTMLTextAreaElement).value = ''; });
-    await page.$eval('#answer', (e) => { e.textContent = ''; });
-    await page.type('#question', question);
-    await page.click('#solve');
-    await page.waitForFunction(() => document.body.dataset.state === 'error' || (document.body.dataset.state === 'done' && (document.getElementById('answer')?.textContent ?? '').startsWith('Answer:')), { timeout: 120_000 });
-    const answer = await page.$eval('#answer', (e) => ({ text: e.textContent ?? '', answer: (e as HTMLElement).dataset.answer }));
-    expect(answer.answer).toBe(line![1]);
-    expect(answer.text).toContain(`(lowest step score ${line![2]}, `);
-    expect(answer.text).toContain(line![3]);
+    const { line, answer } = await cliAndPage(question, /^Answer: (\S+) {3}\(lowest step score (-?\d\.\d{3}), \d+ rollouts(; searched again with k 24: k 8 answered (\S+), greedy \S+)\)$/m, 120_000);
+    expect(line[4]).not.toBe(line[1]); // the wider tree changed the answer
+    expect(answer.answer).toBe(line[1]);
+    expect(answer.text).toContain(`(lowest step score ${line[2]}, `);
+    expect(answer.text).toContain(line[3]);
     expect(problems).toEqual([]);
   }, 180_000);
 

@@ -1,7 +1,8 @@
 // Test-time modes (`rstar eval`, `rstar solve`):
 //   System 1 — greedy: one greedy solution; maj: majority vote over N samples;
 //              best-of-n: N samples, the PPM scores each full solution, the best wins.
-//   System 2 — mcts: PPM-guided MCTS (no known answer), the answer of the highest-Q terminal;
+//   System 2 — mcts: PPM-guided MCTS (no known answer), the answer of the final choice (chosenTerminal),
+//              searched again wider where it differs from greedy's (needsWiderSearch);
 //              --runs R independent searches vote over their top answers.
 import type { Breakdown } from './breakdown.ts';
 import type { CausalLM } from '../model/lm.ts';

@@ -256,17 +256,17 @@ export function chosenTerminal(tree: SearchTree, c: FinalChoice = {}): MCTSNode 
   return pick && score.get(best!)! - score.get(pick)! <= anchor!.delta ? pick : best;
 }
 
+/** The wider search's k (SEARCH.widen times k), or 0 when widening is off. */
+export function widerK(k: number, widen: number = SEARCH.widen): number {
+  return widen > 1 ? Math.round(k * widen) : 0;
+}
+
 /**
  * Whether a search's answer calls for a wider one (SEARCH.widen): the final choice and the policy's
  * greedy answer differ, or either is missing. Where they agree the policy is sure and width mostly adds
  * wrong terminals; where they do not, more candidates per expansion find right answers the first tree
  * lacked (README "Wider search where the search and greedy disagree").
  */
-/** The wider search's k (SEARCH.widen times k), or 0 when widening is off. */
-export function widerK(k: number, widen: number = SEARCH.widen): number {
-  return widen > 1 ? Math.round(k * widen) : 0;
-}
-
 export function needsWiderSearch(tree: SearchTree, c: FinalChoice & { anchor: GreedyAnchor }): boolean {
   const t = chosenTerminal(tree, c);
   return !t || c.anchor.answer === null || answerKey(t.answer!) !== answerKey(c.anchor.answer);

@@ -307,22 +307,32 @@ describe('mcnemarExact', () => {
   });
 });
 
+/** A temp folder with `lines` as p.jsonl, and runEval's options for it with the shipped checkpoints on
+ *  the cpu backend (a tiny search: 2 rollouts, at most 3 steps). */
+async function shippedEval(prefix: string, lines: string[]) {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { setupBackend } = await import('../src/model/backends/backend.ts');
+  await setupBackend('cpu');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const data = path.join(dir, 'p.jsonl');
+  fs.writeFileSync(data, lines.join('\n') + '\n');
+  const root = path.resolve(import.meta.dirname, '..');
+  const o = { data, policy: path.join(root, 'checkpoints/policy'), ppm: path.join(root, 'checkpoints/ppm'), n: 1, runs: 1, rollouts: 2, maxDepth: 3, seed: 1, quiet: true };
+  return { dir, o };
+}
+
 describe('runEval --trees', () => {
   it('writes one tree per problem, in order, whose chosen terminal is the answer given', async () => {
     const fs = await import('node:fs');
-    const os = await import('node:os');
     const path = await import('node:path');
-    const { setupBackend } = await import('../src/model/backends/backend.ts');
     const { runEval } = await import('../src/search/solve.ts');
     const { bestTerminal } = await import('../src/search/mcts.ts');
     const { chosenTerminal } = await import('../src/search/evaluate.ts');
-    await setupBackend('cpu');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-trees-'));
-    const data = path.join(dir, 'p.jsonl');
-    fs.writeFileSync(data, ['{"question": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7"}', '{"question": "Ann had 9 pens and gave away 2. How many pens are left?", "answer": "7"}'].join('\n') + '\n');
-    const root = path.resolve(import.meta.dirname, '..');
+    const { dir, o: base } = await shippedEval('rstar-trees-', ['{"question": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7"}', '{"question": "Ann had 9 pens and gave away 2. How many pens are left?", "answer": "7"}']);
     const trees = path.join(dir, 'trees.jsonl');
-    const o = { data, policy: path.join(root, 'checkpoints/policy'), ppm: path.join(root, 'checkpoints/ppm'), n: 1, runs: 1, rollouts: 2, k: 2, maxDepth: 3, seed: 1, quiet: true };
+    const o = { ...base, k: 2 };
     const greedy = await runEval({ ...o, mode: 'greedy' });
     // the anchor at 2 (scores span [-1, 1]) takes greedy's answer whenever the tree has it; at 0 the top
     // terminal by the path score: its weakest step (the default) or its own Q (rStar's highest-Q terminal)
@@ -352,21 +362,15 @@ describe('runEval --trees', () => {
 describe('runEval --widen', () => {
   it('searches again with the wider k exactly the problems whose answer differs from greedy\'s, and answers from those trees', async () => {
     const fs = await import('node:fs');
-    const os = await import('node:os');
     const path = await import('node:path');
-    const { setupBackend } = await import('../src/model/backends/backend.ts');
     const { runEval } = await import('../src/search/solve.ts');
     const { needsWiderSearch } = await import('../src/search/evaluate.ts');
-    await setupBackend('cpu');
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rstar-widen-'));
-    const data = path.join(dir, 'p.jsonl');
-    fs.writeFileSync(data, [
+    const { dir, o: base } = await shippedEval('rstar-widen-', [
       '{"question": "Tom has 3 apples and buys 4 more. How many apples does he have?", "answer": "7"}',
       '{"question": "Mia has 5 red pens and 3 times as many blue pens. She gives away 4 blue pens. How many pens does she have?", "answer": "16"}',
       '{"question": "There are 24 students in a class. One third of them are boys. How many girls are there?", "answer": "16"}',
-    ].join('\n') + '\n');
-    const root = path.resolve(import.meta.dirname, '..');
-    const o = { data, policy: path.join(root, 'checkpoints/policy'), ppm: path.join(root, 'checkpoints/ppm'), n: 1, runs: 1, rollouts: 2, maxDepth: 3, seed: 1, quiet: true, mode: 'mcts' as const };
+    ]);
+    const o = { ...base, mode: 'mcts' as const };
     const greedy = await runEval({ ...o, mode: 'greedy' });
     const narrow = await runEval({ ...o, k: 2, widen: 0, trees: path.join(dir, 'k2.jsonl') });
     const wide = await runEval({ ...o, k: 4, widen: 0 });

@@ -13,7 +13,7 @@ import { parseSolution, programOf, promptFor, promptQuestion, serializeStep, typ
 import { answerKey, gradeAnswer } from '../data/grade.ts';
 import type { SandboxPool } from '../sandbox/sandbox.ts';
 import type { EvalRow } from '../data/arrow.ts';
-import { pathTo, searchMany, type MCTSNode, type SandboxLike, type SearchOptions, type SearchTree } from './mcts.ts';
+import { pathTo, searchMany, type MCTSNode, type SandboxLike, type SearchOptions, type SearchResult, type SearchTree } from './mcts.ts';
 import { loopOption, policyProposer, PPMScorer, stopSequences } from './policy.ts';
 import { copyBiasHook } from './copy-bias.ts';
 import { Progress } from '../util/progress.ts';
@@ -272,9 +272,16 @@ export function needsWiderSearch(tree: SearchTree, c: FinalChoice & { anchor: Gr
   return !t || c.anchor.answer === null || answerKey(t.answer!) !== answerKey(c.anchor.answer);
 }
 
-/** What `solve` and the browser page add to the answer line when the search was done again wider. */
-export function widenNote(k: number, wideK: number, first: string | null, greedy: string | null): string {
-  return `; searched again with k ${wideK}: k ${k} answered ${first ?? 'nothing'}, greedy ${greedy ?? 'nothing'}`;
+/**
+ * One question's search as `solve` and the browser page run it: with k, then, where needsWiderSearch,
+ * again with widerK(k, widen). `note` is what they add to the answer line ('' when searched once).
+ */
+export async function searchOrWiden(search: (k: number) => Promise<SearchResult>, k: number, choice: FinalChoice & { anchor: GreedyAnchor }, widen: number = SEARCH.widen): Promise<{ result: SearchResult; note: string }> {
+  const wideK = widerK(k, widen);
+  const result = await search(k);
+  if (!wideK || !needsWiderSearch(result.tree, choice)) return { result, note: '' };
+  const first = treeSolution(result.tree, choice)?.answer ?? null;
+  return { result: await search(wideK), note: `; searched again with k ${wideK}: k ${k} answered ${first ?? 'nothing'}, greedy ${choice.anchor.answer ?? 'nothing'}` };
 }
 
 /** How `solve` and the browser page name a chosen terminal's score. */

@@ -11,7 +11,7 @@ import { SandboxPool } from '../sandbox/sandbox.ts';
 import { searchMany } from './mcts.ts';
 import { SEARCH } from '../config.ts';
 import { policyProposer, PPMScorer } from './policy.ts';
-import { anchorFor, anchorNote, evaluate, needsWiderSearch, scoreLabel, treeSolution, widenNote, widerK, type EvalMode, type EvalSummary, type PathScore } from './evaluate.ts';
+import { anchorFor, anchorNote, evaluate, scoreLabel, searchOrWiden, treeSolution, widerK, type EvalMode, type EvalSummary, type PathScore } from './evaluate.ts';
 
 export interface SolveOptions {
   policy: string;
@@ -41,15 +41,11 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
   try {
     const proposer = policyProposer([pol.lm, ...members], pol.tokenizer, { seed: o.seed });
     const scorer = new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox);
-    const wideK = widerK(o.k, o.widen);
     const delta = o.greedyAnchor ?? SEARCH.greedyAnchor;
-    const anchor = await anchorFor({ lm: pol.lm, tok: pol.tokenizer, sandbox, promptNumbers: pol.promptNumbers }, question, delta, delta > 0 || wideK > 0);
-    const search = async (k: number) => (await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k, maxDepth: o.maxDepth, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers }))[0]!;
+    const anchor = await anchorFor({ lm: pol.lm, tok: pol.tokenizer, sandbox, promptNumbers: pol.promptNumbers }, question, delta, delta > 0 || widerK(o.k, o.widen) > 0);
     const choice = { anchor, pathScore: o.pathScore };
-    let res = await search(o.k);
-    const first = treeSolution(res.tree, choice)?.answer ?? null;
-    const widened = wideK > 0 && needsWiderSearch(res.tree, choice);
-    if (widened) res = await search(wideK);
+    const search = async (k: number) => (await searchMany([{ id: 'q', question }], { proposer, scorer, sandbox, grade: gradeAnswer }, { mode: 'ppm', rollouts: o.rollouts, k, maxDepth: o.maxDepth, seed: o.seed, concurrency: 1, promptNumbers: pol.promptNumbers }))[0]!;
+    const { result: res, note } = await searchOrWiden(search, o.k, choice, o.widen);
     const sol = treeSolution(res.tree, choice);
     print(`Question: ${question}`);
     // the sandbox defines the question's numbers before the steps (steps.ts questionNumbers)
@@ -70,7 +66,7 @@ export async function solveOne(question: string, o: SolveOptions): Promise<strin
       const out = sol.outputs?.[i] ?? '';
       if (out) print(`  → ${out.split('\n').join('\n    ')}`);
     });
-    print(`\nAnswer: ${sol.answer}   (${scoreLabel(o.pathScore)} ${sol.score?.toFixed(3)}, ${res.stats.rollouts} rollouts${anchorNote(res.tree, choice)}${widened ? widenNote(o.k, wideK, first, anchor.answer) : ''})`);
+    print(`\nAnswer: ${sol.answer}   (${scoreLabel(o.pathScore)} ${sol.score?.toFixed(3)}, ${res.stats.rollouts} rollouts${anchorNote(res.tree, choice)}${note})`);
     return sol.answer;
   } finally {
     await sandbox.close();

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { pathTo, searchMany, type SearchResult, type SearchTree, type MCTSNode } from '../search/mcts.ts';
 import { policyProposer, PPMScorer } from '../search/policy.ts';
-import { anchorFor, anchorNote, chosenTerminal, needsWiderSearch, scoreLabel, treeSolution, widenNote, widerK, type Solution } from '../search/evaluate.ts';
+import { anchorFor, anchorNote, chosenTerminal, scoreLabel, searchOrWiden, treeSolution, widerK, type Solution } from '../search/evaluate.ts';
 import { gradeAnswer } from '../data/grade.ts';
 import { numberPrelude } from '../data/steps.ts';
 import { checkPromptNumbers, type LoadedPPM, type PolicyHandle } from '../model/load.ts';
@@ -196,8 +196,7 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
   // final choice ranks terminals by SEARCH.pathScore, and where the search's answer differs from
   // greedy's it searches again with SEARCH.widen times k
   const k = o.k ?? SEARCH.k;
-  const wideK = widerK(k);
-  const choice = { anchor: await anchorFor({ lm: first.lm, tok: first.tokenizer, sandbox: m.sandbox, promptNumbers: first.promptNumbers }, question, SEARCH.greedyAnchor, SEARCH.greedyAnchor > 0 || wideK > 0) };
+  const choice = { anchor: await anchorFor({ lm: first.lm, tok: first.tokenizer, sandbox: m.sandbox, promptNumbers: first.promptNumbers }, question, SEARCH.greedyAnchor, SEARCH.greedyAnchor > 0 || widerK(k) > 0) };
   let lastPaint = performance.now();
   const searchWith = async (width: number) => (await searchMany([{ id: 'q', question }], {
     proposer, scorer, sandbox: m.sandbox, grade: gradeAnswer,
@@ -211,10 +210,7 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
       }
     },
   }, { mode: 'ppm', rollouts: o.rollouts ?? SEARCH.rollouts, k: width, maxDepth: o.maxDepth ?? SEARCH.maxDepth, seed, concurrency: 1, promptNumbers: first.promptNumbers }))[0]!;
-  let result = await searchWith(k);
-  const firstAnswer = treeSolution(result.tree, choice)?.answer ?? null;
-  const widened = wideK > 0 && needsWiderSearch(result.tree, choice);
-  if (widened) result = await searchWith(wideK);
+  const { result, note } = await searchOrWiden(searchWith, k, choice);
   const sol = treeSolution(result.tree, choice);
   // the PPM score of every prefix of the chosen trajectory (what `rstar solve` prints per step)
   let scores: number[] = [];
@@ -228,7 +224,7 @@ async function search(m: Models, question: string, o: { rollouts?: number; k?: n
   const ms = performance.now() - t0;
   current = { tree: result.tree, path: new Set(best), selected: null };
   draw();
-  const answer = showSolution(result, sol, anchorNote(result.tree, choice) + (widened ? widenNote(k, wideK, firstAnswer, choice.anchor.answer) : ''), scores, ms);
+  const answer = showSolution(result, sol, anchorNote(result.tree, choice) + note, scores, ms);
   return { answer, ms, rollouts: result.stats.rollouts, nodes: result.tree.nodes.length, result };
 }
 

@@ -7,7 +7,7 @@ import { datasetSplit, isDev } from '../src/data/datasets.ts';
 import { bootstrap, convertProblem, formatYield, runBootstrap } from '../src/data/bootstrap/index.ts';
 import { evalExpr, parseExpr, renderExpr } from '../src/data/bootstrap/expr.ts';
 import { Namer } from '../src/data/bootstrap/names.ts';
-import { convertGsm8k, inferAnnotations } from '../src/data/bootstrap/gsm8k.ts';
+import { convertGsm8k, gsm8kAsOperations, inferAnnotations } from '../src/data/bootstrap/gsm8k.ts';
 import { convertMawps } from '../src/data/bootstrap/mawps.ts';
 import { convertDeepMind } from '../src/data/bootstrap/deepmind.ts';
 import { loadDataset, type Problem } from '../src/data/datasets.ts';
@@ -88,6 +88,28 @@ describe('Namer', () => {
 });
 
 describe('GSM8K conversion', () => {
+  it('rewrites a trajectory in the operation grammar: one step per operation, r-names, only what the answer needs', async () => {
+    const p = find('gsm8k', 'gsm8k-train-2'); // Betty's wallet: `n0 - betty - gave - n1` is three operations
+    const steps = convertProblem(p)!;
+    expect(steps.map((s) => [s.comment.join(' '), s.code])).toEqual([
+      ['Divide n0 by 2.', 'const r1 = n0 / 2;'],
+      ['Multiply n1 by 2.', 'const r2 = n1 * 2;'],
+      ['Subtract r1 from n0.', 'const r3 = n0 - r1;'],
+      ['Subtract r2 from r3.', 'const r4 = r3 - r2;'],
+      ['Subtract n1 from r4.', 'const answer = r4 - n1;\nprint(answer);'],
+    ]);
+    expect(await runAndGrade(steps, p.answer, p.question)).toMatchObject({ ok: true, graded: true });
+    // a result used twice is computed once; a value the answer does not need is left out
+    const raw = [
+      { comment: ['x'], code: 'const a = 3 * 4;\nconst unused = 7 + 1;' },
+      { comment: ['y'], code: 'const b = a + a * 2;\nprint(b);' },
+    ];
+    expect(gsm8kAsOperations(raw)!.map((s) => s.code)).toEqual(['const r1 = 3 * 4;', 'const r2 = r1 * 2;', 'const answer = r1 + r2;\nprint(answer);']);
+    // an answer that only renames a result is that result; code other than `const` lines does not convert
+    expect(gsm8kAsOperations([{ comment: [], code: 'const a = 3 * 4;\nconst b = a;\nprint(b);' }])!.map((s) => s.code)).toEqual(['const answer = 3 * 4;\nprint(answer);']);
+    expect(gsm8kAsOperations([{ comment: [], code: 'let a = 3;\nprint(a);' }])).toBeNull();
+  });
+
   it('converts the Natalia example: comment without annotation, variable reuse, printed answer', async () => {
     const p = find('gsm8k', 'gsm8k-train-0');
     const steps = convertGsm8k(p)!;

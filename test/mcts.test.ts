@@ -322,6 +322,10 @@ describe('terminal-guided MCTS', () => {
     const off = await runMCTS(Q, deps(new ScriptedPolicy(script)), { rollouts: 2, maxDepth: 2, promptNumbers: 'names', checkReuse: false });
     expect(kids(off.tree)).toHaveLength(2);
     expect(off.stats).toMatchObject({ reused: 0 });
+    // a GSM8K problem is searched without it (steps.ts reuseCheckApplies)
+    const gsm = await runMCTS({ ...Q, source: 'gsm8k' }, deps(new ScriptedPolicy(script)), { rollouts: 2, maxDepth: 2, promptNumbers: 'names', checkReuse: true });
+    expect(kids(gsm.tree)).toHaveLength(2);
+    expect(gsm.stats).toMatchObject({ reused: 0 });
   });
 
   it('a non-terminal step at maxDepth scores −1; a terminal there is graded normally', async () => {

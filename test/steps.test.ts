@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MARK, commentContradictsCode, reusesQuestionNumber, undoesEarlierStep, isTerminal, maskNumbers, numberPrelude, questionBags, questionBaseNumerals, parseSolution, parseStep, programOf, promptFor, questionNumbers,
+  MARK, commentContradictsCode, reuseCheckApplies, reusesQuestionNumber, undoesEarlierStep, isTerminal, maskNumbers, numberPrelude, questionBags, questionBaseNumerals, parseSolution, parseStep, programOf, promptFor, questionNumbers,
   serializeSolution, serializeStep, serializeTrajectory, tagQuestion, type Step,
 } from '../src/data/steps.ts';
 import { convertProblem } from '../src/data/bootstrap/index.ts';
@@ -242,8 +242,9 @@ describe('reusesQuestionNumber', () => {
     expect(r(['const r1 = n0 * n1;'], { comment: ['Add r1 and n0.', 'Then more.'], code: 'const r2 = r1 + n0;' })).toBe(false);
     expect(r(['const r1 = n0 * n1;'], op('Add r1 and n0.', 'const r2 = ev("r1 + n0");'))).toBe(false);
   });
-  it('fires on few MAWPS/ASDiv-A reference solutions and on no GSM8K or DeepMind one', () => {
-    for (const [name, least, most] of [['mawps', 0.005, 0.08], ['gsm8k', 0, 0], ['deepmind', 0, 0]] as const) {
+  it('fires on few MAWPS/ASDiv-A reference solutions, on no DeepMind one, and on half of GSM8K (reuseCheckApplies: not checked)', () => {
+    expect([reuseCheckApplies('gsm8k'), reuseCheckApplies('mawps'), reuseCheckApplies('mawps-synth-chain'), reuseCheckApplies(undefined)]).toEqual([false, true, true, true]);
+    for (const [name, least, most] of [['mawps', 0.005, 0.08], ['gsm8k', 0.3, 0.7], ['deepmind', 0, 0]] as const) {
       let fired = 0;
       const lines = name === 'deepmind' ? interleaveModules(loadDataset(name)).slice(0, 8 * 56) : loadDataset(name).slice(0, 1000);
       for (const p of lines) {

@@ -36,6 +36,8 @@ export interface EvalProblem {
   id: string;
   question: string;
   answer: string;
+  /** Dataset label, where known (the search's reuse check depends on it: steps.ts reuseCheckApplies). */
+  source?: string;
 }
 
 export type EvalRowOut = EvalRow;
@@ -400,7 +402,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
     if (widen) widened = { k: wideK, searches: 0, gained: 0, lost: 0 };
     for (let r = 0; r < o.runs; r++) {
       const res = await searchMany(
-        problems.map((p) => ({ id: p.id, question: p.question })),
+        problems.map((p) => ({ id: p.id, question: p.question, source: p.source })),
         { proposer, scorer, sandbox: d.sandbox, grade: gradeAnswer, onDone: () => prog?.tick(1 / o.runs) },
         { ...o.search, mode: 'ppm', seed: o.seed + r, promptNumbers: d.promptNumbers },
       );
@@ -409,7 +411,7 @@ async function evaluateFitting(problems: EvalProblem[], d: EvalDeps, options: Pa
         const again = res.flatMap((x, i) => (needsWiderSearch(x.tree, choices[i] as FinalChoice & { anchor: GreedyAnchor }) ? [i] : []));
         const w = o.quiet || !again.length ? null : new Progress({ label: `eval mcts: k ${wideK} where greedy disagrees`, total: again.length, unit: 'problem' });
         const wide = again.length ? await searchMany(
-          again.map((i) => ({ id: problems[i]!.id, question: problems[i]!.question })),
+          again.map((i) => ({ id: problems[i]!.id, question: problems[i]!.question, source: problems[i]!.source })),
           { proposer, scorer, sandbox: d.sandbox, grade: gradeAnswer, onDone: () => w?.tick() },
           { ...o.search, k: wideK, mode: 'ppm', seed: o.seed + r, promptNumbers: d.promptNumbers },
         ) : [];

@@ -27,7 +27,7 @@
 // Throughput: searchMany runs up to `concurrency` trees at once (each tree's rollouts sequential); their
 // model calls are batched by batching.ts.
 
-import { commentContradictsCode, reusesQuestionNumber, undoesEarlierStep, isPromptNumbers, isTerminal, parseStep, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
+import { commentContradictsCode, reuseCheckApplies, reusesQuestionNumber, undoesEarlierStep, isPromptNumbers, isTerminal, parseStep, programOf, promptFor, serializeStep, type PromptNumbers, type Step } from '../data/steps.ts';
 import { hash32 } from '../util/rng.ts';
 import { BatchCoordinator, type ProposeRequest, type StepProposer, type StepScorer } from './batching.ts';
 import { SEARCH } from '../config.ts';
@@ -83,6 +83,8 @@ export interface SearchProblem {
   question: string;
   /** Known answer; absent at test time (PPM mode only). */
   answer?: string | null;
+  /** Dataset label, where known: decides whether checkReuse applies (steps.ts reuseCheckApplies). */
+  source?: string;
 }
 
 export interface SearchDeps {
@@ -305,6 +307,8 @@ export function bestTerminal(tree: SearchTree): MCTSNode | null {
 
 class TreeSearch {
   readonly tree: SearchTree;
+  /** opts.checkReuse, where the problem's source keeps it (reuseCheckApplies). */
+  private readonly checkReuse: boolean;
   readonly stats: SearchStats = {
     rollouts: 0,
     expanded: 0,
@@ -331,6 +335,7 @@ class TreeSearch {
     private readonly progress?: (event: 'expand' | 'rollout', node: number, added: number[]) => void | Promise<void>,
   ) {
     this.tree = createTree(problem, opts.mode, opts.promptNumbers);
+    this.checkReuse = opts.checkReuse && reuseCheckApplies(problem.source);
   }
 
   async run(): Promise<SearchResult> {
@@ -384,7 +389,7 @@ class TreeSearch {
         stats.undone += 1;
         continue;
       }
-      if (opts.checkReuse && reusesQuestionNumber(codes, step)) {
+      if (this.checkReuse && reusesQuestionNumber(codes, step)) {
         stats.reused += 1;
         continue;
       }

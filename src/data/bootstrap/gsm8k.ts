@@ -1,8 +1,8 @@
 // GSM8K: calculator annotations `<<48/2=24>>` → one `const` per annotation, one step per line.
 import type { Problem } from '../datasets.ts';
-import type { Step } from '../steps.ts';
+import { opPhrase, type Step } from '../steps.ts';
 import { contentWords, tidy } from '../text.ts';
-import { approxEqual, evalExpr, mapNums, parseExpr, renderExpr, varsOf } from './expr.ts';
+import { approxEqual, evalExpr, mapNums, parseExpr, renderExpr, varsOf, type Expr } from './expr.ts';
 import { Namer } from './names.ts';
 
 const ANNOTATION = /<<([^<>]*)>>/g;
@@ -144,3 +144,52 @@ function nameWordsGsm8k(line: string, at: number, len: number): string[] {
   return wb.slice(-1);
 }
 
+
+/**
+ * A GSM8K trajectory rewritten in the operation grammar MAWPS/ASDiv-A's steps use: only the
+ * computations the printed answer depends on, one step per binary operation in definition order,
+ * results named r1, r2, …, answer, each commented with its operation phrase. Null when the steps do
+ * not parse as `const x = expr;` lines ending in `print(x);`.
+ */
+export function gsm8kAsOperations(steps: Step[]): Step[] | null {
+  const defs = new Map<string, Expr>();
+  let printed: string | undefined;
+  for (const s of steps)
+    for (const raw of s.code.split('\n')) {
+      const line = raw.trim();
+      const m = /^const ([A-Za-z_$][\w$]*) = (.+);$/.exec(line);
+      const p = /^print\(([A-Za-z_$][\w$]*)\);$/.exec(line);
+      if (m) {
+        const e = parseExpr(m[2]!);
+        if (!e) return null;
+        defs.set(m[1]!, e);
+      } else if (p) printed = p[1];
+      else if (line) return null;
+    }
+  if (!printed || !defs.has(printed)) return null;
+  // what the answer needs, in definition order
+  const needed = new Set<string>();
+  const need = (name: string): void => {
+    if (needed.has(name) || !defs.has(name)) return;
+    needed.add(name);
+    for (const v of varsOf(defs.get(name)!)) need(v);
+  };
+  need(printed);
+  const out: Step[] = [];
+  const alias = new Map<string, Expr>();
+  const rename = (e: Expr): Expr =>
+    e.t === 'var' ? (alias.get(e.name) ?? e) : e.t === 'neg' ? { t: 'neg', e: rename(e.e) } : e.t === 'bin' ? { ...e, l: rename(e.l), r: rename(e.r) } : e;
+  const walk = (e: Expr): Expr => {
+    if (e.t !== 'bin') return e;
+    const l = walk(e.l);
+    const r = walk(e.r);
+    const name = `r${out.length + 1}`;
+    out.push({ comment: [opPhrase(e.op, renderExpr(l), renderExpr(r))], code: `const ${name} = ${renderExpr({ t: 'bin', op: e.op, l, r })};` });
+    return { t: 'var', name };
+  };
+  for (const [name, e] of defs) if (needed.has(name)) alias.set(name, walk(rename(e)));
+  const last = out[out.length - 1];
+  if (!last || alias.get(printed)?.t !== 'var' || (alias.get(printed) as { name: string }).name !== `r${out.length}`) return null;
+  last.code = last.code.replace(/^const r\d+ =/, 'const answer =') + '\nprint(answer);';
+  return out;
+}

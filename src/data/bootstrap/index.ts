@@ -17,7 +17,7 @@ import { readTrajectories, writeTrajectories, type TrajectoryRow } from '../arro
 import { gradeAnswer } from '../grade.ts';
 import { SandboxPool } from '../../sandbox/sandbox.ts';
 import { Progress } from '../../util/progress.ts';
-import { convertGsm8k } from './gsm8k.ts';
+import { convertGsm8k, gsm8kAsOperations } from './gsm8k.ts';
 import { convertMawps } from './mawps.ts';
 import { convertDeepMind, deepMindModule } from './deepmind.ts';
 
@@ -61,7 +61,10 @@ export function convertProblem(p: Problem): Step[] | null {
 
 function convertRaw(p: Problem): Step[] | null {
   const src = p.source.toLowerCase();
-  if (src.includes('gsm8k')) return convertGsm8k(p);
+  if (src.includes('gsm8k')) {
+    const steps = convertGsm8k(p);
+    return steps && gsm8kAsOperations(steps);
+  }
   if (src.includes('mawps') || src.includes('asdiv') || src.includes('svamp')) return convertMawps(p);
   if (src.includes('deepmind')) return convertDeepMind(p);
   return null;

@@ -277,9 +277,9 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the solve page in Chromium', () => {
   }
 
   it("where the greedy anchor picks the answer, the page picks it as `rstar solve` does and says so", async () => {
-    // a schema problem whose top terminal by its path's weakest step (14 - 7 = 7, the last fact left out)
-    // sits just above greedy's 14 - 7 + 33 = 40
-    const question = 'Grace had 14 pears. Then she threw away 7 of them. Amara gave her 33 pears. How many pears does Grace have now?';
+    // a schema problem whose top terminal by its path's weakest step (55 - 22 = 44, the 2 friends left out)
+    // sits just above greedy's 55 - 2 * 22 = 11
+    const question = 'Lisa had 55 erasers. She gave 2 friends 22 erasers each. How many erasers does Lisa have at the end?';
     const { line, answer } = await cliAndPage(question, /^Answer: (\S+) {3}\(lowest step score (-?\d\.\d{3}), \d+ rollouts(; greedy's answer, within 0\.1 of the top -?\d\.\d{3} \(answer \S+\))\)$/m, 60_000);
     expect(answer.answer).toBe(line[1]);
     expect(answer.text).toContain(`(lowest step score ${line[2]}, `);

@@ -116,9 +116,9 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
   // operation grammar" commands, from joint-mix's lineage): from scratch, two cores need more than the
   // 2 h budget before MCTS has a policy worth searching with. Each round searches fresh problems of
   // every source (word problems first: they are where the PPM is short of pairs) and 120 new schema
-  // problems; SFT keeps the source mix the joint-ops policy's last fine-tune had: GSM8K half the
-  // characters, where 5 % left it at the floor and half raised its greedy dev accuracy with no loss on
-  // the other sources (README). PPM-rK is a new head on policy-rK's backbone, trained on the run's pairs and
+  // problems; SFT keeps MAWPS/ASDiv-A's and the schema problems' shares of the joint-mix policy's mix
+  // (27 %, 25 %) and gives GSM8K 30 % out of DeepMind's: the run with GSM8K at half the characters
+  // (joint-ops's last fine-tune) lost 18 grouped MAWPS/ASDiv-A problems under MCTS + PPM (README). PPM-rK is a new head on policy-rK's backbone, trained on the run's pairs and
   // joint-mix's: a PPM continued from an older backbone fell behind the policy (README). No
   // distractor variants: the four-round run with half the word problems also trained on with one
   // (--distractors 0.5) nearly doubled greedy on a dev with an irrelevant sentence added (14.5 → 25.8 %)
@@ -133,7 +133,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     model: { blockSize: 512, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 0, sftSteps: 400, sftLr: 1e-3, ppmSteps: 200, ppmLr: 1.5e-4, ppmBatchPairs: 4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS_ALL, testSearch: {}, bootstrapLimit: { deepmind: 6000, '*': 'all' },
-    sftMix: { mawps: 0.15, 'mawps-synth': 0.1, deepmind: 0.25, gsm8k: 0.5 },
+    sftMix: { mawps: 0.27, 'mawps-synth': 0.25, deepmind: 0.18, gsm8k: 0.3 },
     crossFit: null, distractors: 0, pretrain: null, ppmAverage: false, policies: 1, r0Member: true, ppmSeeds: 4,
     schemas: { round0: 3000, perRound: 120 },
     start: { policy: 'checkpoints/joint-ops/policy' }, seedPairs: ['checkpoints/joint-mix/pairs-r1.arrow'],

@@ -118,9 +118,9 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
   // every source (word problems first: they are where the PPM is short of pairs) and 120 new schema
   // problems; SFT keeps MAWPS/ASDiv-A's and the schema problems' shares of the joint-mix policy's mix
   // (27 %, 25 %) and gives GSM8K 30 % out of DeepMind's: the run with GSM8K at half the characters
-  // (joint-ops's last fine-tune) lost 18 grouped MAWPS/ASDiv-A problems under MCTS + PPM (README). PPM-rK is a new head on policy-rK's backbone, trained on the run's pairs and
-  // joint-mix's: a PPM continued from an older backbone fell behind the policy (README). No
-  // distractor variants: the four-round run with half the word problems also trained on with one
+  // (joint-ops's last fine-tune) lost 18 grouped MAWPS/ASDiv-A problems under MCTS + PPM (README).
+  // PPM-rK is a new head on policy-rK's backbone, trained on the run's pairs and joint-mix's: a PPM
+  // continued from an older backbone fell behind the policy (README). No distractor variants: the four-round run with half the word problems also trained on with one
   // (--distractors 0.5) nearly doubled greedy on a dev with an irrelevant sentence added (14.5 → 25.8 %)
   // but lost 6.7 points of MCTS + PPM on the plain grouped dev (README), the issue's first bar.
   // 400 SFT steps a round: four fine-tunes of the shipped round-4 policy, 400 steps more each, raised

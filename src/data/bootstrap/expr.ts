@@ -207,17 +207,21 @@ export function evalExpr(e: Expr, env: Record<string, number> = {}): number {
   }
 }
 
-export function mapNums(e: Expr, f: (v: number) => Expr): Expr {
+/** The expression with each leaf (number or variable) replaced by f's expression for it. */
+export function mapLeaves(e: Expr, f: (leaf: Extract<Expr, { t: 'num' | 'var' }>) => Expr): Expr {
   switch (e.t) {
     case 'num':
-      return f(e.v);
     case 'var':
-      return e;
+      return f(e);
     case 'neg':
-      return { t: 'neg', e: mapNums(e.e, f) };
+      return { t: 'neg', e: mapLeaves(e.e, f) };
     case 'bin':
-      return { ...e, l: mapNums(e.l, f), r: mapNums(e.r, f) };
+      return { ...e, l: mapLeaves(e.l, f), r: mapLeaves(e.r, f) };
   }
+}
+
+export function mapNums(e: Expr, f: (v: number) => Expr): Expr {
+  return mapLeaves(e, (x) => (x.t === 'num' ? f(x.v) : x));
 }
 
 export function approxEqual(a: number, b: number): boolean {

@@ -2,7 +2,7 @@
 import type { Problem } from '../datasets.ts';
 import { opPhrase, type Step } from '../steps.ts';
 import { contentWords, tidy } from '../text.ts';
-import { approxEqual, evalExpr, mapNums, parseExpr, renderExpr, varsOf, type Expr } from './expr.ts';
+import { approxEqual, evalExpr, mapLeaves, mapNums, parseExpr, renderExpr, varsOf, type Expr } from './expr.ts';
 import { Namer } from './names.ts';
 
 const ANNOTATION = /<<([^<>]*)>>/g;
@@ -144,7 +144,6 @@ function nameWordsGsm8k(line: string, at: number, len: number): string[] {
   return wb.slice(-1);
 }
 
-
 /**
  * A GSM8K trajectory rewritten in the operation grammar MAWPS/ASDiv-A's steps use: only the
  * computations the printed answer depends on, one step per binary operation in definition order,
@@ -177,8 +176,6 @@ export function gsm8kAsOperations(steps: Step[]): Step[] | null {
   need(printed);
   const out: Step[] = [];
   const alias = new Map<string, Expr>();
-  const rename = (e: Expr): Expr =>
-    e.t === 'var' ? (alias.get(e.name) ?? e) : e.t === 'neg' ? { t: 'neg', e: rename(e.e) } : e.t === 'bin' ? { ...e, l: rename(e.l), r: rename(e.r) } : e;
   const walk = (e: Expr): Expr => {
     if (e.t !== 'bin') return e;
     const l = walk(e.l);
@@ -187,9 +184,10 @@ export function gsm8kAsOperations(steps: Step[]): Step[] | null {
     out.push({ comment: [opPhrase(e.op, renderExpr(l), renderExpr(r))], code: `const ${name} = ${renderExpr({ t: 'bin', op: e.op, l, r })};` });
     return { t: 'var', name };
   };
-  for (const [name, e] of defs) if (needed.has(name)) alias.set(name, walk(rename(e)));
+  for (const [name, e] of defs) if (needed.has(name)) alias.set(name, walk(mapLeaves(e, (x) => (x.t === 'var' ? (alias.get(x.name) ?? x) : x))));
   const last = out[out.length - 1];
-  if (!last || alias.get(printed)?.t !== 'var' || (alias.get(printed) as { name: string }).name !== `r${out.length}`) return null;
+  const answer = alias.get(printed);
+  if (!last || answer?.t !== 'var' || answer.name !== `r${out.length}`) return null;
   last.code = last.code.replace(/^const r\d+ =/, 'const answer =') + '\nprint(answer);';
   return out;
 }

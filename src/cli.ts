@@ -272,6 +272,7 @@ const cli = yargs(hideBin(process.argv))
         .option('bootstrap-per-source', { type: 'string', describe: "bootstrap trajectories every round's SFT keeps, per source: a seeded choice of problems, N for every source or e.g. deepmind=6000,*=all (default: the preset's)" })
         .option('sft-mix', { type: 'string', describe: "each source family's share of every round's SFT characters (≈ tokens), relative weights, e.g. mawps=0.3,mawps-synth=0.2,deepmind=0.45,gsm8k=0.05 (default: the preset's; none: each source's own size)" })
         .option('dev-problems', { type: 'number', describe: "dev problems per source each round evaluates, the first N (default: the preset's; 0: all)" })
+        .option('chance-check', { type: 'number', describe: "training searches: number variants of each MAWPS/ASDiv-A and GSM8K problem with a reference program; a terminal with the known answer counts right only if it answers them as the reference does (default: the preset's; 0: off)" })
         .option('ppm-seeds', { type: 'number', describe: "PPM-rK = the weight average of this many PPMs trained with different seeds (default: the preset's; 1: one PPM)" })
         .option('r0-member', { type: 'boolean', describe: "policy-r0, unchanged, proposes beside policy-rK in every search from round 1 and ships as an ensemble member (default: the preset's; --no-r0-member: not)" })
         .option('dev-set', { choices: ['fixed', 'unseen', 'grouped'] as const, describe: "word-problem datasets' dev: the fixed split, its part with no similar training problem, or a grouped split (the run then trains on its other part); default: the preset's" })
@@ -295,6 +296,7 @@ const cli = yargs(hideBin(process.argv))
       if (datasets && (!datasets.length || unknownSets.length)) throw new Error(`self-evolve: --datasets expects datasets from ${Object.keys(DATASETS).join(', ')}, got ${JSON.stringify(a.datasets)}`);
       if (a.sft0Steps !== undefined && !(Number.isInteger(a.sft0Steps) && a.sft0Steps >= 0)) throw new Error(`self-evolve: --sft0-steps must be a whole number ≥ 0, got ${a.sft0Steps}`);
       if (a.devProblems !== undefined && !(Number.isInteger(a.devProblems) && a.devProblems >= 0)) throw new Error(`self-evolve: --dev-problems must be a whole number ≥ 0, got ${a.devProblems}`);
+      if (a.chanceCheck !== undefined && !(Number.isInteger(a.chanceCheck) && a.chanceCheck >= 0)) throw new Error(`self-evolve: --chance-check must be a whole number ≥ 0, got ${a.chanceCheck}`);
       if (a.ppmSeeds !== undefined && !(Number.isInteger(a.ppmSeeds) && a.ppmSeeds >= 1)) throw new Error(`self-evolve: --ppm-seeds must be a whole number ≥ 1, got ${a.ppmSeeds}`);
       const searchProblems = a.searchProblems === undefined ? undefined : parseSearchQuota(String(a.searchProblems));
       if (searchProblems === null) throw new Error(`self-evolve: --search-problems must be a whole number ≥ 0, all, or source=N pairs (deepmind=300,*=all), got ${a.searchProblems}`);
@@ -316,6 +318,7 @@ const cli = yargs(hideBin(process.argv))
         ...(sftMix === undefined ? {} : { sftMix }),
         ...(a.devProblems === undefined ? {} : { devProblems: a.devProblems }),
         ...(a.ppmSeeds === undefined ? {} : { ppmSeeds: a.ppmSeeds }),
+        ...(a.chanceCheck === undefined ? {} : { chanceCheck: a.chanceCheck }),
         ...(a.r0Member === undefined ? {} : { r0Member: a.r0Member }),
         ...(a.devSet === undefined ? {} : { devSet: a.devSet }),
         ...(a.schemas ? { schemas: { round0: a.schemas, perRound: a.schemas } } : {}),

@@ -206,6 +206,7 @@ describe('terminal-guided MCTS', () => {
       contradictions: 0,
       undone: 0,
       reused: 0,
+      chanceHits: 0,
       sandboxFailures: 0,
       deadEnds: 0,
       depthLimited: 0,

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupBackend } from '../src/model/backends/backend.ts';
 import { readTensorFile } from '../src/model/checkpoint.ts';
 import { loadDataset, splitDev } from '../src/data/datasets.ts';
-import { dedupePairs, readPairs, readTrajectories, writePairs, type TrajectoryRow } from '../src/data/arrow.ts';
+import { dedupePairs, readPairs, readTrajectories, writePairs, writeTrajectories, type TrajectoryRow } from '../src/data/arrow.ts';
 import { bootstrapSplits } from '../src/data/bootstrap/index.ts';
 import { loadProblemsFor, schemaBatch, splitOf } from '../src/data/problems.ts';
 import { dropSimilar } from '../src/data/groups.ts';
@@ -22,9 +22,10 @@ import { crossFitPairs, foldOf } from '../src/train/cross-fit.ts';
 import { pairedCounts, roundsTable, type RoundMetrics } from '../src/train/report.ts';
 import { PRESETS, type Preset } from '../src/train/presets.ts';
 import { bootstrapKept } from '../src/train/self-evolve.ts';
-import type { SearchLine } from '../src/train/shards.ts';
+import type { SearchLine, ShardJob } from '../src/train/shards.ts';
 import { splitPairs } from '../src/train/ppm.ts';
-import { questionNumbers } from '../src/data/steps.ts';
+import { parseStep, questionNumbers, serializeStep } from '../src/data/steps.ts';
+import { convertProblem } from '../src/data/bootstrap/index.ts';
 import { mcnemarExact } from '../src/search/evaluate.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -473,6 +474,34 @@ describe('pairedCounts', () => {
     const m = new Map([['a', true], ['b', false], ['c', true], ['d', true], ['e', true]]); // f unscored
     expect(pairedCounts(g, m)).toEqual({ onlyMcts: 2, onlyGreedy: 1, p: mcnemarExact(2, 1) });
   });
+});
+
+describe('the chance-hit check (preset.chanceCheck)', () => {
+  it("round 1's search job carries each problem's reference program and the variant count; the summary counts chance hits", async () => {
+    const out = path.join(root, 'chance');
+    fs.cpSync(base, out, { recursive: true });
+    // the searched problems' reference programs join the fixture's bootstrap
+    const bootFile = path.join(out, 'round-0', 'bootstrap-train.arrow');
+    const refs = searchedProblems(SEED, SEARCH).flatMap((p) => {
+      const steps = convertProblem(p);
+      return steps ? [{ problemId: p.id, question: p.question, steps: steps.map((x, i) => serializeStep(x, i === steps.length - 1)), q: steps.map(() => 1), visits: steps.map(() => 1), correct: true, finalAnswer: p.answer, round: 0, source: 'mawps' }] : [];
+    });
+    await writeTrajectories(bootFile, [...readTrajectories(bootFile), ...refs]);
+    const res = await finish(spawnRun(out, 1, { ...OVERRIDE, chanceCheck: 2 }));
+    expect(res.code, res.stderr).toBe(0);
+    const job = JSON.parse(fs.readFileSync(path.join(out, 'round-1', 'search', 'shard-0.job.json'), 'utf8')) as ShardJob;
+    expect(job.variants).toBe(2);
+    const boot = new Map(readTrajectories(path.join(out, 'round-0', 'bootstrap-train.arrow')).map((t) => [t.problemId, t]));
+    expect(job.problems).toHaveLength(SEARCH);
+    for (const p of job.problems) expect(p.reference).toEqual(boot.get(p.id)?.steps.map((x) => parseStep(x)!.code));
+    expect(job.problems.filter((p) => p.reference)).toHaveLength(refs.length);
+    expect(refs.length).toBeGreaterThan(0);
+    const summary = JSON.parse(fs.readFileSync(path.join(out, 'round-1', 'search-summary.json'), 'utf8'));
+    const searchLines = lines(path.join(out, 'round-1', 'search', 'shard-0.jsonl')).map((l) => JSON.parse(l) as SearchLine);
+    expect(summary.chanceHits).toBe(searchLines.reduce((a, l) => a + l.chanceHits!, 0));
+    // the hand-built policy prints digits whatever the question says: an answer it gets is a chance hit
+    expect(summary.chanceHits).toBeGreaterThan(0);
+  }, 180_000);
 });
 
 describe('a fresh draw of training problems every round (preset.freshDraw)', () => {

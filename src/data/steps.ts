@@ -74,6 +74,16 @@ export function questionNumbers(question: string): QuestionNumber[] {
   return out;
 }
 
+/** The question (normalised) with its numbers, in questionNumbers' order, written as `values`; null when
+ *  their count differs or the question names letter bags or base numerals (digits that are not numbers). */
+export function withNumbers(question: string, values: readonly number[]): string | null {
+  const q = normaliseQuestion(question);
+  if (questionBags(q).length || questionBaseNumerals(q).length) return null;
+  let i = 0;
+  const out = q.replace(QNUM, (m) => (i < values.length ? String(values[i++]) : m));
+  return i === values.length && questionNumbers(out).length === values.length ? out : null;
+}
+
 /**
  * How the prompt shows the question's numbers: 'values' tags each with its name and value (`n0=56`),
  * 'names' shows the name only (`n0`; the values live only in the sandbox's prelude). A policy keeps the

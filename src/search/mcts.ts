@@ -32,6 +32,7 @@ import { hash32 } from '../util/rng.ts';
 import { BatchCoordinator, type ProposeRequest, type StepProposer, type StepScorer } from './batching.ts';
 import { SEARCH } from '../config.ts';
 import type { RunResult as SandboxRunResult } from '../sandbox/sandbox.ts';
+import { answersVariants, type NumberVariant } from './variants.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Contracts
@@ -85,6 +86,9 @@ export interface SearchProblem {
   answer?: string | null;
   /** Dataset label, where known: decides whether checkReuse applies (steps.ts reuseCheckApplies). */
   source?: string;
+  /** Terminal-guided: the question with its numbers moved and the reference's answers (variants.ts); a
+   *  terminal giving the known answer counts right only if its program answers these too. */
+  variants?: readonly NumberVariant[];
 }
 
 export interface SearchDeps {
@@ -174,6 +178,8 @@ export interface SearchStats {
   undone: number;
   /** Candidates dropped because they use a question number a second time (checkReuse). */
   reused: number;
+  /** Terminals with the known answer that answered a number variant otherwise (SearchProblem.variants). */
+  chanceHits: number;
   sandboxFailures: number;
   deadEnds: number;
   depthLimited: number;
@@ -309,6 +315,7 @@ class TreeSearch {
   readonly tree: SearchTree;
   /** opts.checkReuse, where the problem's source keeps it (reuseCheckApplies). */
   private readonly checkReuse: boolean;
+  private readonly variants: readonly NumberVariant[];
   readonly stats: SearchStats = {
     rollouts: 0,
     expanded: 0,
@@ -318,6 +325,7 @@ class TreeSearch {
     contradictions: 0,
     undone: 0,
     reused: 0,
+    chanceHits: 0,
     sandboxFailures: 0,
     deadEnds: 0,
     depthLimited: 0,
@@ -336,6 +344,7 @@ class TreeSearch {
   ) {
     this.tree = createTree(problem, opts.mode, opts.promptNumbers);
     this.checkReuse = opts.checkReuse && reuseCheckApplies(problem.source);
+    this.variants = problem.variants ?? [];
   }
 
   async run(): Promise<SearchResult> {
@@ -435,6 +444,10 @@ class TreeSearch {
         ch.answer = res.answer ?? null;
         if (tree.gold !== null) {
           ch.correct = ch.answer !== null && this.grade(ch.answer, tree.gold);
+          if (ch.correct && this.variants.length && !(await answersVariants([...codes, ch.step!.code], this.variants, this.sandbox, this.grade))) {
+            ch.correct = false;
+            stats.chanceHits += 1;
+          }
           if (ch.correct) stats.correct += 1;
           value.set(ch.id, ch.correct ? 1 : -1);
         } else if (ch.answer === null) {

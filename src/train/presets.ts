@@ -92,6 +92,10 @@ export interface Preset {
   /** Step-pair files from earlier runs (e.g. the starting policy's trees) that join every round's PPM
    *  training beside the run's own MCTS pairs; pairs of dev problems are dropped. [] = none. */
   seedPairs: string[];
+  /** Training searches: number variants of each MAWPS/ASDiv-A and GSM8K training problem whose
+   *  reference program moves with its numbers; a terminal with the known answer counts right only if
+   *  its program answers them as the reference does (search/variants.ts). 0 = answers alone. */
+  chanceCheck: number;
 }
 
 const ROUNDS: RoundPlan[] = [
@@ -136,7 +140,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sftMix: { mawps: 0.27, 'mawps-synth': 0.25, deepmind: 0.18, gsm8k: 0.3 },
     crossFit: null, distractors: 0, pretrain: null, ppmAverage: false, policies: 1, r0Member: true, ppmSeeds: 4,
     schemas: { round0: 3000, perRound: 120 },
-    start: { policy: 'checkpoints/joint-ops/policy' }, seedPairs: ['checkpoints/joint-mix/pairs-r1.arrow'],
+    start: { policy: 'checkpoints/joint-ops/policy' }, seedPairs: ['checkpoints/joint-mix/pairs-r1.arrow'], chanceCheck: 0,
   },
   // MAWPS/ASDiv-A alone from a new GPT (the default until the twenty-third session: 85 min here)
   mawps: {
@@ -145,7 +149,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sft0Steps: 1000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 100, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, sftMix: null,
     crossFit: { sftSteps: 500, rollouts: 16 }, distractors: 0.5, pretrain: null, ppmAverage: true,
-    policies: 2, r0Member: false, ppmSeeds: 1, schemas: null, start: null, seedPairs: [],
+    policies: 2, r0Member: false, ppmSeeds: 1, schemas: null, start: null, seedPairs: [], chanceCheck: 0,
   },
   // `npm run demo` starts it from the MAWPS-only models in checkpoints/mawps/ (--policy, --ppm, --sft0-steps 0): from
   // scratch, 10 minutes on 2 cores leave a policy too weak for the PPM to help (README). It searches
@@ -158,7 +162,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sft0Steps: 200, sftSteps: 30, sftLr: 1e-3, ppmSteps: 15, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 4096,
     k: 4, maxDepth: 6, rounds: ROUNDS.map((r) => ({ ...r, rollouts: Math.min(r.rollouts, 8), extraRollouts: r.extraRollouts ? 16 : undefined })),
     testSearch: { rollouts: 8, k: 4, maxDepth: 6 }, bootstrapLimit: 300, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, r0Member: false, ppmSeeds: 1, schemas: { round0: 0, perRound: 200 }, start: null, seedPairs: [],
+    policies: 1, r0Member: false, ppmSeeds: 1, schemas: { round0: 0, perRound: 200 }, start: null, seedPairs: [], chanceCheck: 0,
   },
   // DeepMind Mathematics alone: 50,370 training problems, so each round searches 1,000 it has not
   // searched before; dev = 3 interpolation problems of each of the 56 modules and 168 extrapolation
@@ -169,7 +173,7 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     model: { blockSize: 512, nLayer: 4, nHead: 4, nEmbd: 128 },
     sft0Steps: 2000, sftSteps: 300, sftLr: 1e-3, ppmSteps: 200, ppmLr: 1.5e-4, ppmBatchPairs: 4, batchTokens: 4096,
     k: 8, maxDepth: 8, rounds: ROUNDS, testSearch: {}, bootstrapLimit: 0, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, r0Member: false, ppmSeeds: 1, schemas: null, start: null, seedPairs: [],
+    policies: 1, r0Member: false, ppmSeeds: 1, schemas: null, start: null, seedPairs: [], chanceCheck: 0,
   },
   // for tests: seconds, not minutes
   tiny: {
@@ -178,6 +182,6 @@ export const PRESETS: Record<'default' | 'mawps' | 'demo' | 'tiny' | 'deepmind',
     sft0Steps: 6, sftSteps: 3, sftLr: 3e-3, ppmSteps: 3, ppmLr: 1.5e-4, ppmBatchPairs: 16, batchTokens: 1024,
     k: 2, maxDepth: 3, rounds: ROUNDS.map((r) => ({ ...r, rollouts: 2, extraRollouts: r.extraRollouts ? 4 : undefined })),
     testSearch: { rollouts: 2, k: 2, maxDepth: 3 }, bootstrapLimit: 40, sftMix: null, crossFit: null, distractors: 0, pretrain: null, ppmAverage: true,
-    policies: 1, r0Member: false, ppmSeeds: 1, schemas: null, start: null, seedPairs: [],
+    policies: 1, r0Member: false, ppmSeeds: 1, schemas: null, start: null, seedPairs: [], chanceCheck: 0,
   },
 };

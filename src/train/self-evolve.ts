@@ -30,6 +30,7 @@ import { dedupe, dedupePairs, readPairs, readTrajectories, writePairs, writeTraj
 import { bootstrapSplits } from '../data/bootstrap/index.ts';
 import { loadProblemsFor, schemaBatch, searchDraw } from '../data/problems.ts';
 import { baseProblemId } from '../data/synth/distractors.ts';
+import { parseStep } from '../data/steps.ts';
 import { averageCheckpoints, copyCheckpoint, saveCheckpoint } from '../model/checkpoint.ts';
 import { loadPolicyAny, promptNumbersAt } from '../model/load.ts';
 import type { SearchOptions } from '../search/mcts.ts';
@@ -120,6 +121,8 @@ interface Run {
   devD: Problem[];
   bootTrain: TrajectoryRow[];
   bootDev: SFTExample[];
+  /** The chance-hit check's reference programs (preset.chanceCheck): word-problem id → step codes. */
+  references: ReadonlyMap<string, string[]>;
   /** Test-time search of the dev evaluation over config.ts SEARCH (the preset's testSearch). */
   testSearch: Partial<SearchOptions>;
 }
@@ -186,10 +189,11 @@ async function prepareRun(o: SelfEvolveOptions, preset: Preset): Promise<Run> {
     ? await bootstrapSplits({ dir: at.round(0), datasets: [], quiet: o.quiet, extraTrain: allTrain, extraDev: allDev })
     : await bootstrapSplits({ dir: at.round(0), datasets: preset.datasets, quiet: o.quiet, extraTrain: synthetic, grouped: preset.devSet === 'grouped' });
   const bootTrain = bootstrapKept(boot.train, preset.bootstrapLimit, o.seed);
+  const references = new Map(preset.chanceCheck ? boot.train.filter((t) => /^(mawps|gsm8k)/.test(t.source)).map((t) => [t.problemId, t.steps.map((x) => parseStep(x)?.code ?? '')]) : []);
   return {
     // SFT dev loss is a diagnostic (rounds keep their last weights): 400 problems a source measure it, where
     // DeepMind's and GSM8K's whole dev bootstraps (4,724 trajectories) made it most of a round's SFT time
-    o, preset, at, log, searchSetOf, dev, allDev, devD, bootTrain, bootDev: examplesFromTrajectories(capPerSource(boot.dev, SFT_DEV_PER_SOURCE, o.seed)),
+    o, preset, at, log, searchSetOf, dev, allDev, devD, bootTrain, references, bootDev: examplesFromTrajectories(capPerSource(boot.dev, SFT_DEV_PER_SOURCE, o.seed)),
     testSearch: preset.testSearch,
   };
 }
@@ -339,13 +343,13 @@ async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> 
   // policy learns from the ones it solved
   const fresh = preset.schemas ? schemaBatch({ start: preset.schemas.round0 + (preset.freshDraw ? k - 1 : 0) * preset.schemas.perRound, count: preset.schemas.perRound, seed: o.seed, dev: run.allDev }) : [];
   const searchSet = [...run.searchSetOf(k), ...fresh];
-  const job = { kind: 'search' as const, policy: at.policy(k - 1), members: at.members(k - 1), ppm: plan.mode === 'ppm' ? at.ppm(k - 1) : undefined, round: k, trees: true };
+  const job = { kind: 'search' as const, policy: at.policy(k - 1), members: at.members(k - 1), ppm: plan.mode === 'ppm' ? at.ppm(k - 1) : undefined, round: k, trees: true, variants: preset.chanceCheck };
   // the reuse check is a test-time rule: a full run with it in the rounds' searches too answered fewer
   // grouped-dev problems (README, thirty-fourth session)
   const search: Partial<SearchOptions> = { rollouts: plan.rollouts, k: preset.k, maxDepth: preset.maxDepth, mode: plan.mode, checkReuse: false };
   const files = await runSharded({
     dir: path.join(dir, 'search'), job: { ...job, seed: o.seed * 1000 + k, search },
-    problems: toJobProblems(searchSet), workers: o.workers, label: `round ${k} MCTS (${plan.mode})`, backend: o.backend, quiet: o.quiet, queue: o.queue,
+    problems: toJobProblems(searchSet, run.references), workers: o.workers, label: `round ${k} MCTS (${plan.mode})`, backend: o.backend, quiet: o.quiet, queue: o.queue,
   });
   let lines = mergeShards<SearchLine>(files, searchSet);
   if (plan.extraRollouts) {
@@ -356,13 +360,13 @@ async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> 
       if (!unsolved.length) break;
       const f2 = await runSharded({
         dir: path.join(dir, `search-extra-${t}`), job: { ...job, seed: o.seed * 1000 + k + 7919 * t, search: { ...search, rollouts: plan.rollouts * 2 } },
-        problems: toJobProblems(unsolved), workers: o.workers, label: `round ${k} extra trees ${t}/${extraTrees}`, backend: o.backend, quiet: o.quiet, queue: o.queue,
+        problems: toJobProblems(unsolved, run.references), workers: o.workers, label: `round ${k} extra trees ${t}/${extraTrees}`, backend: o.backend, quiet: o.quiet, queue: o.queue,
       });
       const extra = new Map(mergeShards<SearchLine>(f2, unsolved).map((l) => [l.problemId, l]));
       lines = lines.map((l) => {
         const e = extra.get(l.problemId);
         if (!e) return l;
-        return { ...l, solved: l.solved || e.solved, trajectories: [...l.trajectories, ...e.trajectories], sft: selectSFT([...l.sft, ...e.sft]), pairs: [...l.pairs, ...e.pairs], rollouts: l.rollouts + e.rollouts, trees: [...(l.trees ?? []), ...(e.trees ?? [])] };
+        return { ...l, solved: l.solved || e.solved, trajectories: [...l.trajectories, ...e.trajectories], sft: selectSFT([...l.sft, ...e.sft]), pairs: [...l.pairs, ...e.pairs], rollouts: l.rollouts + e.rollouts, ...(preset.chanceCheck ? { chanceHits: (l.chanceHits ?? 0) + (e.chanceHits ?? 0) } : {}), trees: [...(l.trees ?? []), ...(e.trees ?? [])] };
       });
     }
   }
@@ -372,7 +376,8 @@ async function searchStage(run: Run, k: number, plan: RoundPlan): Promise<void> 
   const solved = lines.filter((l) => l.solved).length;
   const freshIds = new Set(fresh.map((p) => p.id));
   const synthesis = preset.schemas ? { added: fresh.length, kept: lines.filter((l) => l.solved && freshIds.has(l.problemId)).length } : undefined;
-  writeJsonAtomic(path.join(dir, 'search-summary.json'), { searched: lines.length, solved, generatedTokens: lines.reduce((a, l) => a + (l.generatedTokens ?? 0), 0), ...(synthesis ? { synthesis } : {}) });
+  const chanceHits = preset.chanceCheck ? { chanceHits: lines.reduce((a, l) => a + (l.chanceHits ?? 0), 0) } : {};
+  writeJsonAtomic(path.join(dir, 'search-summary.json'), { searched: lines.length, solved, ...chanceHits, generatedTokens: lines.reduce((a, l) => a + (l.generatedTokens ?? 0), 0), ...(synthesis ? { synthesis } : {}) });
   await writeTrajectories(sftFile, lines.flatMap((l) => l.sft));
 }
 

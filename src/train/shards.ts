@@ -15,6 +15,8 @@ import { searchMany, type SearchOptions } from '../search/mcts.ts';
 import { extractTrajectories, selectSFT, buildPairs } from '../search/extract.ts';
 import { EnsembleProposer, PolicyProposer, PPMScorer, policyProposer } from '../search/policy.ts';
 import { chosenTerminal, evaluate, type EvalMode } from '../search/evaluate.ts';
+import { numberVariants } from '../search/variants.ts';
+import { hash32 } from '../util/rng.ts';
 import { Progress } from '../util/progress.ts';
 import { compactTree, type SavedTree } from './report/trees.ts';
 import { readJson, writeJsonAtomic } from '../util/fsx.ts';
@@ -25,8 +27,9 @@ export interface ShardJob {
   /** More policies proposing MCTS steps with `policy` (EnsembleProposer); greedy uses `policy` alone. */
   members?: string[];
   ppm?: string;
-  /** seedOffset (eval): the chunk seed's offset, fixed when the stage is planned (evalSeedOffsets). */
-  problems: { id: string; question: string; answer: string; source: string; seedOffset?: number }[];
+  /** seedOffset (eval): the chunk seed's offset, fixed when the stage is planned (evalSeedOffsets);
+   *  reference (search): the reference program's step codes, for the chance-hit check. */
+  problems: { id: string; question: string; answer: string; source: string; seedOffset?: number; reference?: string[] }[];
   out: string;
   seed: number;
   round: number;
@@ -34,6 +37,8 @@ export interface ShardJob {
   evalMode?: EvalMode;
   /** search: keep each problem's tree in its line (SearchLine.trees: the run report's trees.arrow). */
   trees?: boolean;
+  /** search: number variants a problem with a reference gets (the chance-hit check, search/variants.ts); 0 or absent: none. */
+  variants?: number;
 }
 
 export interface SearchLine {
@@ -48,6 +53,8 @@ export interface SearchLine {
   generatedTokens?: number;
   /** The searched trees, compacted (report/trees.ts), when the job asked for them. */
   trees?: SavedTree[];
+  /** Terminals with the known answer that the chance-hit check marked wrong. */
+  chanceHits?: number;
 }
 
 export interface EvalLine {
@@ -139,8 +146,13 @@ export async function runShardProblems(m: ShardModels, job: ShardWork, todo: Sha
   const proposer = policyProposer([pol.lm, ...members], pol.tokenizer, { seed: job.seed });
   const scorer = ppm ? new PPMScorer(ppm.ppm, ppm.tokenizer, sandbox) : undefined;
   let tokensBefore = 0;
+  const problems = [];
+  for (const p of todo) {
+    const variants = job.variants && p.reference ? await numberVariants({ question: p.question, reference: p.reference, sandbox, count: job.variants, seed: hash32(p.id, job.seed) }) : [];
+    problems.push(variants.length ? { ...p, variants } : p);
+  }
   const generated = () => (proposer instanceof EnsembleProposer ? proposer.members : [proposer]).reduce((a, p) => a + (p as PolicyProposer).generatedTokens, 0);
-  await searchMany(todo, {
+  await searchMany(problems, {
     proposer, scorer, sandbox, grade: gradeAnswer,
     onDone: (res) => {
       const trajs = extractTrajectories(res.tree, { round: job.round, source: source.get(res.problemId) ?? '' });
@@ -151,6 +163,7 @@ export async function runShardProblems(m: ShardModels, job: ShardWork, todo: Sha
         sft: selectSFT(trajs).map(strip),
         pairs: buildPairs(res.tree, job.round),
         rollouts: res.stats.rollouts,
+        ...(job.variants ? { chanceHits: res.stats.chanceHits } : {}),
         expanded: res.stats.expanded,
         generatedTokens: generated() - tokensBefore,
         ...(job.trees ? { trees: [compactTree(res.tree)] } : {}),
@@ -278,6 +291,11 @@ export function mergeShards<T extends { problemId: string }>(files: string[], pr
   return problems.flatMap((p) => (by.has(p.id) ? [by.get(p.id)!] : []));
 }
 
-export function toJobProblems(ps: Problem[]): ShardJob['problems'] {
-  return ps.map((p) => ({ id: p.id, question: p.question, answer: p.answer, source: p.source }));
+/** A stage's problems as a job carries them; `references` (problem id → reference step codes) gives
+ *  the search's chance-hit check its programs. */
+export function toJobProblems(ps: Problem[], references?: ReadonlyMap<string, string[]>): ShardJob['problems'] {
+  return ps.map((p) => {
+    const reference = references?.get(p.id);
+    return { id: p.id, question: p.question, answer: p.answer, source: p.source, ...(reference ? { reference } : {}) };
+  });
 }

@@ -13,7 +13,12 @@
 // out by hand (`53 - n2`, `n0 / 0.4` for 40 %) and would answer a variant wrongly: it gets none.
 import { programOf, questionNumbers, withNumbers } from '../data/steps.ts';
 import { mulberry32 } from '../util/rng.ts';
-import type { Grader, SandboxLike } from './mcts.ts';
+
+/** What the check runs programs on (mcts.ts's SandboxLike; not imported: mcts.ts imports this file). */
+interface Runner {
+  run(codeSteps: string[]): Promise<{ ok: boolean; answer?: string }>;
+  runMany?(batch: string[][]): Promise<{ ok: boolean; answer?: string }[]>;
+}
 
 export interface NumberVariant {
   /** The question with its numbers moved. */
@@ -50,7 +55,7 @@ export function referenceMovesWithNumbers(question: string, codes: readonly stri
  *  None when the reference does not move with its numbers, the question has no numbers, or a variant
  *  does not run. */
 export async function numberVariants(
-  o: { question: string; reference: readonly string[]; sandbox: SandboxLike; count: number; seed: number },
+  o: { question: string; reference: readonly string[]; sandbox: Runner; count: number; seed: number },
 ): Promise<NumberVariant[]> {
   const nums = questionNumbers(o.question);
   if (!nums.length || !referenceMovesWithNumbers(o.question, o.reference)) return [];
@@ -74,7 +79,7 @@ export async function numberVariants(
 }
 
 /** Whether a program (the steps' code) answers every variant as the reference does. */
-export async function answersVariants(codes: readonly string[], variants: readonly NumberVariant[], sandbox: SandboxLike, grade: Grader): Promise<boolean> {
+export async function answersVariants(codes: readonly string[], variants: readonly NumberVariant[], sandbox: Runner, grade: (pred: string, gold: string) => boolean): Promise<boolean> {
   const runs = variants.map((v) => programOf(v.question, moveLiterals(codes, v.moved)));
   const res = sandbox.runMany ? await sandbox.runMany(runs) : await Promise.all(runs.map((r) => sandbox.run(r)));
   return res.every((r, i) => r.ok && r.answer !== undefined && grade(r.answer, variants[i]!.answer));

@@ -86,8 +86,8 @@ export interface SearchProblem {
   answer?: string | null;
   /** Dataset label, where known: decides whether checkReuse applies (steps.ts reuseCheckApplies). */
   source?: string;
-  /** Terminal-guided: the question with its numbers moved and the reference's answers (variants.ts); a
-   *  terminal giving the known answer counts right only if its program answers these too. */
+  /** With a known answer: the question with its numbers moved and the reference's answers (variants.ts);
+   *  a terminal giving the known answer counts right only if its program answers these too. */
   variants?: readonly NumberVariant[];
 }
 

@@ -1,4 +1,4 @@
-// The chance-hit check of terminal-guided rounds. A small policy's program can print a word problem's
+// The chance-hit check of the training searches (they know the answer). A small policy's program can print a word problem's
 // answer without computing it: GSM8K's training searches marked right programs such as `n0 - 1`,
 // `r1 / 1`, `n0 - r2`, `r3 - r4` for "three-fourths are red, one-fourth of the rest yellow". Asked
 // again with the question's numbers changed, such a program and the reference program answer
@@ -11,7 +11,7 @@
 // (`n1 * 2`); moving both keeps that choice out of the verdict. A reference with any other literal
 // beyond a few word constants (1-12, 100, 1000, 60, 24, 52, 365, 0.5, 0.25, 0.01) carries a result worked
 // out by hand (`53 - n2`, `n0 / 0.4` for 40 %) and would answer a variant wrongly: it gets none.
-import { programOf, questionNumbers, withNumbers } from '../data/steps.ts';
+import { programOf, questionNumbers, stripComments, withNumbers } from '../data/steps.ts';
 import { mulberry32 } from '../util/rng.ts';
 
 /** What the check runs programs on (mcts.ts's SandboxLike; not imported: mcts.ts imports this file). */
@@ -46,7 +46,7 @@ export function moveLiterals(codes: readonly string[], moved: NumberVariant['mov
  *  hand-worked result in it, and its answer to a variant would be wrong). */
 export function referenceMovesWithNumbers(question: string, codes: readonly string[]): boolean {
   const values = new Set(questionNumbers(question).map((n) => n.value));
-  const lits = codes.flatMap((c) => c.split('\n').filter((l) => !l.trimStart().startsWith('//')).flatMap((l) => l.match(LITERAL) ?? []));
+  const lits = codes.flatMap((c) => stripComments(c).match(LITERAL) ?? []);
   return lits.every((l) => values.has(Number(l)) || WORD_CONSTANTS.has(Number(l)));
 }
 
